@@ -1,0 +1,368 @@
+//! The shared buffer pool: page images with the LSN range each is valid for, bounded in bytes,
+//! evicted with CLOCK.
+//!
+//! An entry for page `p` valid over `[lsn_from, lsn_to)` (`lsn_to = None`: current) serves every
+//! snapshot in that range. Commits are applied in LSN order; `applied_lsn` is the newest applied
+//! commit, and snapshots are only ever taken at or below it, so a current entry never hides a
+//! commit a snapshot should see.
+
+use crate::delta::apply_delta;
+use borealis_pagestore::{CommittedChange, Lsn, PageNo, PageVersion};
+use parking_lot::{Condvar, Mutex};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One cached page image.
+struct Entry {
+    page_no: PageNo,
+    lsn_from: Lsn,
+    lsn_to: Option<Lsn>,
+    data: Arc<[u8]>,
+    referenced: bool,
+}
+
+impl Entry {
+    fn covers(&self, at: Lsn) -> bool {
+        self.lsn_from <= at && self.lsn_to.is_none_or(|to| at < to)
+    }
+}
+
+struct PoolState {
+    slots: Vec<Option<Entry>>,
+    free: Vec<usize>,
+    by_page: HashMap<PageNo, Vec<usize>>,
+    hand: usize,
+    applied_lsn: Lsn,
+    db_pages: u32,
+}
+
+/// Why a change could not be applied.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ApplyGap {
+    /// The first LSN not yet applied.
+    pub missing: Lsn,
+}
+
+/// Counters of the pool.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PoolStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub evictions: u64,
+    pub bytes: u64,
+    pub capacity_bytes: u64,
+}
+
+/// The shared, bounded buffer pool of one engine.
+pub struct BufferPool {
+    page_size: usize,
+    state: Mutex<PoolState>,
+    applied: Condvar,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+}
+
+impl BufferPool {
+    /// A pool holding at most `capacity_bytes / page_size` images (at least one), starting at
+    /// `applied_lsn` with a database of `db_pages` pages.
+    pub fn new(page_size: usize, capacity_bytes: usize, applied_lsn: Lsn, db_pages: u32) -> Self {
+        assert!(page_size > 0);
+        let slot_count = (capacity_bytes / page_size).max(1);
+        let mut slots = Vec::with_capacity(slot_count);
+        slots.resize_with(slot_count, || None);
+        BufferPool {
+            page_size,
+            state: Mutex::new(PoolState {
+                slots,
+                free: (0..slot_count).rev().collect(),
+                by_page: HashMap::new(),
+                hand: 0,
+                applied_lsn,
+                db_pages,
+            }),
+            applied: Condvar::new(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+        }
+    }
+
+    /// The newest applied LSN and the database size in pages at it.
+    pub fn applied(&self) -> (Lsn, u32) {
+        let state = self.state.lock();
+        (state.applied_lsn, state.db_pages)
+    }
+
+    /// The image of `page_no` valid at `snapshot`, if cached.
+    pub fn lookup(&self, page_no: PageNo, snapshot: Lsn) -> Option<Arc<[u8]>> {
+        let mut state = self.state.lock();
+        let state = &mut *state;
+        let found = state.by_page.get(&page_no).and_then(|idxs| {
+            idxs.iter()
+                .copied()
+                .find(|&i| state.slots[i].as_ref().is_some_and(|e| e.covers(snapshot)))
+        });
+        match found.and_then(|i| state.slots[i].as_mut()) {
+            Some(entry) => {
+                entry.referenced = true;
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Some(entry.data.clone())
+            }
+            None => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    /// Cache a version read from the store. It is current only if the store answered as of
+    /// exactly the applied LSN; otherwise it is valid only up to what the read knew.
+    pub fn insert_read(&self, page_no: PageNo, version: &PageVersion) {
+        let mut state = self.state.lock();
+        let lsn_to = match version.next_lsn {
+            Some(next) => Some(next),
+            None if version.as_of == state.applied_lsn => None,
+            None => Some(version.as_of.saturating_add(1)),
+        };
+        if lsn_to.is_some_and(|to| to <= version.lsn) {
+            return;
+        }
+        self.insert(
+            &mut state,
+            page_no,
+            version.lsn,
+            lsn_to,
+            version.data.clone(),
+        );
+    }
+
+    /// Apply a committed change, waiting up to `wait` for every earlier LSN to be applied first.
+    /// `images` may hold the full new images of changed pages (the committing session has them);
+    /// other pages are rebuilt from a cached current image plus the delta, or left uncached.
+    /// Changes at or below the applied LSN are ignored.
+    pub fn apply(
+        &self,
+        change: &CommittedChange,
+        images: &HashMap<PageNo, Arc<[u8]>>,
+        wait: Duration,
+    ) -> Result<(), ApplyGap> {
+        let deadline = Instant::now() + wait;
+        let mut state = self.state.lock();
+        // Bounded by the deadline: a missing LSN must not block a commit forever.
+        while change.lsn > state.applied_lsn + 1 {
+            if self.applied.wait_until(&mut state, deadline).timed_out()
+                && change.lsn > state.applied_lsn + 1
+            {
+                return Err(ApplyGap {
+                    missing: state.applied_lsn + 1,
+                });
+            }
+        }
+        if change.lsn <= state.applied_lsn {
+            return Ok(());
+        }
+        let old_db_pages = state.db_pages;
+        for delta in change.deltas.iter() {
+            let previous = self.close_current(&mut state, delta.page_no, change.lsn);
+            let image: Option<Arc<[u8]>> = match images.get(&delta.page_no) {
+                Some(image) => Some(image.clone()),
+                None => {
+                    let base: Option<Vec<u8>> = if delta.page_no > old_db_pages {
+                        Some(vec![0u8; self.page_size])
+                    } else {
+                        previous.map(|p| p.to_vec())
+                    };
+                    base.map(|mut page| {
+                        apply_delta(&mut page, delta);
+                        Arc::from(page)
+                    })
+                }
+            };
+            if let Some(image) = image {
+                assert_eq!(image.len(), self.page_size, "committed image of wrong size");
+                self.insert(&mut state, delta.page_no, change.lsn, None, image);
+            }
+        }
+        // Pages cut off by a truncation stop being current.
+        for page_no in change.db_pages.saturating_add(1)..=old_db_pages {
+            self.close_current(&mut state, page_no, change.lsn);
+        }
+        state.applied_lsn = change.lsn;
+        state.db_pages = change.db_pages;
+        self.applied.notify_all();
+        Ok(())
+    }
+
+    /// Give the current entry of `page_no` the upper bound `lsn`, returning its image.
+    fn close_current(&self, state: &mut PoolState, page_no: PageNo, lsn: Lsn) -> Option<Arc<[u8]>> {
+        let idxs = state.by_page.get(&page_no)?;
+        for &i in idxs {
+            if let Some(entry) = state.slots[i].as_mut() {
+                if entry.lsn_to.is_none() {
+                    debug_assert!(
+                        entry.lsn_from < lsn,
+                        "current entry newer than applied commit"
+                    );
+                    entry.lsn_to = Some(lsn);
+                    return Some(entry.data.clone());
+                }
+            }
+        }
+        None
+    }
+
+    fn insert(
+        &self,
+        state: &mut PoolState,
+        page_no: PageNo,
+        lsn_from: Lsn,
+        lsn_to: Option<Lsn>,
+        data: Arc<[u8]>,
+    ) {
+        let duplicate = state.by_page.get(&page_no).is_some_and(|idxs| {
+            idxs.iter().any(|&i| {
+                state.slots[i]
+                    .as_ref()
+                    .is_some_and(|e| e.covers(lsn_from) || (lsn_to.is_none() && e.lsn_to.is_none()))
+            })
+        });
+        if duplicate {
+            return;
+        }
+        let slot = match state.free.pop() {
+            Some(slot) => slot,
+            None => self.evict(state),
+        };
+        state.slots[slot] = Some(Entry {
+            page_no,
+            lsn_from,
+            lsn_to,
+            data,
+            referenced: true,
+        });
+        state.by_page.entry(page_no).or_default().push(slot);
+    }
+
+    /// CLOCK: find an unreferenced entry, clearing reference bits on the way; returns its slot.
+    fn evict(&self, state: &mut PoolState) -> usize {
+        let n = state.slots.len();
+        // Two sweeps suffice: the first clears every reference bit.
+        for _ in 0..2 * n + 1 {
+            let i = state.hand;
+            state.hand = (state.hand + 1) % n;
+            match state.slots[i].as_mut() {
+                Some(entry) if entry.referenced => entry.referenced = false,
+                Some(_) => {
+                    self.remove(state, i);
+                    return i;
+                }
+                None => return i,
+            }
+        }
+        unreachable!("CLOCK found no victim in two sweeps of {n} slots");
+    }
+
+    fn remove(&self, state: &mut PoolState, slot: usize) {
+        if let Some(entry) = state.slots[slot].take() {
+            self.evictions.fetch_add(1, Ordering::Relaxed);
+            if let Some(idxs) = state.by_page.get_mut(&entry.page_no) {
+                idxs.retain(|&i| i != slot);
+                if idxs.is_empty() {
+                    state.by_page.remove(&entry.page_no);
+                }
+            }
+        }
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> PoolStats {
+        let state = self.state.lock();
+        let used = state.slots.len() - state.free.len();
+        PoolStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            bytes: (used * self.page_size) as u64,
+            capacity_bytes: (state.slots.len() * self.page_size) as u64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use borealis_pagestore::{ByteRange, PageDelta};
+
+    fn version(lsn: Lsn, next: Option<Lsn>, as_of: Lsn, byte: u8) -> PageVersion {
+        PageVersion {
+            lsn,
+            next_lsn: next,
+            as_of,
+            data: Arc::from(vec![byte; 64]),
+        }
+    }
+
+    fn change(lsn: Lsn, page_no: PageNo, byte: u8) -> CommittedChange {
+        CommittedChange {
+            lsn,
+            origin: 1,
+            db_pages: 4,
+            deltas: Arc::new(vec![PageDelta {
+                page_no,
+                ranges: vec![ByteRange {
+                    offset: 0,
+                    bytes: vec![byte],
+                }],
+            }]),
+        }
+    }
+
+    #[test]
+    fn versions_are_served_by_snapshot() {
+        let pool = BufferPool::new(64, 64 * 16, 1, 4);
+        pool.insert_read(2, &version(1, None, 1, 5));
+        assert_eq!(pool.lookup(2, 1).expect("hit")[0], 5);
+        pool.apply(&change(2, 2, 9), &HashMap::new(), Duration::ZERO)
+            .expect("in order");
+        assert_eq!(pool.lookup(2, 1).expect("old version")[0], 5);
+        let new = pool.lookup(2, 2).expect("rebuilt from delta");
+        assert_eq!(new[0], 9);
+        assert_eq!(new[1], 5);
+    }
+
+    #[test]
+    fn stale_read_is_bounded() {
+        let pool = BufferPool::new(64, 64 * 16, 3, 4);
+        // Store answered as of LSN 2 while the pool already applied 3: valid only up to 2.
+        pool.insert_read(2, &version(1, None, 2, 5));
+        assert!(pool.lookup(2, 3).is_none());
+        assert!(pool.lookup(2, 2).is_some());
+    }
+
+    #[test]
+    fn out_of_order_apply_times_out() {
+        let pool = BufferPool::new(64, 64 * 16, 0, 4);
+        let err = pool.apply(&change(2, 2, 1), &HashMap::new(), Duration::from_millis(10));
+        assert_eq!(err, Err(ApplyGap { missing: 1 }));
+        pool.apply(&change(1, 2, 1), &HashMap::new(), Duration::ZERO)
+            .expect("first");
+        pool.apply(&change(1, 2, 7), &HashMap::new(), Duration::ZERO)
+            .expect("ignored duplicate");
+        assert_eq!(pool.applied().0, 1);
+    }
+
+    #[test]
+    fn bounded_with_eviction() {
+        let pool = BufferPool::new(64, 64 * 4, 0, 100);
+        for p in 1..=20 {
+            pool.insert_read(p, &version(0, None, 0, p as u8));
+        }
+        let stats = pool.stats();
+        assert!(stats.bytes <= stats.capacity_bytes);
+        assert!(stats.evictions >= 16);
+        assert_eq!(pool.lookup(20, 0).expect("recent")[0], 20);
+    }
+}

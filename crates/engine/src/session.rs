@@ -1,0 +1,94 @@
+//! A session: one SQLite connection on the engine's VFS, with its private view of the database.
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::session_file::SessionFile;
+use crate::vfs::VfsRegistration;
+use borealis_pagestore::{Conflict, Lsn};
+use rusqlite::{Connection, OpenFlags};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One client session. `Send`: it may move between threads, used by one at a time.
+pub struct EngineSession {
+    // Field order matters: the connection closes before the engine (and its VFS) can drop.
+    conn: Connection,
+    file: Arc<SessionFile>,
+    _engine: Arc<Engine>,
+}
+
+impl EngineSession {
+    pub(crate) fn open(engine: Arc<Engine>, vfs: &VfsRegistration) -> Result<Self, EngineError> {
+        let file = Arc::new(SessionFile::new(engine.core().clone()));
+        let id = NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed);
+        let name = vfs.stage(id, file.clone());
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let opened = Connection::open_with_flags_and_vfs(&name, flags, vfs.name());
+        vfs.unstage(&name);
+        let conn = opened?;
+        configure(&conn, &engine)?;
+        Ok(EngineSession {
+            conn,
+            file,
+            _engine: engine,
+        })
+    }
+
+    /// The SQLite connection.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The SQLite connection, mutably (for transactions).
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Details of the last lost commit, if any (taken once).
+    pub fn take_conflict(&self) -> Option<Conflict> {
+        self.file.take_conflict()
+    }
+
+    /// While on, pages read by the open transaction are locked: a concurrent commit to any of
+    /// them makes this transaction's commit conflict (`SELECT … FOR UPDATE`).
+    pub fn set_locking_reads(&self, on: bool) {
+        self.file.set_locking_reads(on);
+    }
+
+    /// The pinned snapshot of the open transaction, if any.
+    pub fn snapshot_lsn(&self) -> Option<Lsn> {
+        self.file.snapshot_lsn()
+    }
+
+    /// LSN of this session's last successful commit.
+    pub fn last_commit_lsn(&self) -> Option<Lsn> {
+        self.file.last_commit_lsn()
+    }
+}
+
+/// Per-connection settings the engine depends on.
+fn configure(conn: &Connection, engine: &Engine) -> Result<(), EngineError> {
+    let cfg = &engine.core().cfg;
+    conn.busy_timeout(std::time::Duration::ZERO)?;
+    conn.pragma_update(None, "page_size", cfg.page_size as i64)?;
+    conn.pragma_update(None, "auto_vacuum", "NONE")?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "MEMORY", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("memory") {
+        return Err(EngineError::Setting {
+            setting: "journal_mode",
+            got: mode,
+        });
+    }
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "synchronous", "OFF")?;
+    conn.pragma_update(None, "cache_size", -cfg.sqlite_cache_kib)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "locking_mode", "NORMAL")?;
+    Ok(())
+}

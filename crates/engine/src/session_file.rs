@@ -1,0 +1,425 @@
+//! One session's view of the database file: a pinned snapshot, private dirty pages, and the
+//! commit that publishes them. The VFS callbacks are thin wrappers over this type.
+
+use crate::delta::page_delta;
+use crate::engine::EngineCore;
+use crate::error::EngineError;
+use crate::header;
+use borealis_pagestore::{
+    CommitError, CommittedChange, Conflict, Lsn, PageNo, SnapshotPin, WriteSet,
+};
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// SQLite lock levels (sqlite3.h `SQLITE_LOCK_*`).
+pub const LOCK_NONE: i32 = 0;
+
+/// The snapshot a session reads at while it holds at least a SHARED lock.
+struct Snapshot {
+    lsn: Lsn,
+    /// Database size in pages at `lsn`.
+    db_pages: u32,
+    _pin: SnapshotPin,
+}
+
+/// A page the session wrote: its image at the snapshot and its private new image.
+struct DirtyPage {
+    /// `None`: the page did not exist at the snapshot (zeros).
+    base: Option<Arc<[u8]>>,
+    image: Box<[u8]>,
+}
+
+#[derive(Default)]
+struct FileState {
+    lock: i32,
+    snapshot: Option<Snapshot>,
+    dirty: BTreeMap<PageNo, DirtyPage>,
+    /// Private database size in pages.
+    size_pages: u32,
+    /// Lowest size since the snapshot: pages above it that are not dirty read as zeros.
+    low_water: u32,
+    /// Pages read since the snapshot LSN last changed: a superset of what SQLite may have
+    /// cached (its cache is dropped whenever the served change counter changes).
+    read_pages: HashSet<PageNo>,
+    read_set_lsn: Option<Lsn>,
+    locked_pages: BTreeSet<PageNo>,
+    locking_reads: bool,
+    conflict: Option<Conflict>,
+    last_commit_lsn: Option<Lsn>,
+}
+
+/// What a commit did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// Nothing changed: no commit was sent to the store.
+    Nothing,
+    /// Committed at this LSN and applied to the buffer pool.
+    Committed(Lsn),
+    /// Lost first-committer-wins; details kept for `take_conflict`.
+    Conflict,
+}
+
+/// Whether a read returned all requested bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadOutcome {
+    Full,
+    /// Part of the range was beyond the end of the file and was zero-filled.
+    Short,
+}
+
+/// One session's database file.
+pub struct SessionFile {
+    core: Arc<EngineCore>,
+    state: Mutex<FileState>,
+}
+
+impl SessionFile {
+    pub(crate) fn new(core: Arc<EngineCore>) -> Self {
+        SessionFile {
+            core,
+            state: Mutex::new(FileState::default()),
+        }
+    }
+
+    fn page_size(&self) -> usize {
+        self.core.cfg.page_size
+    }
+
+    /// Pin a snapshot at the applied LSN.
+    fn take_snapshot(&self) -> Result<Snapshot, EngineError> {
+        let (lsn, db_pages) = self.core.pool.applied();
+        let pin = self.core.store.pin(lsn)?;
+        Ok(Snapshot {
+            lsn,
+            db_pages,
+            _pin: pin,
+        })
+    }
+
+    /// SQLite's xLock: NONE→SHARED pins a snapshot; higher levels always succeed.
+    pub fn lock(&self, level: i32) -> Result<(), EngineError> {
+        let mut state = self.state.lock();
+        if state.lock == LOCK_NONE && level > LOCK_NONE {
+            let snapshot = self.take_snapshot()?;
+            if state.read_set_lsn != Some(snapshot.lsn) {
+                state.read_pages.clear();
+                state.read_set_lsn = Some(snapshot.lsn);
+            }
+            state.size_pages = snapshot.db_pages;
+            state.low_water = snapshot.db_pages;
+            state.dirty.clear();
+            state.locked_pages.clear();
+            if state.locking_reads {
+                // Pages SQLite still caches are not read through the file again: lock them all.
+                let read: Vec<PageNo> = state.read_pages.iter().copied().collect();
+                state.locked_pages.extend(read);
+            }
+            state.snapshot = Some(snapshot);
+        }
+        state.lock = state.lock.max(level);
+        Ok(())
+    }
+
+    /// SQLite's xUnlock: dropping to NONE releases the snapshot and any private leftovers.
+    pub fn unlock(&self, level: i32) {
+        let mut state = self.state.lock();
+        state.lock = level;
+        if level == LOCK_NONE {
+            state.snapshot = None;
+            state.dirty.clear();
+            state.locked_pages.clear();
+        }
+    }
+
+    /// Run `f` with the session's snapshot, or a temporary one when SQLite reads without a lock
+    /// (it reads the header that way when opening).
+    fn with_snapshot<T>(
+        &self,
+        state: &mut FileState,
+        f: impl FnOnce(&Self, &mut FileState, Lsn, u32) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        if let Some(s) = &state.snapshot {
+            let (lsn, db_pages) = (s.lsn, s.db_pages);
+            return f(self, state, lsn, db_pages);
+        }
+        let temp = self.take_snapshot()?;
+        state.size_pages = temp.db_pages;
+        state.low_water = temp.db_pages;
+        f(self, state, temp.lsn, temp.db_pages)
+    }
+
+    /// The image of `page_no` at the snapshot; `None` beyond the snapshot's size (zeros).
+    fn base_image(
+        &self,
+        page_no: PageNo,
+        lsn: Lsn,
+        db_pages: u32,
+    ) -> Result<Option<Arc<[u8]>>, EngineError> {
+        if page_no == 0 || page_no > db_pages {
+            return Ok(None);
+        }
+        if let Some(data) = self.core.pool.lookup(page_no, lsn) {
+            return Ok(Some(data));
+        }
+        let version = self.core.store.read_page(page_no, lsn)?;
+        if version.data.len() != self.page_size() {
+            return Err(EngineError::PageSize {
+                page_no,
+                got: version.data.len(),
+                expected: self.page_size(),
+            });
+        }
+        self.core.pool.insert_read(page_no, &version);
+        Ok(Some(version.data))
+    }
+
+    /// SQLite's xRead: fill `buf` from `offset`, zero-filling beyond the end of the file.
+    pub fn read(&self, buf: &mut [u8], offset: u64) -> Result<ReadOutcome, EngineError> {
+        let mut state = self.state.lock();
+        self.with_snapshot(&mut state, |this, state, lsn, db_pages| {
+            this.read_at(state, buf, offset, lsn, db_pages)
+        })
+    }
+
+    fn read_at(
+        &self,
+        state: &mut FileState,
+        buf: &mut [u8],
+        offset: u64,
+        lsn: Lsn,
+        db_pages: u32,
+    ) -> Result<ReadOutcome, EngineError> {
+        let page_size = self.page_size() as u64;
+        let mut outcome = ReadOutcome::Full;
+        let mut done = 0usize;
+        // Bounded by buf.len(): every iteration copies at least one byte.
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let page_no = PageNo::try_from(at / page_size + 1)
+                .map_err(|_| EngineError::Unsupported("offset beyond 2^32 pages"))?;
+            let in_page = (at % page_size) as usize;
+            let n = (self.page_size() - in_page).min(buf.len() - done);
+            let window = &mut buf[done..done + n];
+            done += n;
+            if page_no > state.size_pages {
+                window.fill(0);
+                outcome = ReadOutcome::Short;
+                continue;
+            }
+            state.read_pages.insert(page_no);
+            if state.locking_reads {
+                state.locked_pages.insert(page_no);
+            }
+            if let Some(dirty) = state.dirty.get(&page_no) {
+                window.copy_from_slice(&dirty.image[in_page..in_page + n]);
+                continue;
+            }
+            if page_no > state.low_water {
+                window.fill(0);
+                continue;
+            }
+            match self.base_image(page_no, lsn, db_pages)? {
+                Some(data) => window.copy_from_slice(&data[in_page..in_page + n]),
+                None => window.fill(0),
+            }
+            if page_no == 1 {
+                header::virtualise(window, in_page, lsn);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// SQLite's xWrite: copy-on-write into the private dirty pages.
+    pub fn write(&self, buf: &[u8], offset: u64) -> Result<(), EngineError> {
+        let mut state = self.state.lock();
+        self.with_snapshot(&mut state, |this, state, lsn, db_pages| {
+            this.write_at(state, buf, offset, lsn, db_pages)
+        })
+    }
+
+    fn write_at(
+        &self,
+        state: &mut FileState,
+        buf: &[u8],
+        offset: u64,
+        lsn: Lsn,
+        db_pages: u32,
+    ) -> Result<(), EngineError> {
+        if state.snapshot.is_none() {
+            return Err(EngineError::Unsupported("write without a lock"));
+        }
+        let page_size = self.page_size() as u64;
+        let mut done = 0usize;
+        // Bounded by buf.len(): every iteration copies at least one byte.
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let page_no = PageNo::try_from(at / page_size + 1)
+                .map_err(|_| EngineError::Unsupported("offset beyond 2^32 pages"))?;
+            let in_page = (at % page_size) as usize;
+            let n = (self.page_size() - in_page).min(buf.len() - done);
+            if !state.dirty.contains_key(&page_no) {
+                let base = self.base_image(page_no, lsn, db_pages)?;
+                let image: Box<[u8]> = match (&base, page_no > state.low_water) {
+                    (Some(data), false) => data.to_vec().into_boxed_slice(),
+                    _ => vec![0u8; self.page_size()].into_boxed_slice(),
+                };
+                state.dirty.insert(page_no, DirtyPage { base, image });
+            }
+            if let Some(dirty) = state.dirty.get_mut(&page_no) {
+                dirty.image[in_page..in_page + n].copy_from_slice(&buf[done..done + n]);
+            }
+            state.size_pages = state.size_pages.max(page_no);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// SQLite's xTruncate.
+    pub fn truncate(&self, size: u64) -> Result<(), EngineError> {
+        let page_size = self.page_size() as u64;
+        let pages = u32::try_from(size.div_ceil(page_size))
+            .map_err(|_| EngineError::Unsupported("file beyond 2^32 pages"))?;
+        let mut state = self.state.lock();
+        if state.snapshot.is_none() {
+            return Err(EngineError::Unsupported("truncate without a lock"));
+        }
+        drop(state.dirty.split_off(&(pages + 1)));
+        state.size_pages = pages;
+        state.low_water = state.low_water.min(pages);
+        Ok(())
+    }
+
+    /// SQLite's xFileSize, in bytes.
+    pub fn file_size(&self) -> Result<u64, EngineError> {
+        let mut state = self.state.lock();
+        let pages = self.with_snapshot(&mut state, |_, state, _, _| Ok(state.size_pages))?;
+        Ok(u64::from(pages) * self.page_size() as u64)
+    }
+
+    /// Publish the private pages (SQLITE_FCNTL_COMMIT_PHASETWO).
+    pub fn commit(&self) -> Result<CommitOutcome, EngineError> {
+        let mut state = self.state.lock();
+        let result = self.commit_locked(&mut state);
+        state.dirty.clear();
+        state.locked_pages.clear();
+        result
+    }
+
+    fn commit_locked(&self, state: &mut FileState) -> Result<CommitOutcome, EngineError> {
+        let Some(snapshot) = &state.snapshot else {
+            return Err(EngineError::Unsupported("commit without a snapshot"));
+        };
+        let (snap_lsn, snap_pages) = (snapshot.lsn, snapshot.db_pages);
+        if let Some(page1) = state.dirty.get(&1) {
+            if !header::is_rollback_format(&page1.image) {
+                return Err(EngineError::Unsupported("WAL format (journal_mode=WAL) on a Borealis database"));
+            }
+        }
+        let mut deltas = Vec::new();
+        let mut images: HashMap<PageNo, Arc<[u8]>> = HashMap::new();
+        let mut schema_changed = false;
+        for (&page_no, dirty) in &state.dirty {
+            if page_no > state.size_pages {
+                continue;
+            }
+            let base: &[u8] = dirty.base.as_deref().unwrap_or(&self.core.zero_page);
+            let Some(delta) = page_delta(page_no, base, &dirty.image) else {
+                continue;
+            };
+            let mut image = dirty.image.to_vec();
+            if page_no == 1 {
+                schema_changed = header::schema_changed(base, &image);
+                header::restore_virtual(&mut image, base);
+            }
+            images.insert(page_no, Arc::from(image));
+            deltas.push(delta);
+        }
+        if deltas.is_empty() && state.size_pages == snap_pages {
+            return Ok(CommitOutcome::Nothing);
+        }
+        let mut locked = state.locked_pages.clone();
+        if schema_changed {
+            // A schema change must not miss rows committed after its snapshot into the pages it
+            // read (a concurrent INSERT while CREATE INDEX scans the table).
+            locked.extend(state.read_pages.iter().copied());
+        }
+        let deltas = Arc::new(deltas);
+        let ws = WriteSet {
+            snapshot: snap_lsn,
+            db_pages: state.size_pages,
+            deltas: deltas.as_ref().clone(),
+            locked_pages: locked.into_iter().collect(),
+            origin: self.core.cfg.origin,
+        };
+        match self.core.store.commit(ws) {
+            Ok(lsn) => {
+                let change = CommittedChange {
+                    lsn,
+                    origin: self.core.cfg.origin,
+                    db_pages: state.size_pages,
+                    deltas: deltas.clone(),
+                };
+                self.core.apply(&change, &images)?;
+                self.core.commits.fetch_add(1, Ordering::Relaxed);
+                self.core
+                    .pages_written
+                    .fetch_add(deltas.len() as u64, Ordering::Relaxed);
+                state.last_commit_lsn = Some(lsn);
+                // SQLite may keep its lock (an active statement): read on at the new state.
+                let pin = self.core.store.pin(lsn)?;
+                state.snapshot = Some(Snapshot {
+                    lsn,
+                    db_pages: state.size_pages,
+                    _pin: pin,
+                });
+                state.low_water = state.size_pages;
+                Ok(CommitOutcome::Committed(lsn))
+            }
+            Err(CommitError::Conflict(conflict)) => {
+                self.core.conflicts.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    page = conflict.page_no,
+                    winner = conflict.winner_lsn,
+                    "commit lost a conflict"
+                );
+                state.conflict = Some(conflict);
+                state.size_pages = snap_pages;
+                state.low_water = snap_pages;
+                Ok(CommitOutcome::Conflict)
+            }
+            Err(e) => {
+                state.size_pages = snap_pages;
+                state.low_water = snap_pages;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Details of the last lost commit, taken once.
+    pub fn take_conflict(&self) -> Option<Conflict> {
+        self.state.lock().conflict.take()
+    }
+
+    /// Turn locking reads on or off. Turning them on locks every page read since SQLite's cache
+    /// was last dropped, because cached pages are not read through the file again.
+    pub fn set_locking_reads(&self, on: bool) {
+        let mut state = self.state.lock();
+        state.locking_reads = on;
+        if on {
+            let read: Vec<PageNo> = state.read_pages.iter().copied().collect();
+            state.locked_pages.extend(read);
+        }
+    }
+
+    /// The pinned snapshot, if a lock is held.
+    pub fn snapshot_lsn(&self) -> Option<Lsn> {
+        self.state.lock().snapshot.as_ref().map(|s| s.lsn)
+    }
+
+    /// LSN of the last successful commit of this session.
+    pub fn last_commit_lsn(&self) -> Option<Lsn> {
+        self.state.lock().last_commit_lsn
+    }
+}

@@ -1,0 +1,124 @@
+//! Engine scenarios against the real `LocalPageStore` on a temporary directory.
+
+mod scenarios;
+
+use borealis_engine::{Engine, EngineConfig};
+use borealis_pagestore::{LocalPageStore, PageStore, StoreOptions};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+fn store() -> (TempDir, Arc<dyn PageStore>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = StoreOptions { fsync: false, ..StoreOptions::default() };
+    let store = LocalPageStore::open(dir.path(), opts).expect("open store");
+    (dir, store)
+}
+
+#[test]
+fn disjoint_tables_both_commit() {
+    let (_dir, s) = store();
+    scenarios::disjoint_tables_both_commit(s);
+}
+
+#[test]
+fn same_row_second_commit_conflicts() {
+    let (_dir, s) = store();
+    scenarios::same_row_second_commit_conflicts(s);
+}
+
+#[test]
+fn autocommit_races_open_transaction() {
+    let (_dir, s) = store();
+    scenarios::autocommit_races_open_transaction(s);
+}
+
+#[test]
+fn snapshot_isolation() {
+    let (_dir, s) = store();
+    scenarios::snapshot_isolation(s);
+}
+
+#[test]
+fn create_index_then_insert_conflicts() {
+    let (_dir, s) = store();
+    scenarios::create_index_vs_insert(s, true);
+}
+
+#[test]
+fn insert_then_create_index_conflicts() {
+    let (_dir, s) = store();
+    scenarios::create_index_vs_insert(s, false);
+}
+
+#[test]
+fn bounded_pool() {
+    let (_dir, s) = store();
+    scenarios::bounded_pool(s);
+}
+
+#[test]
+fn reopen_engine() {
+    let (_dir, s) = store();
+    scenarios::reopen(s);
+}
+
+#[test]
+fn reopen_store_from_disk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = StoreOptions { fsync: false, ..StoreOptions::default() };
+    {
+        let store = LocalPageStore::open(dir.path(), opts.clone()).expect("open store");
+        let e = Engine::new(store, EngineConfig::default()).unwrap();
+        let s = e.open_session().unwrap();
+        s.conn()
+            .execute_batch("CREATE TABLE k(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO k VALUES (1, 'durable');")
+            .unwrap();
+    }
+    let store = LocalPageStore::open(dir.path(), opts).expect("reopen store");
+    let e = Engine::new(store, EngineConfig::default()).unwrap();
+    let s = e.open_session().unwrap();
+    let v: String = s.conn().query_row("SELECT v FROM k WHERE id = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, "durable");
+}
+
+#[test]
+fn locking_reads_conflict() {
+    let (_dir, s) = store();
+    scenarios::locking_reads(s, true);
+}
+
+#[test]
+fn rollbacks_keep_data() {
+    let (_dir, s) = store();
+    scenarios::rollbacks_keep_data(s);
+}
+
+#[test]
+fn threads_insert_all_rows() {
+    let (_dir, s) = store();
+    scenarios::threads_insert_all_rows(s);
+}
+
+#[test]
+fn spilled_transactions_discarded() {
+    let (_dir, s) = store();
+    scenarios::spilled_transactions_discarded(s);
+}
+
+#[test]
+fn vacuum_shrinks() {
+    let (_dir, s) = store();
+    scenarios::vacuum_shrinks(s);
+}
+
+#[test]
+fn second_engine_applies_changes() {
+    let (_dir, s) = store();
+    scenarios::second_engine_applies_changes(s);
+}
+
+#[test]
+fn autocommit_statement_loses() {
+    let (_dir, s) = store();
+    scenarios::autocommit_statement_loses(s);
+}

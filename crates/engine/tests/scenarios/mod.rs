@@ -1,0 +1,459 @@
+//! Engine scenarios, each run against any `PageStore` (the in-memory double and, where
+//! available, `LocalPageStore`).
+#![allow(dead_code)]
+
+use borealis_engine::{is_conflict, Engine, EngineConfig, EngineSession};
+use borealis_pagestore::{ConflictReason, PageStore};
+use rusqlite::params;
+use std::sync::Arc;
+
+pub fn engine(store: Arc<dyn PageStore>) -> Arc<Engine> {
+    engine_with(store, EngineConfig::default())
+}
+
+pub fn engine_with(store: Arc<dyn PageStore>, cfg: EngineConfig) -> Arc<Engine> {
+    Engine::new(store, cfg).expect("engine")
+}
+
+fn exec(s: &EngineSession, sql: &str) {
+    s.conn()
+        .execute_batch(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn count(s: &EngineSession, sql: &str) -> i64 {
+    s.conn()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn text(s: &EngineSession, sql: &str) -> String {
+    s.conn()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn root_page(s: &EngineSession, name: &str) -> u32 {
+    s.conn()
+        .query_row(
+            "SELECT rootpage FROM sqlite_master WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .expect("rootpage")
+}
+
+/// Two tables `a` and `b`, each with a few rows (so later single-row inserts do not grow the
+/// database).
+fn setup(e: &Arc<Engine>) {
+    let s = e.open_session().expect("session");
+    exec(
+        &s,
+        "CREATE TABLE a(id INTEGER PRIMARY KEY, v TEXT);
+         CREATE TABLE b(id INTEGER PRIMARY KEY, v TEXT);
+         INSERT INTO a VALUES (1, 'a1'), (2, 'a2');
+         INSERT INTO b VALUES (1, 'b1'), (2, 'b2');",
+    );
+}
+
+pub fn disjoint_tables_both_commit(store: Arc<dyn PageStore>) {
+    let e = engine(store);
+    setup(&e);
+    let s1 = e.open_session().unwrap();
+    let s2 = e.open_session().unwrap();
+    exec(&s1, "BEGIN; INSERT INTO a VALUES (10, 'x');");
+    exec(&s2, "BEGIN; INSERT INTO b VALUES (10, 'y');");
+    exec(&s1, "COMMIT");
+    exec(&s2, "COMMIT");
+    let s3 = e.open_session().unwrap();
+    assert_eq!(count(&s3, "SELECT count(*) FROM a"), 3);
+    assert_eq!(count(&s3, "SELECT count(*) FROM b"), 3);
+    assert!(s1.last_commit_lsn().is_some() && s2.last_commit_lsn() > s1.last_commit_lsn());
+    assert!(e.applied_lsn() >= s2.last_commit_lsn().unwrap());
+    assert_eq!(e.stats().conflicts, 0);
+}
+
+pub fn same_row_second_commit_conflicts(store: Arc<dyn PageStore>) {
+    let e = engine(store);
+    setup(&e);
+    let s1 = e.open_session().unwrap();
+    let s2 = e.open_session().unwrap();
+    let a_root = root_page(&s1, "a");
+    exec(&s1, "BEGIN; UPDATE a SET v = 'first' WHERE id = 1;");
+    exec(
+        &s2,
+        "BEGIN; INSERT INTO b VALUES (20, 'lost'); UPDATE a SET v = 'second' WHERE id = 1;",
+    );
+    exec(&s1, "COMMIT");
+    let err = s2
+        .conn()
+        .execute_batch("COMMIT")
+        .expect_err("second committer must lose");
+    assert!(is_conflict(&err), "not a conflict: {err:?}");
+    assert!(s2.conn().is_autocommit(), "transaction must be rolled back");
+    let c = s2.take_conflict().expect("conflict details");
+    assert_eq!(c.reason, ConflictReason::PageChanged);
+    assert_eq!(c.page_no, a_root);
+    assert_eq!(Some(c.winner_lsn), s1.last_commit_lsn());
+    assert!(s2.take_conflict().is_none(), "taken once");
+    // The whole transaction is gone, the winner's data is visible, the session is usable.
+    assert_eq!(count(&s2, "SELECT count(*) FROM b WHERE id = 20"), 0);
+    assert_eq!(text(&s2, "SELECT v FROM a WHERE id = 1"), "first");
+    exec(&s2, "UPDATE a SET v = 'retried' WHERE id = 1");
+    assert_eq!(text(&s1, "SELECT v FROM a WHERE id = 1"), "retried");
+    assert_eq!(e.stats().conflicts, 1);
+}
+
+pub fn autocommit_races_open_transaction(store: Arc<dyn PageStore>) {
+    let e = engine(store);
+    setup(&e);
+    let s1 = e.open_session().unwrap();
+    let s2 = e.open_session().unwrap();
+    exec(&s1, "BEGIN; UPDATE a SET v = 'txn' WHERE id = 2;");
+    exec(&s2, "UPDATE a SET v = 'auto' WHERE id = 2");
+    let err = s1
+        .conn()
+        .execute_batch("COMMIT")
+        .expect_err("later commit loses");
+    assert!(is_conflict(&err), "{err:?}");
+    assert!(s1.take_conflict().is_some());
+    assert_eq!(text(&s1, "SELECT v FROM a WHERE id = 2"), "auto");
+}
+
+pub fn snapshot_isolation(store: Arc<dyn PageStore>) {
+    let e = engine(store);
+    setup(&e);
+    let s1 = e.open_session().unwrap();
+    let s2 = e.open_session().unwrap();
+    assert_eq!(s1.snapshot_lsn(), None);
+    exec(&s1, "BEGIN");
+    assert_eq!(count(&s1, "SELECT count(*) FROM a"), 2);
+    let snap = s1.snapshot_lsn().expect("pinned inside the transaction");
+    exec(
+        &s2,
+        "INSERT INTO a VALUES (3, 'new'); UPDATE a SET v = 'changed' WHERE id = 1;",
+    );
+    assert!(e.applied_lsn() > snap);
+    assert_eq!(count(&s1, "SELECT count(*) FROM a"), 2);
+    assert_eq!(text(&s1, "SELECT v FROM a WHERE id = 1"), "a1");
+    assert_eq!(s1.snapshot_lsn(), Some(snap));
+    exec(&s1, "COMMIT");
+    assert_eq!(s1.snapshot_lsn(), None);
+    assert_eq!(count(&s1, "SELECT count(*) FROM a"), 3);
+    assert_eq!(text(&s1, "SELECT v FROM a WHERE id = 1"), "changed");
+}
+
+fn fill(s: &EngineSession, table: &str, from: i64, n: i64) {
+    let tx = s.conn().unchecked_transaction().unwrap();
+    for i in from..from + n {
+        tx.execute(
+            &format!("INSERT INTO {table} VALUES (?1, ?2)"),
+            params![i, format!("value-{i:06}")],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+pub fn create_index_vs_insert(store: Arc<dyn PageStore>, ddl_first: bool) {
+    let e = engine(store);
+    setup(&e);
+    let s1 = e.open_session().unwrap();
+    fill(&s1, "a", 100, 500);
+    let ddl = e.open_session().unwrap();
+    let dml = e.open_session().unwrap();
+    exec(&ddl, "BEGIN; CREATE INDEX a_v ON a(v);");
+    exec(&dml, "BEGIN; INSERT INTO a VALUES (5000, 'zzz-inserted');");
+    let (winner, loser) = if ddl_first {
+        (&ddl, &dml)
+    } else {
+        (&dml, &ddl)
+    };
+    exec(winner, "COMMIT");
+    let err = loser
+        .conn()
+        .execute_batch("COMMIT")
+        .expect_err("later committer conflicts");
+    assert!(is_conflict(&err), "{err:?}");
+    let c = loser.take_conflict().expect("details");
+    if ddl_first {
+        assert_eq!(c.reason, ConflictReason::SchemaChanged, "{c:?}");
+    }
+    // Retry the loser; the index must be complete.
+    if ddl_first {
+        exec(&dml, "INSERT INTO a VALUES (5000, 'zzz-inserted')");
+    } else {
+        exec(&ddl, "CREATE INDEX a_v ON a(v)");
+    }
+    let check = e.open_session().unwrap();
+    assert_eq!(text(&check, "PRAGMA integrity_check"), "ok");
+    assert_eq!(
+        count(
+            &check,
+            "SELECT count(*) FROM a INDEXED BY a_v WHERE v = 'zzz-inserted'"
+        ),
+        1
+    );
+}
+
+pub fn bounded_pool(store: Arc<dyn PageStore>) {
+    let cfg = EngineConfig {
+        buffer_pool_bytes: 1024 * 1024,
+        ..EngineConfig::default()
+    };
+    let e = engine_with(store, cfg);
+    let s = e.open_session().unwrap();
+    exec(&s, "CREATE TABLE big(id INTEGER PRIMARY KEY, data BLOB)");
+    let row = |i: i64| -> Vec<u8> { (0..10_000).map(|j| ((i * 7 + j) % 251) as u8).collect() };
+    for chunk in 0..4 {
+        let tx = s.conn().unchecked_transaction().unwrap();
+        for i in chunk * 100..(chunk + 1) * 100 {
+            tx.execute("INSERT INTO big VALUES (?1, ?2)", params![i, row(i)])
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let reader = e.open_session().unwrap();
+    let mut stmt = reader
+        .conn()
+        .prepare("SELECT id, data FROM big ORDER BY id")
+        .unwrap();
+    let rows: Vec<(i64, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 400);
+    for (i, data) in rows {
+        assert_eq!(data, row(i), "row {i}");
+    }
+    let stats = e.stats();
+    assert!(stats.pool_bytes <= stats.pool_capacity_bytes, "{stats:?}");
+    assert!(stats.pool_capacity_bytes <= 1024 * 1024);
+    assert!(stats.pool_evictions > 0, "{stats:?}");
+    assert!(
+        stats.pool_misses > 0 && stats.pages_written > 200,
+        "{stats:?}"
+    );
+}
+
+pub fn reopen(store: Arc<dyn PageStore>) {
+    {
+        let e = engine(store.clone());
+        setup(&e);
+        let s = e.open_session().unwrap();
+        fill(&s, "b", 100, 300);
+    }
+    let e = engine(store);
+    let s = e.open_session().unwrap();
+    assert_eq!(count(&s, "SELECT count(*) FROM b"), 302);
+    assert_eq!(text(&s, "SELECT v FROM b WHERE id = 250"), "value-000250");
+    assert_eq!(text(&s, "PRAGMA integrity_check"), "ok");
+}
+
+pub fn locking_reads(store: Arc<dyn PageStore>, locking: bool) {
+    let e = engine(store);
+    setup(&e);
+    let a = e.open_session().unwrap();
+    let b = e.open_session().unwrap();
+    a.set_locking_reads(locking);
+    exec(&a, "BEGIN");
+    assert_eq!(text(&a, "SELECT v FROM a WHERE id = 1"), "a1");
+    a.set_locking_reads(false);
+    exec(&b, "UPDATE a SET v = 'b-wins' WHERE id = 1");
+    exec(&a, "UPDATE b SET v = 'from-a' WHERE id = 1");
+    let result = a.conn().execute_batch("COMMIT");
+    if locking {
+        let err = result.expect_err("a locked page changed");
+        assert!(is_conflict(&err), "{err:?}");
+        assert_eq!(text(&a, "SELECT v FROM b WHERE id = 1"), "b1");
+    } else {
+        result.expect("without locking reads there is no conflict");
+        assert_eq!(text(&a, "SELECT v FROM b WHERE id = 1"), "from-a");
+    }
+}
+
+pub fn rollbacks_keep_data(store: Arc<dyn PageStore>) {
+    let e = engine(store);
+    setup(&e);
+    let s = e.open_session().unwrap();
+    exec(&s, "CREATE TABLE u(id INTEGER PRIMARY KEY, k TEXT UNIQUE)");
+    exec(
+        &s,
+        "BEGIN; INSERT INTO a VALUES (30, 'gone'); UPDATE b SET v = 'gone' WHERE id = 1; ROLLBACK;",
+    );
+    assert_eq!(count(&s, "SELECT count(*) FROM a"), 2);
+    assert_eq!(text(&s, "SELECT v FROM b WHERE id = 1"), "b1");
+    exec(&s, "BEGIN; INSERT INTO u VALUES (1, 'one');");
+    let err = s
+        .conn()
+        .execute_batch("INSERT INTO u VALUES (2, 'two'), (3, 'three'), (4, 'one')");
+    assert!(err.is_err(), "unique violation");
+    assert!(
+        !s.conn().is_autocommit(),
+        "statement rollback keeps the transaction"
+    );
+    exec(&s, "COMMIT");
+    let other = e.open_session().unwrap();
+    assert_eq!(count(&other, "SELECT count(*) FROM u"), 1);
+    assert_eq!(text(&other, "SELECT k FROM u"), "one");
+    assert_eq!(text(&other, "PRAGMA integrity_check"), "ok");
+}
+
+pub fn threads_insert_all_rows(store: Arc<dyn PageStore>) {
+    const THREADS: usize = 8;
+    const ROWS: i64 = 200;
+    let e = engine(store);
+    let s = e.open_session().unwrap();
+    for t in 0..THREADS {
+        exec(
+            &s,
+            &format!("CREATE TABLE t{t}(id INTEGER PRIMARY KEY, v TEXT)"),
+        );
+    }
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let e = e.clone();
+            std::thread::spawn(move || {
+                let s = e.open_session().unwrap();
+                let mut conflicts = 0;
+                for i in 0..ROWS {
+                    // Bounded retries: a conflict storm must fail the test, not hang it.
+                    let mut attempts = 0;
+                    loop {
+                        match s.conn().execute(
+                            &format!("INSERT INTO t{t} VALUES (?1, ?2)"),
+                            params![i, format!("row {i} of {t}")],
+                        ) {
+                            Ok(_) => break,
+                            Err(err) if is_conflict(&err) && attempts < 10_000 => {
+                                attempts += 1;
+                                conflicts += 1;
+                                assert!(s.conn().is_autocommit());
+                            }
+                            Err(err) => panic!("thread {t} row {i}: {err}"),
+                        }
+                    }
+                }
+                conflicts
+            })
+        })
+        .collect();
+    let conflicts: usize = handles.into_iter().map(|h| h.join().expect("thread")).sum();
+    let check = e.open_session().unwrap();
+    for t in 0..THREADS {
+        assert_eq!(
+            count(&check, &format!("SELECT count(*) FROM t{t}")),
+            ROWS,
+            "table t{t}"
+        );
+        assert_eq!(
+            count(&check, &format!("SELECT sum(id) FROM t{t}")),
+            ROWS * (ROWS - 1) / 2
+        );
+    }
+    assert_eq!(text(&check, "PRAGMA integrity_check"), "ok");
+    assert_eq!(e.stats().conflicts as usize, conflicts);
+}
+
+/// A transaction large enough to spill SQLite's page cache into the file, then rolled back or
+/// beaten by a concurrent commit: nothing of it may remain.
+pub fn spilled_transactions_discarded(store: Arc<dyn PageStore>) {
+    let e = engine(store);
+    setup(&e);
+    let s = e.open_session().unwrap();
+    let other = e.open_session().unwrap();
+    let blob = vec![7u8; 8000];
+    exec(&s, "BEGIN");
+    for i in 0..300 {
+        s.conn().execute("INSERT INTO a VALUES (?1, ?2)", params![1000 + i, blob]).unwrap();
+    }
+    exec(&s, "ROLLBACK");
+    assert_eq!(count(&s, "SELECT count(*) FROM a"), 2);
+    assert_eq!(count(&other, "SELECT count(*) FROM a"), 2);
+
+    exec(&s, "BEGIN; UPDATE a SET v = 'loser' WHERE id = 1;");
+    for i in 0..300 {
+        s.conn().execute("INSERT INTO b VALUES (?1, ?2)", params![1000 + i, blob]).unwrap();
+    }
+    exec(&other, "UPDATE a SET v = 'winner' WHERE id = 1");
+    let err = s.conn().execute_batch("COMMIT").expect_err("conflict");
+    assert!(is_conflict(&err), "{err:?}");
+    assert!(s.conn().is_autocommit());
+    assert_eq!(count(&s, "SELECT count(*) FROM b"), 2);
+    assert_eq!(text(&s, "SELECT v FROM a WHERE id = 1"), "winner");
+    assert_eq!(text(&s, "PRAGMA integrity_check"), "ok");
+}
+
+/// VACUUM rebuilds through a temporary database and truncates the file.
+pub fn vacuum_shrinks(store: Arc<dyn PageStore>) {
+    let e = engine(store.clone());
+    setup(&e);
+    let s = e.open_session().unwrap();
+    fill(&s, "b", 100, 2000);
+    exec(&s, "DELETE FROM b WHERE id >= 100");
+    let before = count(&s, "PRAGMA page_count");
+    exec(&s, "VACUUM");
+    let after = count(&s, "PRAGMA page_count");
+    assert!(after < before, "{after} < {before}");
+    assert_eq!(store.db_pages(e.applied_lsn()).unwrap() as i64, after);
+    let other = e.open_session().unwrap();
+    assert_eq!(count(&other, "SELECT count(*) FROM b"), 2);
+    assert_eq!(text(&other, "PRAGMA integrity_check"), "ok");
+    fill(&other, "b", 100, 100);
+    assert_eq!(count(&s, "SELECT count(*) FROM b"), 102);
+}
+
+/// Two engines on one store, as two instances: the second sees the first's commits once they
+/// are applied (replication), and its own commit catches up from the change feed.
+pub fn second_engine_applies_changes(store: Arc<dyn PageStore>) {
+    let e1 = engine(store.clone());
+    let e2 = engine(store.clone());
+    setup(&e1);
+    let s2 = e2.open_session().unwrap();
+    let has_a = |s: &EngineSession| count(s, "SELECT count(*) FROM sqlite_master WHERE name = 'a'");
+    assert_eq!(has_a(&s2), 0, "not applied yet");
+    let mut feed = store.subscribe(e2.applied_lsn()).unwrap();
+    while let Some(change) = feed.next_change(std::time::Duration::from_millis(10)).unwrap() {
+        e2.apply_change(&change).unwrap();
+        e2.apply_change(&change).unwrap(); // duplicates are ignored
+    }
+    assert_eq!(e2.applied_lsn(), store.latest_lsn());
+    assert_eq!(has_a(&s2), 1);
+    assert_eq!(text(&s2, "SELECT v FROM a WHERE id = 2"), "a2");
+    // e1 commits again; e2 commits without having applied it: its commit catches up.
+    let s1 = e1.open_session().unwrap();
+    exec(&s1, "UPDATE a SET v = 'from-e1' WHERE id = 1");
+    exec(&s2, "UPDATE b SET v = 'from-e2' WHERE id = 1");
+    assert_eq!(e2.applied_lsn(), store.latest_lsn());
+    assert_eq!(text(&s2, "SELECT v FROM a WHERE id = 1"), "from-e1");
+    assert_eq!(text(&s2, "SELECT v FROM b WHERE id = 1"), "from-e2");
+}
+
+/// An autocommit statement that loses: another session commits to the same page while the
+/// statement runs (from inside a SQL function), so the statement's implicit commit conflicts.
+pub fn autocommit_statement_loses(store: Arc<dyn PageStore>) {
+    use rusqlite::functions::FunctionFlags;
+    use std::sync::Mutex;
+    let e = engine(store);
+    setup(&e);
+    let s = e.open_session().unwrap();
+    let sneaky = Mutex::new(Some(e.open_session().unwrap()));
+    s.conn()
+        .create_scalar_function("sneak", 0, FunctionFlags::SQLITE_UTF8, move |_ctx| {
+            if let Some(other) = sneaky.lock().unwrap().take() {
+                other.conn().execute_batch("UPDATE a SET v = 'sneaked' WHERE id = 2").unwrap();
+            }
+            Ok("mine".to_string())
+        })
+        .unwrap();
+    let err = s.conn().execute("UPDATE a SET v = sneak() WHERE id = 1", []).expect_err("conflict");
+    assert!(is_conflict(&err), "{err:?}");
+    assert!(s.conn().is_autocommit());
+    assert!(s.take_conflict().is_some());
+    assert_eq!(text(&s, "SELECT v FROM a WHERE id = 1"), "a1");
+    assert_eq!(text(&s, "SELECT v FROM a WHERE id = 2"), "sneaked");
+    // The retry wins.
+    s.conn().execute("UPDATE a SET v = sneak() WHERE id = 1", []).unwrap();
+    assert_eq!(text(&s, "SELECT v FROM a WHERE id = 1"), "mine");
+}

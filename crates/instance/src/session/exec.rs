@@ -1,0 +1,294 @@
+//! Executing one translated statement: dispatch on its kind, transactions, DML, DDL, databases.
+
+use borealis_protocol::{OkInfo, ResultSink, Value};
+use borealis_sql::{DmlVerb, StatementKind, Translated};
+
+use super::{rows, set, show, Session};
+use borealis_sql::Catalog as _;
+use crate::errors::{err, ExecResult};
+use crate::status::Com;
+
+/// Runs `t` and writes its result to `out` (errors are returned for the caller to write).
+pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSink<'_>, more: bool) -> ExecResult<()> {
+    match &t.kind {
+        StatementKind::Query { sql, locking, calc_found_rows } => {
+            s.shared.status.count(Com::Select);
+            begin_implicit_if_needed(s)?;
+            s.engine.set_locking_reads(*locking);
+            let r = rows::query(s, sql, params, out, more, *calc_found_rows);
+            s.engine.set_locking_reads(false);
+            r
+        }
+        StatementKind::Dml { sql, verb, auto_increment, .. } => {
+            s.shared.status.count(match verb {
+                DmlVerb::Insert => Com::Insert,
+                DmlVerb::Replace => Com::Replace,
+                DmlVerb::Update => Com::Update,
+                DmlVerb::Delete => Com::Delete,
+            });
+            check_writable(s)?;
+            begin_implicit_if_needed(s)?;
+            dml(s, sql, params, auto_increment.is_some(), out, more)
+        }
+        StatementKind::Ddl { statements, skip_if } => {
+            s.shared.status.count(Com::Ddl);
+            check_writable(s)?;
+            if let Some(skip) = skip_if {
+                if let Some(warning) = set::skip_applies(s, skip)? {
+                    s.add_note(warning.0, warning.1);
+                    return ok(s, out, 0, more);
+                }
+            }
+            ddl(s, statements)?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::CreateDatabase { name, if_not_exists, .. } => {
+            s.shared.status.count(Com::Ddl);
+            check_writable(s)?;
+            create_database(s, name, *if_not_exists)?;
+            ok(s, out, 1, more)
+        }
+        StatementKind::DropDatabase { name, if_exists } => {
+            s.shared.status.count(Com::Ddl);
+            check_writable(s)?;
+            let n = drop_database(s, name, *if_exists)?;
+            ok(s, out, n, more)
+        }
+        StatementKind::Use(db) => {
+            s.shared.status.count(Com::Other);
+            s.use_database(db)?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::Begin { read_only, consistent_snapshot } => {
+            s.shared.status.count(Com::Begin);
+            begin(s, *read_only, *consistent_snapshot)?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::Commit => {
+            s.shared.status.count(Com::Commit);
+            commit(s)?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::Rollback => {
+            s.shared.status.count(Com::Rollback);
+            rollback(s)?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::Savepoint(name) => {
+            if s.in_transaction() {
+                exec_batch(s, &format!("SAVEPOINT {}", quote_ident(name)))?;
+            }
+            ok(s, out, 0, more)
+        }
+        StatementKind::RollbackToSavepoint(name) => {
+            if !s.in_transaction() {
+                return Err(err(1305, "42000", format!("SAVEPOINT {name} does not exist")));
+            }
+            exec_batch(s, &format!("ROLLBACK TO {}", quote_ident(name))).map_err(|_| {
+                err(1305, "42000", format!("SAVEPOINT {name} does not exist"))
+            })?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::ReleaseSavepoint(name) => {
+            if !s.in_transaction() {
+                return Err(err(1305, "42000", format!("SAVEPOINT {name} does not exist")));
+            }
+            exec_batch(s, &format!("RELEASE {}", quote_ident(name)))
+                .map_err(|_| err(1305, "42000", format!("SAVEPOINT {name} does not exist")))?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::Set(items) => {
+            s.shared.status.count(Com::Set);
+            set::set_items(s, items, params)?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::SetNames { charset, collation } => {
+            s.shared.status.count(Com::Set);
+            set::set_names(s, charset, collation.as_deref())?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::SetTransaction { scope, isolation, read_only } => {
+            s.shared.status.count(Com::Set);
+            set::set_transaction(s, scope.as_ref(), isolation.as_deref(), *read_only)?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::Show(show) => {
+            s.shared.status.count(Com::Show);
+            show::show(s, show, out, more)
+        }
+        StatementKind::Kill { query_only, id } => {
+            s.shared.status.count(Com::Other);
+            kill(s, *query_only, *id)?;
+            ok(s, out, 0, more)
+        }
+        StatementKind::LockTables | StatementKind::UnlockTables | StatementKind::Noop => {
+            s.shared.status.count(Com::Other);
+            ok(s, out, 0, more)
+        }
+    }
+}
+
+pub fn ok(s: &mut Session, out: &mut ResultSink<'_>, affected: u64, more: bool) -> ExecResult<()> {
+    let info = OkInfo { affected_rows: affected, last_insert_id: 0, warnings: s.warning_count(), info: String::new() };
+    out.ok(info, more)?;
+    Ok(())
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn exec_batch(s: &Session, sql: &str) -> ExecResult<()> {
+    s.engine.conn().execute_batch(sql).map_err(|e| s.sqlite_error(e))
+}
+
+/// Writes are refused on a read-only instance (1290) and in a READ ONLY transaction (1792).
+fn check_writable(s: &Session) -> ExecResult<()> {
+    if s.shared.is_read_only() {
+        return Err(err(
+            1290,
+            "HY000",
+            "The MySQL server is running with the --read-only option so it cannot execute this statement",
+        ));
+    }
+    if s.txn_read_only && s.in_transaction() {
+        return Err(err(1792, "25006", "Cannot execute statement in a READ ONLY transaction."));
+    }
+    Ok(())
+}
+
+/// With autocommit off, the first statement opens a transaction that lasts until COMMIT.
+fn begin_implicit_if_needed(s: &mut Session) -> ExecResult<()> {
+    if !s.autocommit && !s.in_transaction() {
+        exec_batch(s, "BEGIN")?;
+        s.txn_read_only = false;
+    }
+    Ok(())
+}
+
+/// Statements that cause an implicit commit (DDL, BEGIN, …) commit the open transaction first.
+pub fn implicit_commit(s: &mut Session) -> ExecResult<()> {
+    if s.in_transaction() {
+        commit(s)?;
+    }
+    Ok(())
+}
+
+fn begin(s: &mut Session, read_only: bool, consistent_snapshot: bool) -> ExecResult<()> {
+    implicit_commit(s)?;
+    exec_batch(s, "BEGIN")?;
+    s.txn_read_only = read_only;
+    if consistent_snapshot {
+        // Reading the schema table takes the snapshot now rather than at the first read.
+        s.engine
+            .conn()
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+            .map_err(|e| s.sqlite_error(e))?;
+    }
+    Ok(())
+}
+
+pub fn commit(s: &mut Session) -> ExecResult<()> {
+    s.txn_read_only = false;
+    if !s.in_transaction() {
+        return Ok(());
+    }
+    exec_batch(s, "COMMIT")
+}
+
+pub fn rollback(s: &mut Session) -> ExecResult<()> {
+    s.txn_read_only = false;
+    if !s.in_transaction() {
+        return Ok(());
+    }
+    exec_batch(s, "ROLLBACK")
+}
+
+fn dml(s: &mut Session, sql: &str, params: &[Value], generates_ids: bool, out: &mut ResultSink<'_>, more: bool) -> ExecResult<()> {
+    s.fctx.begin_statement();
+    let affected = {
+        let conn = s.engine.conn();
+        let mut stmt = conn.prepare_cached(sql).map_err(|e| s.sqlite_error(e))?;
+        rows::bind(&mut stmt, params)?;
+        stmt.raw_execute().map_err(|e| s.sqlite_error(e))? as u64
+    };
+    let mut last_insert_id = 0;
+    if generates_ids {
+        if let Some(id) = s.fctx.generated_id() {
+            s.fctx.set_last_insert_id(id);
+            last_insert_id = id;
+        }
+    }
+    s.fctx.set_row_count(affected as i64);
+    s.shared.status.rows_affected.fetch_add(affected, std::sync::atomic::Ordering::Relaxed);
+    let info = OkInfo { affected_rows: affected, last_insert_id, warnings: s.warning_count(), info: String::new() };
+    out.ok(info, more)?;
+    Ok(())
+}
+
+/// DDL and its catalog maintenance run as one transaction (atomic DDL), after an implicit
+/// commit of whatever was open, as in MySQL.
+pub fn ddl(s: &mut Session, statements: &[String]) -> ExecResult<()> {
+    implicit_commit(s)?;
+    exec_batch(s, "BEGIN")?;
+    for stmt in statements {
+        if let Err(e) = s.engine.conn().execute_batch(stmt) {
+            let mapped = s.sqlite_error(e);
+            if s.in_transaction() {
+                let _ = s.engine.conn().execute_batch("ROLLBACK");
+            }
+            return Err(mapped);
+        }
+    }
+    let r = exec_batch(s, "COMMIT");
+    s.shared.bump_epoch();
+    r
+}
+
+fn create_database(s: &mut Session, name: &str, if_not_exists: bool) -> ExecResult<()> {
+    if s.catalog().database_exists(name) {
+        if if_not_exists {
+            s.add_note(1007, format!("Can't create database '{name}'; database exists"));
+            return Ok(());
+        }
+        return Err(err(1007, "HY000", format!("Can't create database '{name}'; database exists")));
+    }
+    let statements = borealis_sql::create_database_statements(name, "utf8mb4", "utf8mb4_0900_ai_ci");
+    ddl(s, &statements)
+}
+
+fn drop_database(s: &mut Session, name: &str, if_exists: bool) -> ExecResult<u64> {
+    if !s.catalog().database_exists(name) {
+        if if_exists {
+            s.add_note(1008, format!("Can't drop database '{name}'; database doesn't exist"));
+            return Ok(0);
+        }
+        return Err(err(1008, "HY000", format!("Can't drop database '{name}'; database doesn't exist")));
+    }
+    if name.eq_ignore_ascii_case("information_schema") || name.eq_ignore_ascii_case("mysql") {
+        return Err(err(1044, "42000", format!("Access denied for user '{}'@'{}' to database '{name}'", s.user, s.host)));
+    }
+    let tables = s.catalog().tables_of(name)?;
+    let statements = borealis_sql::drop_database_statements(name, &tables);
+    ddl(s, &statements)?;
+    if s.db.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(name)) {
+        s.db = None;
+        s.fctx.set_database(None);
+        s.process.set_db(None);
+    }
+    Ok(tables.len() as u64)
+}
+
+/// KILL [QUERY] id.
+pub fn kill(s: &mut Session, query_only: bool, id: u64) -> ExecResult<()> {
+    let proc = u32::try_from(id)
+        .ok()
+        .and_then(|id| s.shared.processes.get(id))
+        .ok_or_else(|| err(1094, "HY000", format!("Unknown thread id: {id}")))?;
+    if query_only {
+        proc.kill_query();
+    } else {
+        proc.kill_connection();
+    }
+    Ok(())
+}

@@ -1,0 +1,430 @@
+//! One client session: its SQLite connection over the engine, its variables, its transaction
+//! and its prepared statements. The protocol layer calls it from the connection's thread.
+//!
+//! Control flow: `query` / `execute` translate (cached) and hand each statement to
+//! `exec::run`, which dispatches on the statement kind; results go straight to the
+//! protocol's `ResultSink`.
+
+mod exec;
+mod rows;
+mod set;
+mod show;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use borealis_engine::EngineSession;
+use borealis_functions::SessionContext;
+use borealis_protocol::{
+    ColumnDef, ConnInfo, MysqlError, ResultSink, Session as ProtocolSession, StatusFlags, Value,
+};
+use borealis_sql::{Ctx, StatementKind, Translated};
+use parking_lot::Mutex;
+
+use crate::catalog::SessionCatalog;
+use borealis_sql::Catalog as _;
+use crate::errors::{err, to_mysql, ExecError, ExecResult};
+use crate::processlist::Process;
+use crate::server::Shared;
+use crate::variables::VarValue;
+
+/// A warning or note for SHOW WARNINGS.
+#[derive(Clone, Debug)]
+pub struct Warning {
+    pub level: &'static str,
+    pub code: u16,
+    pub message: String,
+}
+
+/// A prepared statement: translated once, executed many times.
+struct Prepared {
+    statements: Arc<Vec<Translated>>,
+    param_count: usize,
+}
+
+/// Session values of system variables (overrides of the globals).
+#[derive(Default)]
+pub struct SessionVars {
+    values: Mutex<HashMap<&'static str, VarValue>>,
+}
+
+impl SessionVars {
+    pub fn get(&self, name: &'static str) -> Option<VarValue> {
+        self.values.lock().get(name).cloned()
+    }
+    pub fn set(&self, name: &'static str, v: VarValue) {
+        self.values.lock().insert(name, v);
+    }
+    pub fn clear(&self) {
+        self.values.lock().clear();
+    }
+}
+
+/// One client session.
+pub struct Session {
+    shared: Arc<Shared>,
+    engine: EngineSession,
+    fctx: Arc<SessionContext>,
+    vars: Arc<SessionVars>,
+    process: Arc<Process>,
+    id: u32,
+    user: String,
+    host: String,
+    db: Option<String>,
+    autocommit: bool,
+    /// The open transaction was started with START TRANSACTION READ ONLY.
+    txn_read_only: bool,
+    prepared: HashMap<u32, Prepared>,
+    warnings: Vec<Warning>,
+    shapes: rows::ShapeCache,
+    closed: bool,
+}
+
+impl Session {
+    /// Opens a session for an authenticated connection.
+    pub fn open(shared: Arc<Shared>, info: &ConnInfo) -> Result<Session, MysqlError> {
+        let engine = shared
+            .engine
+            .open_session()
+            .map_err(|e| MysqlError::new(1105, "HY000", format!("cannot open a session: {e}")))?;
+        let fctx = SessionContext::new(info.connection_id);
+        borealis_functions::register(engine.conn(), fctx.clone())
+            .map_err(|e| MysqlError::new(1105, "HY000", format!("cannot register functions: {e}")))?;
+        let host = info.peer.ip().to_string();
+        fctx.set_user(format!("{}@{}", info.user, host));
+        fctx.set_version(shared.server_version.clone());
+        let vars = Arc::new(SessionVars::default());
+        install_sysvar_lookup(&shared, &vars, &fctx);
+        let process = Arc::new(Process::new(
+            info.connection_id,
+            info.user.clone(),
+            format!("{}:{}", host, info.peer.port()),
+            engine.conn().get_interrupt_handle(),
+        ));
+        let mut session = Session {
+            engine,
+            fctx,
+            vars,
+            process,
+            id: info.connection_id,
+            user: info.user.clone(),
+            host,
+            db: None,
+            autocommit: true,
+            txn_read_only: false,
+            prepared: HashMap::new(),
+            warnings: Vec::new(),
+            shapes: rows::ShapeCache::default(),
+            closed: false,
+            shared,
+        };
+        session.apply_auto_increment();
+        if let Some(db) = info.database.as_deref().filter(|d| !d.is_empty()) {
+            session.use_database(db).map_err(|e| to_mysql(&e))?;
+        }
+        session.shared.processes.register(session.process.clone());
+        session.shared.status.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        session.shared.status.threads_connected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(session)
+    }
+
+    /// The value of a system variable as this session sees it.
+    pub fn var(&self, name: &str) -> Option<VarValue> {
+        let def = crate::variables::find(name)?;
+        self.vars.get(def.name).or_else(|| self.shared.globals.get(def.name))
+    }
+
+    fn var_int(&self, name: &str) -> i64 {
+        match self.var(name) {
+            Some(VarValue::Int(i)) => i,
+            Some(VarValue::Float(f)) => f as i64,
+            _ => 0,
+        }
+    }
+
+    fn apply_auto_increment(&self) {
+        let inc = self.var_int("auto_increment_increment").max(1) as u64;
+        let off = self.var_int("auto_increment_offset").max(1) as u64;
+        self.fctx.set_auto_increment(inc, off);
+    }
+
+    fn in_transaction(&self) -> bool {
+        !self.engine.conn().is_autocommit()
+    }
+
+    fn use_database(&mut self, db: &str) -> ExecResult<()> {
+        if !self.catalog().database_exists(db) {
+            return Err(err(1049, "42000", format!("Unknown database '{db}'")));
+        }
+        self.db = Some(db.to_string());
+        self.fctx.set_database(Some(db.to_string()));
+        self.process.set_db(Some(db.to_string()));
+        Ok(())
+    }
+
+    fn catalog(&self) -> SessionCatalog<'_> {
+        SessionCatalog::new(self.engine.conn(), &self.shared.catalog, self.shared.epoch())
+    }
+
+    fn translate(&self, sql: &str) -> ExecResult<Arc<Vec<Translated>>> {
+        let catalog = self.catalog();
+        let ctx = Ctx { current_db: self.db.as_deref(), catalog: &catalog, schema_version: self.shared.epoch() };
+        Ok(self.shared.translator.translate(sql, &ctx)?)
+    }
+
+    /// Maps an SQLite error, recognising a lost commit (1213).
+    fn sqlite_error(&self, e: rusqlite::Error) -> ExecError {
+        if borealis_engine::is_conflict(&e) {
+            self.shared.status.conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.txn_reset_after_rollback();
+            return ExecError::Conflict(self.engine.take_conflict());
+        }
+        ExecError::Sqlite(e)
+    }
+
+    fn txn_reset_after_rollback(&self) {
+        // SQLite has already rolled the transaction back; nothing to undo here. Kept as the one
+        // place to reset per-transaction session state when that grows.
+    }
+
+    fn add_warning(&mut self, code: u16, message: impl Into<String>) {
+        // Bounded like MySQL's max_error_count (1024).
+        if self.warnings.len() < 1024 {
+            self.warnings.push(Warning { level: "Warning", code, message: message.into() });
+        }
+    }
+
+    fn add_note(&mut self, code: u16, message: impl Into<String>) {
+        if self.warnings.len() < 1024 {
+            self.warnings.push(Warning { level: "Note", code, message: message.into() });
+        }
+    }
+
+    fn warning_count(&self) -> u16 {
+        u16::try_from(self.warnings.len()).unwrap_or(u16::MAX)
+    }
+
+    /// Runs every statement of a COM_QUERY text, one result each; stops at the first error.
+    fn run_text(&mut self, sql: &str, out: &mut ResultSink<'_>) -> std::io::Result<()> {
+        let statements = match self.translate(sql) {
+            Ok(s) => s,
+            Err(e) => return out.error(&to_mysql(&e)),
+        };
+        if statements.is_empty() {
+            return out.error(&MysqlError::new(1065, "42000", "Query was empty"));
+        }
+        let n = statements.len();
+        for (i, t) in statements.iter().enumerate() {
+            let more = i + 1 < n;
+            if let Err(e) = self.run_statement(t, &[], out, more) {
+                return out.error(&to_mysql(&e));
+            }
+        }
+        Ok(())
+    }
+
+    fn run_statement(
+        &mut self,
+        t: &Translated,
+        params: &[Value],
+        out: &mut ResultSink<'_>,
+        more: bool,
+    ) -> ExecResult<()> {
+        if self.process.is_killed() {
+            return Err(err(1927, "70100", "Connection was killed"));
+        }
+        if !matches!(t.kind, StatementKind::Show(borealis_sql::Show::Warnings { .. }))
+            && !matches!(t.kind, StatementKind::Show(borealis_sql::Show::Errors { .. }))
+        {
+            self.warnings.clear();
+        }
+        let started = Instant::now();
+        self.process.begin("Query", Some(&t.mysql));
+        self.shared.general_log.write(self.id, None, &t.mysql);
+        let result = exec::run(self, t, params, out, more);
+        self.process.end();
+        let elapsed = started.elapsed();
+        if self.shared.slow_log.is_enabled() && elapsed.as_secs_f64() >= self.long_query_time() {
+            self.shared.status.slow_queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.shared.slow_log.write(self.id, Some(elapsed), &t.mysql);
+        }
+        result
+    }
+
+    fn long_query_time(&self) -> f64 {
+        match self.var("long_query_time") {
+            Some(VarValue::Float(f)) => f,
+            Some(VarValue::Int(i)) => i as f64,
+            _ => 10.0,
+        }
+    }
+}
+
+/// `@@name` in SQL calls borealis_sysvar(name), answered from the session and global values.
+fn install_sysvar_lookup(shared: &Arc<Shared>, vars: &Arc<SessionVars>, fctx: &Arc<SessionContext>) {
+    let shared = Arc::downgrade(shared);
+    let vars = Arc::downgrade(vars);
+    let f_ctx = Arc::downgrade(fctx);
+    fctx.set_sysvar_lookup(Box::new(move |name: &str| {
+        let shared = shared.upgrade()?;
+        let vars = vars.upgrade()?;
+        let lower = name.to_ascii_lowercase();
+        let (global_only, bare) = if let Some(b) = lower.strip_prefix("global.") {
+            (true, b.to_string())
+        } else if let Some(b) = lower.strip_prefix("session.").or_else(|| lower.strip_prefix("local.")) {
+            (false, b.to_string())
+        } else {
+            (false, lower.clone())
+        };
+        let def = crate::variables::find(&bare)?;
+        let value = match def.name {
+            "last_insert_id" | "identity" => {
+                let c = f_ctx.upgrade()?;
+                return Some(borealis_functions::SqlValue::Integer(c.last_insert_id() as i64));
+            }
+            _ if global_only => shared.globals.get(def.name)?,
+            _ => vars.get(def.name).or_else(|| shared.globals.get(def.name))?,
+        };
+        Some(match value {
+            VarValue::Int(i) => borealis_functions::SqlValue::Integer(i),
+            VarValue::Float(f) => borealis_functions::SqlValue::Real(f),
+            VarValue::Str(s) => borealis_functions::SqlValue::Text(s),
+            VarValue::Null => borealis_functions::SqlValue::Null,
+        })
+    }));
+}
+
+impl ProtocolSession for Session {
+    fn query(&mut self, sql: &str, out: &mut ResultSink<'_>) -> std::io::Result<()> {
+        self.shared.status.questions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.run_text(sql, out)
+    }
+
+    fn prepare(&mut self, statement_id: u32, sql: &str) -> Result<(u16, Vec<ColumnDef>), MysqlError> {
+        let statements = self.translate(sql).map_err(|e| to_mysql(&e))?;
+        if statements.len() != 1 {
+            return Err(MysqlError::new(
+                1064,
+                "42000",
+                "You have an error in your SQL syntax; a prepared statement must hold exactly one statement",
+            ));
+        }
+        let param_count = statements[0].param_count;
+        let columns = self.prepared_columns(&statements[0]).map_err(|e| to_mysql(&e))?;
+        let params = u16::try_from(param_count)
+            .map_err(|_| MysqlError::new(1390, "HY000", "Prepared statement contains too many placeholders"))?;
+        self.prepared.insert(statement_id, Prepared { statements, param_count });
+        Ok((params, columns))
+    }
+
+    fn execute(&mut self, statement_id: u32, params: &[Value], out: &mut ResultSink<'_>) -> std::io::Result<()> {
+        self.shared.status.questions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(p) = self.prepared.get(&statement_id) else {
+            return out.error(&MysqlError::new(
+                1243,
+                "HY000",
+                format!("Unknown prepared statement handler ({statement_id}) given to mysqld_stmt_execute"),
+            ));
+        };
+        if params.len() != p.param_count {
+            let msg = format!("Incorrect arguments to mysqld_stmt_execute: {} given, {} expected", params.len(), p.param_count);
+            return out.error(&MysqlError::new(1210, "HY000", msg));
+        }
+        let statements = p.statements.clone();
+        match self.run_statement(&statements[0], params, out, false) {
+            Ok(()) => Ok(()),
+            Err(e) => out.error(&to_mysql(&e)),
+        }
+    }
+
+    fn close_statement(&mut self, statement_id: u32) {
+        self.prepared.remove(&statement_id);
+    }
+
+    fn init_db(&mut self, database: &str) -> Result<(), MysqlError> {
+        self.use_database(database).map_err(|e| to_mysql(&e))
+    }
+
+    fn field_list(&mut self, table: &str, _wildcard: &str) -> Result<Vec<ColumnDef>, MysqlError> {
+        let db = self
+            .db
+            .clone()
+            .ok_or_else(|| MysqlError::new(1046, "3D000", "No database selected"))?;
+        rows::field_list(self, &db, table).map_err(|e| to_mysql(&e))
+    }
+
+    fn statistics(&mut self) -> String {
+        let s = &self.shared.status;
+        let uptime = s.uptime_secs().max(1);
+        let q = s.questions.load(std::sync::atomic::Ordering::Relaxed);
+        format!(
+            "Uptime: {uptime}  Threads: {}  Questions: {q}  Slow queries: {}  Opens: 0  Flush tables: 1  Open tables: 0  Queries per second avg: {:.3}",
+            s.threads_connected.load(std::sync::atomic::Ordering::Relaxed),
+            s.slow_queries.load(std::sync::atomic::Ordering::Relaxed),
+            q as f64 / uptime as f64
+        )
+    }
+
+    fn reset(&mut self) -> Result<(), MysqlError> {
+        if self.in_transaction() {
+            let _ = self.engine.conn().execute_batch("ROLLBACK");
+        }
+        self.prepared.clear();
+        self.warnings.clear();
+        self.vars.clear();
+        self.autocommit = true;
+        self.txn_read_only = false;
+        self.fctx.set_last_insert_id(0);
+        self.apply_auto_increment();
+        Ok(())
+    }
+
+    fn change_user(&mut self, user: &str, database: Option<&str>) -> Result<(), MysqlError> {
+        self.reset()?;
+        self.user = user.to_string();
+        self.fctx.set_user(format!("{}@{}", user, self.host));
+        self.db = None;
+        self.fctx.set_database(None);
+        if let Some(db) = database.filter(|d| !d.is_empty()) {
+            self.use_database(db).map_err(|e| to_mysql(&e))?;
+        }
+        Ok(())
+    }
+
+    fn kill(&mut self, connection_id: u32) -> Result<(), MysqlError> {
+        exec::kill(self, false, u64::from(connection_id)).map_err(|e| to_mysql(&e))
+    }
+
+    fn status_flags(&self) -> StatusFlags {
+        let mut f = StatusFlags::empty();
+        if self.autocommit {
+            f |= StatusFlags::SERVER_STATUS_AUTOCOMMIT;
+        }
+        if self.in_transaction() {
+            f |= StatusFlags::SERVER_STATUS_IN_TRANS;
+            if self.txn_read_only {
+                f |= StatusFlags::SERVER_STATUS_IN_TRANS_READONLY;
+            }
+        }
+        f
+    }
+
+    fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        if self.in_transaction() {
+            let _ = self.engine.conn().execute_batch("ROLLBACK");
+        }
+        self.shared.processes.unregister(self.id);
+        self.shared.status.threads_connected.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        ProtocolSession::close(self);
+    }
+}

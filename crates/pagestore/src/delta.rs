@@ -1,0 +1,130 @@
+//! Checking the shape of a write set and applying page deltas to page images.
+
+use std::sync::Arc;
+
+use crate::api::{PageDelta, WriteSet};
+
+/// Byte range of SQLite's schema cookie in page 1.
+pub const SCHEMA_COOKIE: std::ops::Range<usize> = 40..44;
+
+/// Check what can be checked without the store's state: deltas sorted by page number, unique,
+/// page numbers ≥ 1; ranges sorted, non-overlapping and inside the page.
+pub fn check_shape(ws: &WriteSet, page_size: usize) -> Result<(), String> {
+    let mut prev_page = 0;
+    for delta in &ws.deltas {
+        if delta.page_no == 0 {
+            return Err("page number 0 in a delta (pages are 1-based)".to_string());
+        }
+        if delta.page_no <= prev_page {
+            return Err(format!(
+                "deltas not sorted/unique at page {}",
+                delta.page_no
+            ));
+        }
+        prev_page = delta.page_no;
+        let mut prev_end = 0usize;
+        for range in &delta.ranges {
+            let start = range.offset as usize;
+            let end = start + range.bytes.len();
+            if start < prev_end {
+                return Err(format!(
+                    "page {}: range at offset {start} overlaps or is out of order",
+                    delta.page_no
+                ));
+            }
+            if end > page_size {
+                return Err(format!(
+                    "page {}: range {start}..{end} exceeds the page size {page_size}",
+                    delta.page_no
+                ));
+            }
+            prev_end = end;
+        }
+    }
+    if ws.locked_pages.contains(&0) {
+        return Err("locked page number 0 (pages are 1-based)".to_string());
+    }
+    Ok(())
+}
+
+/// Apply `delta` to a copy of `base` (which must be a full page image).
+pub fn apply(base: &[u8], delta: &PageDelta) -> Result<Arc<[u8]>, String> {
+    let mut image = base.to_vec();
+    for range in &delta.ranges {
+        let start = range.offset as usize;
+        let target = image
+            .get_mut(start..start + range.bytes.len())
+            .ok_or_else(|| format!("page {}: range at {start} outside the page", delta.page_no))?;
+        target.copy_from_slice(&range.bytes);
+    }
+    Ok(Arc::from(image))
+}
+
+/// Whether page 1 went from `old` to `new` with a different schema cookie.
+pub fn schema_cookie_changed(old: &[u8], new: &[u8]) -> bool {
+    old.get(SCHEMA_COOKIE) != new.get(SCHEMA_COOKIE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ByteRange;
+
+    fn ws(deltas: Vec<PageDelta>) -> WriteSet {
+        WriteSet {
+            snapshot: 0,
+            db_pages: 10,
+            deltas,
+            locked_pages: vec![],
+            origin: 1,
+        }
+    }
+
+    fn delta(page_no: u32, ranges: &[(u32, usize)]) -> PageDelta {
+        PageDelta {
+            page_no,
+            ranges: ranges
+                .iter()
+                .map(|&(offset, len)| ByteRange {
+                    offset,
+                    bytes: vec![1; len],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn shape_rules() {
+        assert!(check_shape(
+            &ws(vec![delta(1, &[(0, 4), (4, 4)]), delta(3, &[(60, 4)])]),
+            64
+        )
+        .is_ok());
+        assert!(check_shape(&ws(vec![delta(0, &[])]), 64).is_err());
+        assert!(check_shape(&ws(vec![delta(3, &[]), delta(2, &[])]), 64).is_err());
+        assert!(check_shape(&ws(vec![delta(3, &[]), delta(3, &[])]), 64).is_err());
+        assert!(check_shape(&ws(vec![delta(3, &[(0, 5), (4, 1)])]), 64).is_err());
+        assert!(check_shape(&ws(vec![delta(3, &[(8, 1), (4, 1)])]), 64).is_err());
+        assert!(check_shape(&ws(vec![delta(3, &[(61, 4)])]), 64).is_err());
+    }
+
+    #[test]
+    fn apply_and_cookie() {
+        let base = vec![0u8; 64];
+        let new = apply(&base, &delta(1, &[(40, 2)])).unwrap();
+        assert_eq!(&new[38..44], &[0, 0, 1, 1, 0, 0]);
+        assert!(schema_cookie_changed(&base, &new));
+        let same = apply(
+            &base,
+            &PageDelta {
+                page_no: 1,
+                ranges: vec![ByteRange {
+                    offset: 40,
+                    bytes: vec![0; 4],
+                }],
+            },
+        )
+        .unwrap();
+        assert!(!schema_cookie_changed(&base, &same));
+    }
+}

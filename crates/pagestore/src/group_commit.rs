@@ -1,0 +1,66 @@
+//! The flusher: one thread takes every pending record, writes them with one `write`, syncs
+//! once, then makes them readable and wakes their committers (group commit).
+
+use std::sync::atomic::Ordering;
+
+use crate::store::Inner;
+
+impl Inner {
+    /// The flusher thread's body; returns once closed and drained.
+    pub(crate) fn run_flusher(&self) {
+        // One iteration per batch; ends when shutdown is requested and nothing is pending.
+        loop {
+            let (buf, changes, last_lsn) = {
+                let mut pending = self.pending.lock();
+                while pending.buf.is_empty() && !pending.shutdown {
+                    self.work_cv.wait(&mut pending);
+                }
+                if pending.buf.is_empty() {
+                    return;
+                }
+                let batch = (
+                    std::mem::take(&mut pending.buf),
+                    std::mem::take(&mut pending.changes),
+                    pending.last_lsn,
+                );
+                drop(pending);
+                self.room_cv.notify_all();
+                batch
+            };
+            let result = match self.durable.lock().failed.clone() {
+                Some(msg) => Err(msg),
+                None => self
+                    .log
+                    .lock()
+                    .append(&buf, last_lsn)
+                    .map_err(|e| e.to_string()),
+            };
+            match result {
+                Ok(synced) => {
+                    if synced {
+                        self.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let since = self
+                        .counters
+                        .log_bytes_since_checkpoint
+                        .fetch_add(buf.len() as u64, Ordering::Relaxed);
+                    {
+                        let mut durable = self.durable.lock();
+                        durable.lsn = last_lsn;
+                        self.durable_lsn.store(last_lsn, Ordering::SeqCst);
+                    }
+                    self.durable_cv.notify_all();
+                    self.feed.push(&changes);
+                    if since + buf.len() as u64 > self.opts.checkpoint_log_bytes {
+                        self.request_checkpoint();
+                    }
+                }
+                Err(msg) => {
+                    tracing::error!(error = %msg, "commit log write failed; refusing further commits");
+                    self.durable.lock().failed.get_or_insert(msg);
+                    self.durable_cv.notify_all();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The commit log on disk: append-only segment files `log/<first LSN, 20 digits>.seg`.
+//!
+//! Recovery reads the segments in order. A torn tail (a short or bad record at the end of the
+//! last segment with no valid record after it) was never acknowledged and is truncated away; a
+//! bad record anywhere else, or a gap in LSNs, is reported as corruption.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::api::{CommittedChange, Lsn};
+use crate::error::StoreError;
+use crate::record::{self, Decoded};
+
+/// File name extension of log segments.
+const SEGMENT_EXT: &str = "seg";
+
+/// The path of the segment whose first record has LSN `first`.
+pub fn segment_path(log_dir: &Path, first: Lsn) -> PathBuf {
+    log_dir.join(format!("{first:020}.{SEGMENT_EXT}"))
+}
+
+/// The segments in `log_dir`, ordered by first LSN.
+pub fn list_segments(log_dir: &Path) -> Result<Vec<(Lsn, PathBuf)>, StoreError> {
+    let entries = fs::read_dir(log_dir)
+        .map_err(|e| StoreError::io(format!("listing {}", log_dir.display()), e))?;
+    let mut segments = Vec::new();
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| StoreError::io(format!("listing {}", log_dir.display()), e))?;
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some(SEGMENT_EXT) {
+            continue;
+        }
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let first: Lsn = stem.parse().map_err(|_| {
+            StoreError::Corrupt(format!("unexpected log file name {}", path.display()))
+        })?;
+        segments.push((first, path));
+    }
+    segments.sort();
+    Ok(segments)
+}
+
+/// What recovery found in the log.
+#[derive(Debug)]
+pub struct Recovered {
+    /// Every change with LSN > the checkpoint, in order.
+    pub changes: Vec<CommittedChange>,
+    /// The LSN the next record must have.
+    pub next_lsn: Lsn,
+    /// Bytes cut off the tail of the last segment.
+    pub truncated_bytes: u64,
+}
+
+/// Read every segment, truncate a torn tail, and return the changes after `checkpoint_lsn`.
+pub fn recover(log_dir: &Path, checkpoint_lsn: Lsn) -> Result<Recovered, StoreError> {
+    let segments = list_segments(log_dir)?;
+    let mut expected: Option<Lsn> = None;
+    let mut changes = Vec::new();
+    let mut truncated_bytes = 0;
+    for (i, (first, path)) in segments.iter().enumerate() {
+        match expected {
+            None if *first > checkpoint_lsn + 1 => {
+                return Err(StoreError::Corrupt(format!(
+                    "log starts at LSN {first} ({}) but the checkpoint is at {checkpoint_lsn}",
+                    path.display()
+                )));
+            }
+            Some(e) if e != *first => {
+                return Err(StoreError::Corrupt(format!(
+                    "LSN gap: expected segment starting at {e}, found {}",
+                    path.display()
+                )));
+            }
+            _ => {}
+        }
+        let is_last = i + 1 == segments.len();
+        let (next, cut) = read_segment(path, *first, is_last, checkpoint_lsn, &mut changes)?;
+        truncated_bytes += cut;
+        expected = Some(next);
+    }
+    let next_lsn = expected.unwrap_or(checkpoint_lsn + 1);
+    if next_lsn <= checkpoint_lsn {
+        return Err(StoreError::Corrupt(format!(
+            "log ends before LSN {next_lsn} but the checkpoint is at {checkpoint_lsn}"
+        )));
+    }
+    Ok(Recovered {
+        changes,
+        next_lsn,
+        truncated_bytes,
+    })
+}
+
+/// Read one segment; returns the next expected LSN and the bytes truncated from its tail.
+fn read_segment(
+    path: &Path,
+    first: Lsn,
+    is_last: bool,
+    checkpoint_lsn: Lsn,
+    changes: &mut Vec<CommittedChange>,
+) -> Result<(Lsn, u64), StoreError> {
+    let buf =
+        fs::read(path).map_err(|e| StoreError::io(format!("reading {}", path.display()), e))?;
+    let mut offset = 0usize;
+    let mut expected = first;
+    // Bounded by the file length: every iteration advances `offset` by at least a header.
+    while offset < buf.len() {
+        match record::decode(&buf[offset..]) {
+            Decoded::Record { change, len } => {
+                if change.lsn != expected {
+                    return Err(StoreError::Corrupt(format!(
+                        "{} offset {offset}: LSN {} where {expected} was expected",
+                        path.display(),
+                        change.lsn
+                    )));
+                }
+                expected += 1;
+                offset += len;
+                if change.lsn > checkpoint_lsn {
+                    changes.push(change);
+                }
+            }
+            Decoded::Incomplete | Decoded::Bad(_)
+                if is_last && !valid_record_after(&buf, offset + 1) =>
+            {
+                truncate(path, offset as u64)?;
+                tracing::warn!(file = %path.display(), offset, "truncated torn log tail");
+                return Ok((expected, (buf.len() - offset) as u64));
+            }
+            Decoded::Incomplete => {
+                return Err(StoreError::Corrupt(format!(
+                    "{} offset {offset}: short record",
+                    path.display()
+                )));
+            }
+            Decoded::Bad(why) => {
+                return Err(StoreError::Corrupt(format!(
+                    "{} offset {offset}: {why}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok((expected, 0))
+}
+
+/// Whether a valid record starts anywhere at or after `from` (corruption, not a torn tail).
+fn valid_record_after(buf: &[u8], from: usize) -> bool {
+    let magic = record::MAGIC.to_le_bytes();
+    (from..buf.len().saturating_sub(record::HEADER_LEN - 1))
+        .filter(|&i| buf[i..i + 4] == magic)
+        .any(|i| matches!(record::decode(&buf[i..]), Decoded::Record { .. }))
+}
+
+fn truncate(path: &Path, len: u64) -> Result<(), StoreError> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
+    file.set_len(len)
+        .map_err(|e| StoreError::io(format!("truncating {}", path.display()), e))?;
+    file.sync_all()
+        .map_err(|e| StoreError::io(format!("syncing {}", path.display()), e))
+}
+
+/// Appends records to the newest segment; rotates and deletes segments at checkpoints.
+pub struct LogWriter {
+    dir: PathBuf,
+    fsync: bool,
+    /// Live segments: first LSN and size in bytes, oldest first; the last one is appended to.
+    segments: Vec<(Lsn, u64)>,
+    file: File,
+    /// The LSN of the last record written (0 if none).
+    last_lsn: Lsn,
+    /// Fault injection for tests: fail every append.
+    fail_appends: bool,
+}
+
+impl LogWriter {
+    /// Open the log for appending after recovery; `next_lsn` is the LSN of the next record.
+    pub fn open(dir: &Path, next_lsn: Lsn, fsync: bool) -> Result<LogWriter, StoreError> {
+        let mut segments = Vec::new();
+        for (first, path) in list_segments(dir)? {
+            let len = fs::metadata(&path)
+                .map_err(|e| StoreError::io(format!("stat {}", path.display()), e))?
+                .len();
+            segments.push((first, len));
+        }
+        if segments.is_empty() {
+            segments.push((next_lsn, 0));
+        }
+        let (first, _) = segments[segments.len() - 1];
+        let file = open_append(&segment_path(dir, first))?;
+        let writer = LogWriter {
+            dir: dir.to_path_buf(),
+            fsync,
+            segments,
+            file,
+            last_lsn: next_lsn - 1,
+            fail_appends: false,
+        };
+        writer.sync_dir()?;
+        Ok(writer)
+    }
+
+    /// Append encoded records ending with LSN `last_lsn` and make them durable.
+    /// Returns whether a sync was issued.
+    pub fn append(&mut self, bytes: &[u8], last_lsn: Lsn) -> std::io::Result<bool> {
+        if self.fail_appends {
+            return Err(std::io::Error::other("injected log write failure"));
+        }
+        self.file.write_all(bytes)?;
+        if let Some(last) = self.segments.last_mut() {
+            last.1 += bytes.len() as u64;
+        }
+        self.last_lsn = last_lsn;
+        if self.fsync {
+            self.file.sync_data()?;
+        }
+        Ok(self.fsync)
+    }
+
+    /// Make every later append fail (fault injection for tests).
+    pub fn fail_appends(&mut self) {
+        self.fail_appends = true;
+    }
+
+    /// Total bytes in live segments.
+    pub fn bytes(&self) -> u64 {
+        self.segments.iter().map(|s| s.1).sum()
+    }
+
+    /// Start a new segment (if the current one holds anything), then delete every segment whose
+    /// records all have LSN ≤ `horizon`.
+    pub fn rotate_and_reclaim(&mut self, horizon: Lsn) -> Result<(), StoreError> {
+        let current_len = self.segments.last().map_or(0, |s| s.1);
+        if current_len > 0 {
+            let first = self.last_lsn + 1;
+            self.file = open_append(&segment_path(&self.dir, first))?;
+            self.segments.push((first, 0));
+            self.sync_dir()?;
+        }
+        // A segment is whole-≤-horizon when the next segment starts at or before horizon + 1.
+        let mut deletable = 0;
+        while deletable + 1 < self.segments.len() && self.segments[deletable + 1].0 <= horizon + 1 {
+            deletable += 1;
+        }
+        for (first, _) in self.segments.drain(..deletable) {
+            let path = segment_path(&self.dir, first);
+            fs::remove_file(&path)
+                .map_err(|e| StoreError::io(format!("removing {}", path.display()), e))?;
+        }
+        if deletable > 0 {
+            self.sync_dir()?;
+        }
+        Ok(())
+    }
+
+    fn sync_dir(&self) -> Result<(), StoreError> {
+        if !self.fsync {
+            return Ok(());
+        }
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StoreError::io(format!("syncing directory {}", self.dir.display()), e))
+    }
+}
+
+fn open_append(path: &Path) -> Result<File, StoreError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))
+}

@@ -1,0 +1,40 @@
+//! Options of a local page store.
+
+use std::time::Duration;
+
+use crate::api::DEFAULT_PAGE_SIZE;
+
+/// How a [`crate::LocalPageStore`] is opened.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Page size in bytes. Used only when a new store is created; on reopen the stored value wins
+    /// (see [`crate::LocalPageStore::open`]).
+    pub page_size: usize,
+    /// Checkpoint once the log written since the last checkpoint exceeds this many bytes.
+    pub checkpoint_log_bytes: u64,
+    /// Checkpoint at least this often (when anything was committed).
+    pub checkpoint_interval: Duration,
+    /// Sync the log and base images to disk. `false` only for tests.
+    pub fsync: bool,
+    /// Commits kept in the in-memory change feed.
+    pub feed_capacity: usize,
+    /// Cache size of the base-image database (redb), in bytes.
+    pub base_cache_bytes: usize,
+    /// Commits wait while more than this many encoded bytes are pending for the log
+    /// (backpressure).
+    pub max_pending_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            page_size: DEFAULT_PAGE_SIZE,
+            checkpoint_log_bytes: 64 << 20,
+            checkpoint_interval: Duration::from_secs(5),
+            fsync: true,
+            feed_capacity: 16384,
+            base_cache_bytes: 64 << 20,
+            max_pending_bytes: 64 << 20,
+        }
+    }
+}

@@ -1,0 +1,648 @@
+//! `LocalPageStore`: the page store in-process, over a directory on local disk.
+//!
+//! Layout: `pages.redb` (base images at the last checkpoint, see [`crate::base`]) and `log/`
+//! (commit-log segments, see [`crate::log`]). Page versions written after the checkpoint live in
+//! memory and are rebuilt from the log on open.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::api::*;
+use crate::base::BaseStore;
+use crate::delta;
+use crate::error::StoreError;
+use crate::feed::Feed;
+use crate::log::{self, LogWriter};
+use crate::options::StoreOptions;
+use crate::pins::Pins;
+use crate::record;
+use crate::versions::{Lookup, Versions};
+
+/// Validation state and page versions, guarded by one mutex.
+pub(crate) struct State {
+    /// The newest LSN assigned (durable or not).
+    pub(crate) last_lsn: Lsn,
+    /// Per page, the last commit that wrote it after the checkpoint. A page that is absent was
+    /// last written at or before the checkpoint, which is ≤ every valid snapshot.
+    pub(crate) last_write: HashMap<PageNo, (Lsn, Origin)>,
+    /// The last commit that changed the schema cookie after the checkpoint.
+    pub(crate) schema: Option<(Lsn, Origin)>,
+    pub(crate) versions: Versions,
+}
+
+/// Encoded records waiting for the flusher.
+pub(crate) struct Pending {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) changes: Vec<CommittedChange>,
+    pub(crate) last_lsn: Lsn,
+    pub(crate) shutdown: bool,
+}
+
+/// How far the log is durable, or why it failed.
+pub(crate) struct Durable {
+    pub(crate) lsn: Lsn,
+    pub(crate) failed: Option<String>,
+}
+
+/// Counters for [`StoreStats`].
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) commits: AtomicU64,
+    pub(crate) conflicts: AtomicU64,
+    pub(crate) fsyncs: AtomicU64,
+    pub(crate) checkpoints: AtomicU64,
+    pub(crate) log_bytes_since_checkpoint: AtomicU64,
+}
+
+/// Everything the store and its background threads share.
+pub(crate) struct Inner {
+    pub(crate) opts: StoreOptions,
+    pub(crate) page_size: usize,
+    pub(crate) zero_page: Arc<[u8]>,
+    pub(crate) base: BaseStore,
+    pub(crate) state: Mutex<State>,
+    pub(crate) pending: Mutex<Pending>,
+    /// Signalled when records are pending (the flusher waits on it).
+    pub(crate) work_cv: Condvar,
+    /// Signalled when the flusher took the pending buffer (backpressured commits wait on it).
+    pub(crate) room_cv: Condvar,
+    pub(crate) durable: Mutex<Durable>,
+    pub(crate) durable_cv: Condvar,
+    /// Mirror of `durable.lsn` for lock-free reads.
+    pub(crate) durable_lsn: AtomicU64,
+    /// Mirror of the pins' floor: the oldest retained LSN.
+    pub(crate) oldest_lsn: AtomicU64,
+    pub(crate) checkpoint_lsn: AtomicU64,
+    pub(crate) log: Mutex<LogWriter>,
+    pub(crate) pins: Mutex<Pins>,
+    pub(crate) feed: Arc<Feed>,
+    /// Serialises checkpoints.
+    pub(crate) checkpoint_lock: Mutex<()>,
+    /// Set to ask the checkpoint thread for a checkpoint now.
+    pub(crate) checkpoint_wake: Mutex<bool>,
+    pub(crate) checkpoint_cv: Condvar,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) counters: Counters,
+}
+
+/// The page store over a local directory. See the crate docs.
+pub struct LocalPageStore {
+    inner: Arc<Inner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// New page images for a commit's deltas.
+struct Materialized {
+    images: Vec<Arc<[u8]>>,
+    /// Whether the commit changes the schema cookie (page 1 bytes 40..44).
+    schema_changed: bool,
+}
+
+/// A validated commit, ready to be applied.
+struct Prepared {
+    change: CommittedChange,
+    images: Vec<Arc<[u8]>>,
+    schema_changed: bool,
+    encoded: Vec<u8>,
+}
+
+impl LocalPageStore {
+    /// Open (or create) the store in `dir` and recover it from its log.
+    ///
+    /// `opts.page_size` applies only when the store is created; on reopen the stored page size
+    /// wins (see [`PageStore::page_size`]).
+    pub fn open(dir: &Path, opts: StoreOptions) -> Result<Arc<LocalPageStore>, StoreError> {
+        if opts.page_size < 512 || opts.page_size > 65536 || !opts.page_size.is_power_of_two() {
+            return Err(StoreError::Config(format!(
+                "page size {} is not a power of two in 512..=65536",
+                opts.page_size
+            )));
+        }
+        if opts.checkpoint_interval.is_zero() {
+            return Err(StoreError::Config(
+                "checkpoint_interval must be positive".to_string(),
+            ));
+        }
+        if opts.feed_capacity == 0 {
+            return Err(StoreError::Config(
+                "feed_capacity must be positive".to_string(),
+            ));
+        }
+        let log_dir = dir.join("log");
+        std::fs::create_dir_all(&log_dir)
+            .map_err(|e| StoreError::io(format!("creating {}", log_dir.display()), e))?;
+        let (base, meta) = BaseStore::open(
+            &dir.join("pages.redb"),
+            opts.page_size,
+            opts.base_cache_bytes,
+        )?;
+        if meta.page_size != opts.page_size {
+            tracing::info!(
+                stored = meta.page_size,
+                requested = opts.page_size,
+                "using the stored page size"
+            );
+        }
+        let recovered = log::recover(&log_dir, meta.checkpoint_lsn)?;
+        if recovered.truncated_bytes > 0 {
+            tracing::warn!(
+                bytes = recovered.truncated_bytes,
+                "discarded a torn log tail"
+            );
+        }
+        let writer = LogWriter::open(&log_dir, recovered.next_lsn, opts.fsync)?;
+        let latest = recovered.next_lsn - 1;
+        let inner = Arc::new(Inner {
+            page_size: meta.page_size,
+            zero_page: Arc::from(vec![0u8; meta.page_size]),
+            base,
+            state: Mutex::new(State {
+                last_lsn: meta.checkpoint_lsn,
+                last_write: HashMap::new(),
+                schema: None,
+                versions: Versions::new(meta.db_pages),
+            }),
+            pending: Mutex::new(Pending {
+                buf: Vec::new(),
+                changes: Vec::new(),
+                last_lsn: latest,
+                shutdown: false,
+            }),
+            work_cv: Condvar::new(),
+            room_cv: Condvar::new(),
+            durable: Mutex::new(Durable {
+                lsn: latest,
+                failed: None,
+            }),
+            durable_cv: Condvar::new(),
+            durable_lsn: AtomicU64::new(latest),
+            oldest_lsn: AtomicU64::new(meta.checkpoint_lsn),
+            checkpoint_lsn: AtomicU64::new(meta.checkpoint_lsn),
+            log: Mutex::new(writer),
+            pins: Mutex::new(Pins::new(meta.checkpoint_lsn)),
+            feed: Feed::new(opts.feed_capacity, latest + 1),
+            checkpoint_lock: Mutex::new(()),
+            checkpoint_wake: Mutex::new(false),
+            checkpoint_cv: Condvar::new(),
+            shutdown: AtomicBool::new(false),
+            counters: Counters::default(),
+            opts,
+        });
+        inner.replay(&recovered.changes)?;
+        let threads = vec![
+            spawn("pagestore-flusher", Arc::clone(&inner), |i| i.run_flusher())?,
+            spawn("pagestore-checkpoint", Arc::clone(&inner), |i| {
+                i.run_checkpointer()
+            })?,
+        ];
+        Ok(Arc::new(LocalPageStore {
+            inner,
+            threads: Mutex::new(threads),
+        }))
+    }
+
+    /// Stop the background threads (pending commits are flushed first). Later commits fail
+    /// with `LogFailed`, subscriptions end with `Closed`; reads keep working. Idempotent.
+    pub fn close(&self) {
+        self.inner.shutdown.store(true, Ordering::SeqCst);
+        self.inner.pending.lock().shutdown = true;
+        self.inner.work_cv.notify_all();
+        self.inner.room_cv.notify_all();
+        *self.inner.checkpoint_wake.lock() = true;
+        self.inner.checkpoint_cv.notify_all();
+        let threads: Vec<_> = self.threads.lock().drain(..).collect();
+        for t in threads {
+            if t.join().is_err() {
+                tracing::error!("a page store background thread panicked");
+            }
+        }
+        let mut durable = self.inner.durable.lock();
+        if durable.failed.is_none() {
+            durable.failed = Some("page store closed".to_string());
+        }
+        drop(durable);
+        self.inner.durable_cv.notify_all();
+        self.inner.feed.close();
+    }
+
+    /// Run a checkpoint now (tests and tools); the background thread also runs them.
+    pub fn checkpoint_now(&self) -> Result<(), StoreError> {
+        self.inner.checkpoint()
+    }
+}
+
+impl LocalPageStore {
+    /// Fault injection for tests: make every later log write fail as if the disk were full.
+    #[doc(hidden)]
+    pub fn inject_log_write_failure(&self) {
+        self.inner.log.lock().fail_appends();
+    }
+}
+
+impl Drop for LocalPageStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn spawn(name: &str, inner: Arc<Inner>, body: fn(&Inner)) -> Result<JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || body(&inner))
+        .map_err(|e| StoreError::io(format!("starting thread {name}"), e))
+}
+
+impl Inner {
+    /// The full image `page_no` has after every assigned commit (the base for a new delta).
+    fn current_image(&self, st: &State, page_no: PageNo) -> Result<Arc<[u8]>, ReadError> {
+        if page_no > st.versions.current_db_pages() {
+            return Ok(Arc::clone(&self.zero_page));
+        }
+        if let Some((_, image)) = st.versions.newest(page_no) {
+            return Ok(Arc::clone(image));
+        }
+        Ok(self
+            .base
+            .read(page_no)?
+            .map_or_else(|| Arc::clone(&self.zero_page), |(_, image)| image))
+    }
+
+    /// New images for every delta of `deltas`, and whether the schema cookie changed.
+    fn materialize(&self, st: &State, deltas: &[PageDelta]) -> Result<Materialized, String> {
+        let mut images = Vec::with_capacity(deltas.len());
+        let mut schema_changed = false;
+        for d in deltas {
+            let old = self
+                .current_image(st, d.page_no)
+                .map_err(|e| e.to_string())?;
+            let new = delta::apply(&old, d)?;
+            if d.page_no == 1 && delta::schema_cookie_changed(&old, &new) {
+                schema_changed = true;
+            }
+            images.push(new);
+        }
+        Ok(Materialized {
+            images,
+            schema_changed,
+        })
+    }
+
+    /// Record a commit in the in-memory state (versions, conflicts, size).
+    fn apply(
+        st: &mut State,
+        zero: &Arc<[u8]>,
+        change: &CommittedChange,
+        images: Vec<Arc<[u8]>>,
+        schema_changed: bool,
+    ) {
+        assert_eq!(
+            change.lsn,
+            st.last_lsn + 1,
+            "commits are applied in LSN order"
+        );
+        st.last_lsn = change.lsn;
+        let writer = (change.lsn, change.origin);
+        for (d, image) in change.deltas.iter().zip(images) {
+            st.versions.push(d.page_no, change.lsn, image);
+            st.last_write.insert(d.page_no, writer);
+        }
+        if schema_changed {
+            st.schema = Some(writer);
+        }
+        let old_size = st.versions.current_db_pages();
+        if change.db_pages != old_size {
+            st.versions
+                .push_size(change.lsn, change.db_pages, change.origin);
+        }
+        // Truncated pages read as zeros if the database grows again, and count as written so
+        // that a concurrent writer of them conflicts.
+        for page_no in change.db_pages.saturating_add(1)..=old_size {
+            st.versions.push(page_no, change.lsn, Arc::clone(zero));
+            st.last_write.insert(page_no, writer);
+        }
+    }
+
+    /// Rebuild the in-memory state from the log records after the checkpoint.
+    fn replay(&self, changes: &[CommittedChange]) -> Result<(), StoreError> {
+        let mut st = self.state.lock();
+        for change in changes {
+            let Materialized {
+                images,
+                schema_changed,
+            } = self
+                .materialize(&st, &change.deltas)
+                .map_err(|e| StoreError::Corrupt(format!("replaying LSN {}: {e}", change.lsn)))?;
+            Self::apply(&mut st, &self.zero_page, change, images, schema_changed);
+        }
+        Ok(())
+    }
+
+    /// Validate `ws` against the state: `None` when it changes nothing.
+    fn prepare(&self, st: &State, ws: WriteSet) -> Result<Option<Prepared>, CommitError> {
+        if ws.snapshot > st.last_lsn {
+            return Err(CommitError::Invalid(format!(
+                "snapshot {} is newer than the latest LSN {}",
+                ws.snapshot, st.last_lsn
+            )));
+        }
+        let oldest = self.oldest_lsn.load(Ordering::SeqCst);
+        if ws.snapshot < oldest {
+            return Err(CommitError::SnapshotTooOld {
+                snapshot: ws.snapshot,
+                oldest,
+            });
+        }
+        delta::check_shape(&ws, self.page_size).map_err(CommitError::Invalid)?;
+        let snapshot_size = st.versions.db_pages_at(ws.snapshot);
+        let size_changed = ws.db_pages != snapshot_size;
+        let conflict = |reason, page_no, (winner_lsn, winner_origin): (Lsn, Origin)| {
+            CommitError::Conflict(Conflict {
+                reason,
+                page_no,
+                snapshot: ws.snapshot,
+                winner_lsn,
+                winner_origin,
+            })
+        };
+        let pages = ws
+            .deltas
+            .iter()
+            .map(|d| d.page_no)
+            .chain(ws.locked_pages.iter().copied());
+        for page_no in pages {
+            if let Some(&winner) = st.last_write.get(&page_no).filter(|w| w.0 > ws.snapshot) {
+                return Err(conflict(ConflictReason::PageChanged, page_no, winner));
+            }
+        }
+        if size_changed {
+            // The size lives in page 1's header: two concurrent resizes conflict on page 1.
+            if let Some(winner) = st.versions.size_change_after(ws.snapshot) {
+                return Err(conflict(ConflictReason::PageChanged, 1, winner));
+            }
+        }
+        if ws.deltas.is_empty() && !size_changed {
+            return Ok(None);
+        }
+        if let Some(winner) = st.schema.filter(|s| s.0 > ws.snapshot) {
+            return Err(conflict(ConflictReason::SchemaChanged, 1, winner));
+        }
+        // A write set that keeps its snapshot's size keeps the current size.
+        let db_pages = if size_changed {
+            ws.db_pages
+        } else {
+            st.versions.current_db_pages()
+        };
+        if let Some(d) = ws.deltas.iter().find(|d| d.page_no > db_pages) {
+            return Err(CommitError::Invalid(format!(
+                "delta for page {} beyond the database size {db_pages}",
+                d.page_no
+            )));
+        }
+        let Materialized {
+            images,
+            schema_changed,
+        } = self
+            .materialize(st, &ws.deltas)
+            .map_err(|e| CommitError::Invalid(format!("cannot build page images: {e}")))?;
+        let change = CommittedChange {
+            lsn: st.last_lsn + 1,
+            origin: ws.origin,
+            db_pages,
+            deltas: Arc::new(ws.deltas),
+        };
+        let encoded = record::encode(&change).map_err(|e| CommitError::Invalid(e.to_string()))?;
+        Ok(Some(Prepared {
+            change,
+            images,
+            schema_changed,
+            encoded,
+        }))
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.durable.lock().failed.clone()
+    }
+
+    /// Wait while the pending buffer is over its bound (backpressure).
+    fn wait_for_room(&self) {
+        let mut pending = self.pending.lock();
+        // Each wake-up follows the flusher taking the buffer or shutdown; the loop ends when
+        // there is room, so it is bounded by the flusher's progress.
+        while pending.buf.len() > self.opts.max_pending_bytes && !pending.shutdown {
+            self.room_cv.wait(&mut pending);
+        }
+    }
+
+    fn commit(&self, ws: WriteSet) -> Result<Lsn, CommitError> {
+        if let Some(msg) = self.failure() {
+            return Err(CommitError::LogFailed(msg));
+        }
+        self.wait_for_room();
+        let lsn = {
+            let mut st = self.state.lock();
+            let prepared = match self.prepare(&st, ws) {
+                Ok(Some(p)) => p,
+                Ok(None) => return Ok(self.durable_lsn.load(Ordering::SeqCst)),
+                Err(e) => {
+                    if matches!(e, CommitError::Conflict(_)) {
+                        self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return Err(e);
+                }
+            };
+            let mut pending = self.pending.lock();
+            if pending.shutdown {
+                return Err(CommitError::LogFailed("page store closed".to_string()));
+            }
+            let Prepared {
+                change,
+                images,
+                schema_changed,
+                encoded,
+            } = prepared;
+            Self::apply(&mut st, &self.zero_page, &change, images, schema_changed);
+            pending.buf.extend_from_slice(&encoded);
+            pending.last_lsn = change.lsn;
+            let lsn = change.lsn;
+            pending.changes.push(change);
+            lsn
+        };
+        self.work_cv.notify_one();
+        self.wait_durable(lsn)
+    }
+
+    fn wait_durable(&self, lsn: Lsn) -> Result<Lsn, CommitError> {
+        let mut durable = self.durable.lock();
+        // The flusher either makes `lsn` durable or records a failure; both notify.
+        loop {
+            if durable.lsn >= lsn {
+                self.counters.commits.fetch_add(1, Ordering::Relaxed);
+                return Ok(lsn);
+            }
+            if let Some(msg) = &durable.failed {
+                return Err(CommitError::LogFailed(msg.clone()));
+            }
+            self.durable_cv.wait(&mut durable);
+        }
+    }
+
+    fn not_retained(&self, requested: Lsn) -> ReadError {
+        ReadError::NotRetained {
+            requested,
+            oldest: self.oldest_lsn.load(Ordering::SeqCst),
+            latest: self.durable_lsn.load(Ordering::SeqCst),
+        }
+    }
+
+    fn read_page(&self, page_no: PageNo, at: Lsn) -> Result<PageVersion, ReadError> {
+        let as_of = self.durable_lsn.load(Ordering::SeqCst);
+        if at > as_of {
+            return Err(self.not_retained(at));
+        }
+        let lookup = {
+            let st = self.state.lock();
+            if at < self.oldest_lsn.load(Ordering::SeqCst) {
+                return Err(self.not_retained(at));
+            }
+            let db_pages = st.versions.db_pages_at(at);
+            if page_no == 0 || page_no > db_pages {
+                return Err(ReadError::BeyondEnd {
+                    page_no,
+                    db_pages,
+                    at,
+                });
+            }
+            st.versions.lookup(page_no, at, as_of)
+        };
+        let next = match lookup {
+            Lookup::Found {
+                version: (lsn, data),
+                next,
+            } => {
+                return Ok(PageVersion {
+                    lsn,
+                    next_lsn: next,
+                    as_of,
+                    data,
+                });
+            }
+            Lookup::Base { next } => next,
+        };
+        let (lsn, data) = self
+            .base
+            .read(page_no)?
+            .unwrap_or_else(|| (0, Arc::clone(&self.zero_page)));
+        // A checkpoint that ran since the lookup may have moved the base past `at`.
+        if lsn > at || at < self.oldest_lsn.load(Ordering::SeqCst) {
+            return Err(self.not_retained(at));
+        }
+        Ok(PageVersion {
+            lsn,
+            next_lsn: next,
+            as_of,
+            data,
+        })
+    }
+
+    fn db_pages(&self, at: Lsn) -> Result<u32, ReadError> {
+        if at > self.durable_lsn.load(Ordering::SeqCst) {
+            return Err(self.not_retained(at));
+        }
+        let st = self.state.lock();
+        if at < self.oldest_lsn.load(Ordering::SeqCst) {
+            return Err(self.not_retained(at));
+        }
+        Ok(st.versions.db_pages_at(at))
+    }
+
+    fn stats(&self) -> StoreStats {
+        let (retained_versions, db_pages) = {
+            let st = self.state.lock();
+            (
+                st.versions.retained(),
+                st.versions
+                    .db_pages_at(self.durable_lsn.load(Ordering::SeqCst)),
+            )
+        };
+        let c = &self.counters;
+        StoreStats {
+            latest_lsn: self.durable_lsn.load(Ordering::SeqCst),
+            oldest_lsn: self.oldest_lsn.load(Ordering::SeqCst),
+            commits: c.commits.load(Ordering::Relaxed),
+            conflicts: c.conflicts.load(Ordering::Relaxed),
+            fsyncs: c.fsyncs.load(Ordering::Relaxed),
+            log_bytes: self.log.lock().bytes(),
+            checkpoints: c.checkpoints.load(Ordering::Relaxed),
+            retained_versions,
+            db_pages,
+        }
+    }
+}
+
+fn release_pin(inner: Weak<Inner>, lsn: Lsn) -> Box<dyn FnOnce() + Send + Sync> {
+    Box::new(move || {
+        if let Some(inner) = inner.upgrade() {
+            inner.pins.lock().unpin(lsn);
+        }
+    })
+}
+
+impl PageStore for LocalPageStore {
+    fn page_size(&self) -> usize {
+        self.inner.page_size
+    }
+
+    fn latest_lsn(&self) -> Lsn {
+        self.inner.durable_lsn.load(Ordering::SeqCst)
+    }
+
+    fn db_pages(&self, at: Lsn) -> Result<u32, ReadError> {
+        self.inner.db_pages(at)
+    }
+
+    fn read_page(&self, page_no: PageNo, at: Lsn) -> Result<PageVersion, ReadError> {
+        self.inner.read_page(page_no, at)
+    }
+
+    /// See [`PageStore::commit`]. A write set with no deltas that keeps its snapshot's database
+    /// size commits nothing: it writes no record and returns `Ok(latest_lsn())` (its locked
+    /// pages are still validated). A write set that keeps its snapshot's size leaves the
+    /// current size unchanged; one that changes it conflicts (on page 1) with any size change
+    /// after its snapshot.
+    fn commit(&self, ws: WriteSet) -> Result<Lsn, CommitError> {
+        self.inner.commit(ws)
+    }
+
+    fn pin(&self, at: Lsn) -> Result<SnapshotPin, ReadError> {
+        if at > self.latest_lsn() || !self.inner.pins.lock().pin(at) {
+            return Err(self.inner.not_retained(at));
+        }
+        Ok(SnapshotPin::new(
+            at,
+            release_pin(Arc::downgrade(&self.inner), at),
+        ))
+    }
+
+    fn pin_latest(&self) -> SnapshotPin {
+        let mut pins = self.inner.pins.lock();
+        let lsn = self.inner.durable_lsn.load(Ordering::SeqCst);
+        let pinned = pins.pin(lsn);
+        assert!(pinned, "the floor never passes the latest durable LSN");
+        SnapshotPin::new(lsn, release_pin(Arc::downgrade(&self.inner), lsn))
+    }
+
+    /// Changes with LSN > `after` from the in-memory feed (the newest `feed_capacity`
+    /// commits since open). Catch-up from the log is future work: older requests get `Lagged`.
+    fn subscribe(&self, after: Lsn) -> Result<Box<dyn Subscription>, SubscribeError> {
+        self.inner.feed.subscribe(after)
+    }
+
+    fn stats(&self) -> StoreStats {
+        self.inner.stats()
+    }
+}
