@@ -136,7 +136,7 @@ start_borealis() {
   fi
   [ -x "$BOREALIS_BIN" ] || die "no Borealis binary at $BOREALIS_BIN"
   BPORT=$(free_port)
-  rm -rf "$BDIR"; mkdir -p "$BDIR"
+  rm -rf "$BDIR"; mkdir -p "$BDIR/data"
   log "starting Borealis on 127.0.0.1:$BPORT $BOREALIS_ARGS"
   # shellcheck disable=SC2086 # BOREALIS_ARGS is a list of flags
   "$BOREALIS_BIN" up --data "$BDIR/data" --port "$BPORT" $BOREALIS_ARGS > "$BDIR/borealis.log" 2>&1 < /dev/null &

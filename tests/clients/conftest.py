@@ -142,7 +142,7 @@ def start_borealis(root_password: Optional[str] = None) -> Server:
     data_dir = Path(tempfile.mkdtemp(prefix="borealis-test-"))
     log_path = data_dir.parent / (data_dir.name + ".log")
     port = free_port()
-    args = [str(binary), "up", "--data", str(data_dir / "data"), "--port", str(port)]
+    args = [str(binary), "up", "--data", str(data_dir), "--port", str(port)]
     if root_password is not None:
         args += ["--root-password", root_password]
     log_file = open(log_path, "wb")

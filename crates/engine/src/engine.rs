@@ -17,13 +17,21 @@ const APPLY_WAIT: Duration = Duration::from_secs(2);
 /// Counters exposed by [`Engine::stats`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EngineStats {
+    /// Page reads served by the buffer pool.
     pub pool_hits: u64,
+    /// Page reads the pool could not serve (read from the store).
     pub pool_misses: u64,
+    /// Images evicted from the pool.
     pub pool_evictions: u64,
+    /// Bytes of page images held by the pool.
     pub pool_bytes: u64,
+    /// The pool's bound in bytes.
     pub pool_capacity_bytes: u64,
+    /// Commits made by this engine's sessions.
     pub commits: u64,
+    /// Commits of this engine's sessions that lost first-committer-wins.
     pub conflicts: u64,
+    /// Page deltas committed by this engine's sessions.
     pub pages_written: u64,
 }
 
@@ -138,6 +146,19 @@ impl Engine {
     /// Apply a change committed elsewhere (replication). Changes at or below
     /// [`Engine::applied_lsn`] are ignored; a later one waits for the ones before it.
     pub fn apply_change(&self, change: &CommittedChange) -> Result<(), EngineError> {
+        let page_size = self.core.cfg.page_size;
+        for delta in change.deltas.iter() {
+            let fits = delta
+                .ranges
+                .iter()
+                .all(|r| r.offset as usize + r.bytes.len() <= page_size);
+            if delta.page_no == 0 || delta.page_no > change.db_pages || !fits {
+                return Err(EngineError::InvalidChange {
+                    lsn: change.lsn,
+                    reason: format!("delta for page {} does not fit the database", delta.page_no),
+                });
+            }
+        }
         self.core.apply(change, &HashMap::new())
     }
 

@@ -38,6 +38,14 @@ pub enum EngineError {
         /// The first LSN that was not applied.
         missing: Lsn,
     },
+    /// A committed change from elsewhere is malformed.
+    #[error("committed change {lsn} is invalid: {reason}")]
+    InvalidChange {
+        /// Its LSN.
+        lsn: Lsn,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A page image from the store had the wrong size.
     #[error("page {page_no} from the store has {got} bytes, expected {expected}")]
     PageSize {

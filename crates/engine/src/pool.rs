@@ -48,10 +48,15 @@ pub struct ApplyGap {
 /// Counters of the pool.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PoolStats {
+    /// Lookups that found an image valid at the snapshot.
     pub hits: u64,
+    /// Lookups that did not.
     pub misses: u64,
+    /// Images evicted.
     pub evictions: u64,
+    /// Bytes of images held.
     pub bytes: u64,
+    /// The bound in bytes.
     pub capacity_bytes: u64,
 }
 

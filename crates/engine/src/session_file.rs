@@ -314,7 +314,9 @@ impl SessionFile {
         let (snap_lsn, snap_pages) = (snapshot.lsn, snapshot.db_pages);
         if let Some(page1) = state.dirty.get(&1) {
             if !header::is_rollback_format(&page1.image) {
-                return Err(EngineError::Unsupported("WAL format (journal_mode=WAL) on a Borealis database"));
+                return Err(EngineError::Unsupported(
+                    "WAL format (journal_mode=WAL) on a Borealis database",
+                ));
             }
         }
         let mut deltas = Vec::new();

@@ -210,7 +210,10 @@ unsafe extern "C" fn x_open(
                 if flags & TEMPORARY_FILES == 0 {
                     // A rollback journal on disk (journal_mode other than MEMORY), a WAL or a
                     // super-journal would live outside the page store: refuse.
-                    tracing::warn!(flags, "refusing a non-temporary auxiliary file on the Borealis VFS");
+                    tracing::warn!(
+                        flags,
+                        "refusing a non-temporary auxiliary file on the Borealis VFS"
+                    );
                     return ffi::SQLITE_CANTOPEN;
                 }
                 // Temporary files: the default VFS opens them in our file object.

@@ -9,7 +9,10 @@ use tempfile::TempDir;
 
 fn store() -> (TempDir, Arc<dyn PageStore>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = StoreOptions { fsync: false, ..StoreOptions::default() };
+    let opts = StoreOptions {
+        fsync: false,
+        ..StoreOptions::default()
+    };
     let store = LocalPageStore::open(dir.path(), opts).expect("open store");
     (dir, store)
 }
@@ -65,7 +68,10 @@ fn reopen_engine() {
 #[test]
 fn reopen_store_from_disk() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = StoreOptions { fsync: false, ..StoreOptions::default() };
+    let opts = StoreOptions {
+        fsync: false,
+        ..StoreOptions::default()
+    };
     {
         let store = LocalPageStore::open(dir.path(), opts.clone()).expect("open store");
         let e = Engine::new(store, EngineConfig::default()).unwrap();
@@ -77,7 +83,10 @@ fn reopen_store_from_disk() {
     let store = LocalPageStore::open(dir.path(), opts).expect("reopen store");
     let e = Engine::new(store, EngineConfig::default()).unwrap();
     let s = e.open_session().unwrap();
-    let v: String = s.conn().query_row("SELECT v FROM k WHERE id = 1", [], |r| r.get(0)).unwrap();
+    let v: String = s
+        .conn()
+        .query_row("SELECT v FROM k WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v, "durable");
 }
 
@@ -121,4 +130,10 @@ fn second_engine_applies_changes() {
 fn autocommit_statement_loses() {
     let (_dir, s) = store();
     scenarios::autocommit_statement_loses(s);
+}
+
+#[test]
+fn bank_transfers_keep_total() {
+    let (_dir, s) = store();
+    scenarios::bank_transfers_keep_total(s);
 }

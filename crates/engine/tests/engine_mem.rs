@@ -143,24 +143,48 @@ fn engine_and_session_are_thread_safe() {
 fn refused_modes_do_not_escape_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = std::env::current_dir().unwrap();
-    let before: Vec<_> = std::fs::read_dir(&cwd).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let before: Vec<_> = std::fs::read_dir(&cwd)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     let e = Engine::new(store(), EngineConfig::default()).unwrap();
     let s = e.open_session().unwrap();
-    s.conn().execute_batch("CREATE TABLE x(a); INSERT INTO x VALUES (1);").unwrap();
+    s.conn()
+        .execute_batch("CREATE TABLE x(a); INSERT INTO x VALUES (1);")
+        .unwrap();
     // A rollback journal on disk cannot be opened: the write fails, nothing is written.
-    let _ = s.conn().query_row("PRAGMA journal_mode=DELETE", [], |r| r.get::<_, String>(0));
+    let _ = s
+        .conn()
+        .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get::<_, String>(0));
     let write = s.conn().execute("INSERT INTO x VALUES (2)", []);
     assert!(write.is_err(), "{write:?}");
     // WAL under exclusive locking would need a -wal file: refused as well.
-    let _ = s.conn().execute_batch("PRAGMA journal_mode=MEMORY; PRAGMA locking_mode=EXCLUSIVE;");
-    let _ = s.conn().query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0));
+    let _ = s
+        .conn()
+        .execute_batch("PRAGMA journal_mode=MEMORY; PRAGMA locking_mode=EXCLUSIVE;");
+    let _ = s
+        .conn()
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0));
     let _ = s.conn().execute("INSERT INTO x VALUES (3)", []);
-    let after: Vec<_> = std::fs::read_dir(&cwd).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(before.len(), after.len(), "no files appeared in {cwd:?}: {after:?}");
+    let after: Vec<_> = std::fs::read_dir(&cwd)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "no files appeared in {cwd:?}: {after:?}"
+    );
     let other = e.open_session().unwrap();
-    let n: i64 = other.conn().query_row("SELECT count(*) FROM x WHERE a = 2", [], |r| r.get(0)).unwrap();
+    let n: i64 = other
+        .conn()
+        .query_row("SELECT count(*) FROM x WHERE a = 2", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 0);
-    let ok: String = other.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ok: String = other
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ok, "ok");
     drop(dir);
 }
@@ -168,4 +192,29 @@ fn refused_modes_do_not_escape_the_store() {
 #[test]
 fn autocommit_statement_loses() {
     scenarios::autocommit_statement_loses(store());
+}
+
+#[test]
+fn bank_transfers_keep_total() {
+    scenarios::bank_transfers_keep_total(store());
+}
+
+#[test]
+fn malformed_change_is_rejected() {
+    use borealis_pagestore::{ByteRange, CommittedChange, PageDelta};
+    let e = Engine::new(store(), EngineConfig::default()).unwrap();
+    let bad = CommittedChange {
+        lsn: 1,
+        origin: 2,
+        db_pages: 1,
+        deltas: Arc::new(vec![PageDelta {
+            page_no: 1,
+            ranges: vec![ByteRange {
+                offset: 16380,
+                bytes: vec![0; 8],
+            }],
+        }]),
+    };
+    assert!(e.apply_change(&bad).is_err());
+    assert_eq!(e.applied_lsn(), 0);
 }

@@ -170,6 +170,11 @@ impl SessionContext {
 
     /// Sets a user variable (`SET @name = v`); names are case-insensitive.
     /// A new variable beyond [`MAX_USER_VARIABLES`] is ignored.
+    /// Forgets every user variable (COM_RESET_CONNECTION, COM_CHANGE_USER).
+    pub fn clear_user_vars(&self) {
+        self.user_vars.lock().clear();
+    }
+
     pub fn set_user_var(&self, name: &str, v: SqlValue) {
         let key = name.to_lowercase();
         let mut vars = self.user_vars.lock();

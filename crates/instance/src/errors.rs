@@ -63,7 +63,13 @@ fn sqlite_to_mysql(e: &rusqlite::Error) -> MysqlError {
             "HY000",
             format!("Incorrect arguments to EXECUTE: {given} parameters given, {expected} expected"),
         ),
-        E::SqlInputError { msg, sql, offset, .. } => syntax_error(msg, sql, *offset),
+        E::SqlInputError { error, msg, sql, offset } => {
+            if msg.contains("syntax error") {
+                syntax_error(msg, sql, *offset)
+            } else {
+                failure_to_mysql(error.extended_code, msg)
+            }
+        }
         other => MysqlError::new(1105, "HY000", format!("Unknown error: {other}")),
     }
 }

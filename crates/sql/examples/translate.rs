@@ -4,7 +4,11 @@ use std::io::BufRead;
 fn main() {
     let tr = borealis_sql::Translator::new(16);
     let cat = borealis_sql::EmptyCatalog;
-    let ctx = borealis_sql::Ctx { current_db: Some("test"), catalog: &cat, schema_version: 0 };
+    let ctx = borealis_sql::Ctx {
+        current_db: Some("test"),
+        catalog: &cat,
+        schema_version: 0,
+    };
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         match tr.translate(&line, &ctx) {
             Ok(v) => {

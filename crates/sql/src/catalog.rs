@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::names::{quote_literal, quote_opt, sqlite_table};
-use crate::types::{column_type_text, parse_type, canonical_base};
+use crate::types::{canonical_base, column_type_text, parse_type};
 
 /// Read access to table metadata. The instance implements it by running
 /// [`TABLE_META_QUERIES`] and calling [`TableMeta::from_rows`].
@@ -135,7 +135,9 @@ pub struct TableMeta {
 impl TableMeta {
     /// Column by name (case-insensitive, like MySQL column names).
     pub fn column(&self, name: &str) -> Option<&ColumnMeta> {
-        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// True when the primary key is one integer column, which becomes
@@ -282,7 +284,10 @@ pub fn column_from_type(name: &str, declared_type: &str) -> ColumnMeta {
         }
         _ => {}
     }
-    if matches!(data_type.as_str(), "tinyint" | "smallint" | "mediumint" | "int" | "bigint" | "decimal" | "float" | "double") {
+    if matches!(
+        data_type.as_str(),
+        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" | "decimal" | "float" | "double"
+    ) {
         col.numeric_scale = col.numeric_scale.or(Some(0));
         if matches!(data_type.as_str(), "float" | "double") {
             col.numeric_scale = None;
@@ -331,10 +336,17 @@ pub fn column_extra(col: &ColumnMeta) -> String {
 }
 
 fn column_key(meta: &TableMeta, col: &ColumnMeta) -> &'static str {
-    let first_of = |cols: &[String]| cols.first().is_some_and(|c| c.eq_ignore_ascii_case(&col.name));
+    let first_of = |cols: &[String]| {
+        cols.first()
+            .is_some_and(|c| c.eq_ignore_ascii_case(&col.name))
+    };
     if first_of(&meta.primary_key) {
         "PRI"
-    } else if meta.indexes.iter().any(|i| i.unique && i.columns.len() == 1 && first_of(&i.columns)) {
+    } else if meta
+        .indexes
+        .iter()
+        .any(|i| i.unique && i.columns.len() == 1 && first_of(&i.columns))
+    {
         "UNI"
     } else if meta.indexes.iter().any(|i| first_of(&i.columns)) {
         "MUL"
@@ -357,7 +369,11 @@ pub fn catalog_insert_statements(meta: &TableMeta) -> Vec<String> {
     )];
     for (i, col) in meta.columns.iter().enumerate() {
         let octets = col.char_max_length.map(|l| {
-            if col.charset.is_some() { l.saturating_mul(4) } else { l }
+            if col.charset.is_some() {
+                l.saturating_mul(4)
+            } else {
+                l
+            }
         });
         out.push(format!(
             "INSERT INTO \"information_schema.COLUMNS\" (TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, IS_NULLABLE, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, CHARACTER_SET_NAME, COLLATION_NAME, COLUMN_TYPE, COLUMN_KEY, EXTRA, PRIVILEGES, COLUMN_COMMENT, GENERATION_EXPRESSION, SRS_ID) VALUES ('def', {db}, {t}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 'select,insert,update,references', {}, '', NULL)",
@@ -380,7 +396,12 @@ pub fn catalog_insert_statements(meta: &TableMeta) -> Vec<String> {
         ));
     }
     let nullable = |c: &str| meta.column(c).is_some_and(|c| c.nullable);
-    let mut stat = |index: &str, unique: bool, cols: &[String], subs: &[Option<u64>], kind: &str, comment: &str| {
+    let mut stat = |index: &str,
+                    unique: bool,
+                    cols: &[String],
+                    subs: &[Option<u64>],
+                    kind: &str,
+                    comment: &str| {
         for (seq, c) in cols.iter().enumerate() {
             out.push(format!(
                 "INSERT INTO \"information_schema.STATISTICS\" (TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, NON_UNIQUE, INDEX_SCHEMA, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, COLLATION, CARDINALITY, SUB_PART, PACKED, NULLABLE, INDEX_TYPE, COMMENT, INDEX_COMMENT, IS_VISIBLE, EXPRESSION) VALUES ('def', {db}, {t}, {}, {db}, {}, {}, {}, 'A', 0, {}, NULL, {}, {}, '', {}, 'YES', NULL)",
@@ -399,9 +420,18 @@ pub fn catalog_insert_statements(meta: &TableMeta) -> Vec<String> {
         stat("PRIMARY", true, &meta.primary_key, &[], "BTREE", "");
     }
     for index in &meta.indexes {
-        stat(&index.name, index.unique, &index.columns, &index.sub_parts, &index.index_type, &index.comment);
+        stat(
+            &index.name,
+            index.unique,
+            &index.columns,
+            &index.sub_parts,
+            &index.index_type,
+            &index.comment,
+        );
     }
-    let mut kcu = |constraint: &str, cols: &[String], refs: Option<(&ForeignKeyMeta, &[String])>| {
+    let mut kcu = |constraint: &str,
+                   cols: &[String],
+                   refs: Option<(&ForeignKeyMeta, &[String])>| {
         for (pos, c) in cols.iter().enumerate() {
             let (pos_unique, rdb, rt, rc) = match refs {
                 Some((fk, rcols)) => (

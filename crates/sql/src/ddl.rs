@@ -25,7 +25,10 @@ const DEFAULT_CHARSET: &str = "utf8mb4";
 const DEFAULT_COLLATION: &str = "utf8mb4_0900_ai_ci";
 
 fn ddl(statements: Vec<String>) -> StatementKind {
-    StatementKind::Ddl { statements, skip_if: None }
+    StatementKind::Ddl {
+        statements,
+        skip_if: None,
+    }
 }
 
 /// Translates a parsed DDL (or unsupported) statement.
@@ -33,9 +36,28 @@ pub(crate) fn translate(statement: Statement, ctx: &Ctx<'_>) -> Ddl {
     match statement {
         Statement::CreateTable(ct) => create_table(ct, ctx),
         Statement::CreateIndex(ci) => create_index(ci, ctx),
-        Statement::Drop { object_type, if_exists, names, table, .. } => drop(object_type, if_exists, &names, table.as_ref(), ctx),
-        Statement::CreateDatabase { db_name, if_not_exists, .. } => create_database(&db_name, if_not_exists),
-        Statement::CreateSchema { schema_name, if_not_exists, .. } => create_database(&ObjectName::from(vec![sqlparser::ast::Ident::new(schema_name.to_string().trim_matches('`').to_string())]), if_not_exists),
+        Statement::Drop {
+            object_type,
+            if_exists,
+            names,
+            table,
+            ..
+        } => drop(object_type, if_exists, &names, table.as_ref(), ctx),
+        Statement::CreateDatabase {
+            db_name,
+            if_not_exists,
+            ..
+        } => create_database(&db_name, if_not_exists),
+        Statement::CreateSchema {
+            schema_name,
+            if_not_exists,
+            ..
+        } => create_database(
+            &ObjectName::from(vec![sqlparser::ast::Ident::new(
+                schema_name.to_string().trim_matches('`').to_string(),
+            )]),
+            if_not_exists,
+        ),
         Statement::Truncate(t) => {
             let mut out = Vec::new();
             for target in &t.table_names {
@@ -62,7 +84,11 @@ pub(crate) fn translate(statement: Statement, ctx: &Ctx<'_>) -> Ddl {
         Statement::CreateFunction { .. } => Err(SqlError::unsupported("CREATE FUNCTION")),
         other => {
             let text = other.to_string();
-            let head: String = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            let head: String = text
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
             Err(SqlError::unsupported(head))
         }
     }
@@ -71,7 +97,10 @@ pub(crate) fn translate(statement: Statement, ctx: &Ctx<'_>) -> Ddl {
 fn require(ctx: &Ctx<'_>, db: &str, table: &str) -> Result<std::sync::Arc<TableMeta>, SqlError> {
     ctx.catalog
         .table(db, table)
-        .ok_or_else(|| SqlError::NoSuchTable { db: db.into(), table: table.into() })
+        .ok_or_else(|| SqlError::NoSuchTable {
+            db: db.into(),
+            table: table.into(),
+        })
 }
 
 fn create_database(name: &ObjectName, if_not_exists: bool) -> Ddl {
@@ -93,10 +122,19 @@ fn ident_of(name: &ObjectName) -> String {
     }
 }
 
-fn drop(object_type: ObjectType, if_exists: bool, names: &[ObjectName], table: Option<&ObjectName>, ctx: &Ctx<'_>) -> Ddl {
+fn drop(
+    object_type: ObjectType,
+    if_exists: bool,
+    names: &[ObjectName],
+    table: Option<&ObjectName>,
+    ctx: &Ctx<'_>,
+) -> Ddl {
     match object_type {
         ObjectType::Schema | ObjectType::Database => {
-            let name = names.first().map(ident_of).ok_or_else(|| SqlError::syntax_at("", 0))?;
+            let name = names
+                .first()
+                .map(ident_of)
+                .ok_or_else(|| SqlError::syntax_at("", 0))?;
             Ok(StatementKind::DropDatabase { name, if_exists })
         }
         ObjectType::Table => {
@@ -115,7 +153,8 @@ fn drop(object_type: ObjectType, if_exists: bool, names: &[ObjectName], table: O
             Ok(ddl(out))
         }
         ObjectType::Index => {
-            let table = table.ok_or_else(|| SqlError::unsupported("DROP INDEX without ON table"))?;
+            let table =
+                table.ok_or_else(|| SqlError::unsupported("DROP INDEX without ON table"))?;
             let (db, t) = split_name(table, ctx)?;
             let mut meta = (*require(ctx, &db, &t)?).clone();
             let index = names.first().map(ident_of).unwrap_or_default();
@@ -138,7 +177,10 @@ fn drop_index(meta: &mut TableMeta, index: &str) -> Result<Vec<String>, SqlError
         .position(|i| i.name.eq_ignore_ascii_case(index))
         .ok_or_else(|| SqlError::CantDropKey(index.to_string()))?;
     let removed = meta.indexes.remove(pos);
-    Ok(vec![format!("DROP INDEX IF EXISTS {}", sqlite_index(&meta.db, &meta.name, &removed.name))])
+    Ok(vec![format!(
+        "DROP INDEX IF EXISTS {}",
+        sqlite_index(&meta.db, &meta.name, &removed.name)
+    )])
 }
 
 /// Catalog rows replaced by those of `meta`.
@@ -153,10 +195,22 @@ fn expr_text(e: &Expr) -> String {
         Expr::Value(v) => match &v.value {
             Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
             Value::Number(n, _) => n.clone(),
-            Value::Boolean(b) => if *b { "1".into() } else { "0".into() },
+            Value::SingleQuotedByteStringLiteral(bits) => {
+                u64::from_str_radix(bits, 2).map_or_else(|_| bits.clone(), |n| n.to_string())
+            }
+            Value::Boolean(b) => {
+                if *b {
+                    "1".into()
+                } else {
+                    "0".into()
+                }
+            }
             other => other.to_string(),
         },
-        Expr::UnaryOp { op: sqlparser::ast::UnaryOperator::Minus, expr } => format!("-{}", expr_text(expr)),
+        Expr::UnaryOp {
+            op: sqlparser::ast::UnaryOperator::Minus,
+            expr,
+        } => format!("-{}", expr_text(expr)),
         other => other.to_string(),
     }
 }
@@ -164,7 +218,10 @@ fn expr_text(e: &Expr) -> String {
 fn is_now_expr(e: &Expr) -> bool {
     let t = e.to_string().to_ascii_uppercase();
     let head = t.split('(').next().unwrap_or("").trim();
-    matches!(head, "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP" | "LOCALTIME")
+    matches!(
+        head,
+        "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP" | "LOCALTIME"
+    )
 }
 
 /// Column-level extras that become table-level pieces.
@@ -175,7 +232,12 @@ struct ColumnExtras {
     checks: Vec<String>,
 }
 
-fn column_meta(def: &ColumnDef, table_charset: &str, table_collation: &str, ctx: &Ctx<'_>) -> Result<(ColumnMeta, ColumnExtras), SqlError> {
+fn column_meta(
+    def: &ColumnDef,
+    table_charset: &str,
+    table_collation: &str,
+    ctx: &Ctx<'_>,
+) -> Result<(ColumnMeta, ColumnExtras), SqlError> {
     let mut col = column_from_type(&def.name.value, &def.data_type.to_string());
     let mut extras = ColumnExtras::default();
     let mut binary_attr = false;
@@ -208,7 +270,10 @@ fn column_meta(def: &ColumnDef, table_charset: &str, table_collation: &str, ctx:
                 extras.checks.push(e.to_string());
             }
             ColumnOption::DialectSpecific(tokens) => {
-                let text: String = tokens.iter().map(|t| t.to_string().to_ascii_uppercase()).collect();
+                let text: String = tokens
+                    .iter()
+                    .map(|t| t.to_string().to_ascii_uppercase())
+                    .collect();
                 if text.contains("AUTO_INCREMENT") {
                     col.auto_increment = true;
                     col.nullable = false;
@@ -216,8 +281,17 @@ fn column_meta(def: &ColumnDef, table_charset: &str, table_collation: &str, ctx:
                     binary_attr = true;
                 }
             }
-            ColumnOption::CharacterSet(cs) => col.charset = Some(cs.to_string().to_ascii_lowercase()),
-            ColumnOption::Collation(c) => col.collation = Some(c.to_string().trim_matches('`').to_ascii_lowercase()),
+            ColumnOption::CharacterSet(cs) => {
+                col.charset = Some(cs.to_string().to_ascii_lowercase())
+            }
+            ColumnOption::Collation(c) => {
+                let c = c.to_string().trim_matches('`').to_ascii_lowercase();
+                if c == "binary_attr" {
+                    binary_attr = true;
+                } else {
+                    col.collation = Some(c);
+                }
+            }
             ColumnOption::Comment(c) => col.comment = c.clone(),
             ColumnOption::OnUpdate(e) if is_now_expr(e) => col.on_update_current_timestamp = true,
             ColumnOption::Invisible => {}
@@ -260,7 +334,9 @@ fn default_collation_of(charset: &str) -> String {
 
 /// SQLite column definition text for a column of `meta`.
 fn sqlite_column(meta: &TableMeta, col: &ColumnMeta) -> String {
-    let rowid = meta.rowid_alias().is_some_and(|r| r.eq_ignore_ascii_case(&col.name));
+    let rowid = meta
+        .rowid_alias()
+        .is_some_and(|r| r.eq_ignore_ascii_case(&col.name));
     let mut s = quote_ident(&col.name);
     if rowid {
         s.push_str(" INTEGER PRIMARY KEY");
@@ -279,7 +355,9 @@ fn sqlite_column(meta: &TableMeta, col: &ColumnMeta) -> String {
             } else {
                 s.push_str(" DEFAULT CURRENT_TIMESTAMP");
             }
-        } else if d.parse::<f64>().is_ok() && sqlite_affinity(&sqlite_decl(&col.column_type)) != "TEXT" {
+        } else if d.parse::<f64>().is_ok()
+            && sqlite_affinity(&sqlite_decl(&col.column_type)) != "TEXT"
+        {
             s.push_str(&format!(" DEFAULT {d}"));
         } else {
             s.push_str(&format!(" DEFAULT {}", quote_literal(d)));
@@ -291,8 +369,15 @@ fn sqlite_column(meta: &TableMeta, col: &ColumnMeta) -> String {
         }
     }
     if col.data_type == "enum" {
-        let members: Vec<String> = enum_members(&col.column_type).iter().map(|m| quote_literal(m)).collect();
-        s.push_str(&format!(" CHECK ({} IN ({}, ''))", quote_ident(&col.name), members.join(", ")));
+        let members: Vec<String> = enum_members(&col.column_type)
+            .iter()
+            .map(|m| quote_literal(m))
+            .collect();
+        s.push_str(&format!(
+            " CHECK ({} IN ({}, ''))",
+            quote_ident(&col.name),
+            members.join(", ")
+        ));
     }
     s
 }
@@ -309,9 +394,18 @@ fn index_columns(cols: &[IndexColumn]) -> Result<(Vec<String>, Vec<Option<u64>>)
             Expr::Function(f) => {
                 names.push(ident_of(&f.name));
                 let arg = f.args.to_string();
-                subs.push(arg.trim_matches(|c| c == '(' || c == ')').trim().parse().ok());
+                subs.push(
+                    arg.trim_matches(|c| c == '(' || c == ')')
+                        .trim()
+                        .parse()
+                        .ok(),
+                );
             }
-            other => return Err(SqlError::unsupported(format!("index on expression {other}"))),
+            other => {
+                return Err(SqlError::unsupported(format!(
+                    "index on expression {other}"
+                )))
+            }
         }
     }
     Ok((names, subs))
@@ -329,11 +423,20 @@ fn unique_index_name(meta: &TableMeta, base: &str) -> String {
         .unwrap_or_else(|| format!("{base}_{}", meta.indexes.len() + 3))
 }
 
-fn add_index(meta: &mut TableMeta, name: Option<String>, unique: bool, kind: &str, cols: &[IndexColumn]) -> Result<IndexMeta, SqlError> {
+fn add_index(
+    meta: &mut TableMeta,
+    name: Option<String>,
+    unique: bool,
+    kind: &str,
+    cols: &[IndexColumn],
+) -> Result<IndexMeta, SqlError> {
     let (columns, sub_parts) = index_columns(cols)?;
     for c in &columns {
         if meta.column(c).is_none() {
-            return Err(SqlError::UnknownColumn { column: c.clone(), context: "key column".into() });
+            return Err(SqlError::UnknownColumn {
+                column: c.clone(),
+                context: "key column".into(),
+            });
         }
     }
     let name = match name {
@@ -345,7 +448,14 @@ fn add_index(meta: &mut TableMeta, name: Option<String>, unique: bool, kind: &st
         }
         None => unique_index_name(meta, columns.first().map(String::as_str).unwrap_or("idx")),
     };
-    let index = IndexMeta { name, unique, columns, sub_parts, index_type: kind.into(), comment: String::new() };
+    let index = IndexMeta {
+        name,
+        unique,
+        columns,
+        sub_parts,
+        index_type: kind.into(),
+        comment: String::new(),
+    };
     meta.indexes.push(index.clone());
     Ok(index)
 }
@@ -362,10 +472,18 @@ fn create_index_sql(meta: &TableMeta, index: &IndexMeta) -> String {
 }
 
 fn action(a: &Option<ReferentialAction>) -> String {
-    a.as_ref().map_or_else(|| "NO ACTION".to_string(), |a| a.to_string().to_ascii_uppercase())
+    a.as_ref().map_or_else(
+        || "NO ACTION".to_string(),
+        |a| a.to_string().to_ascii_uppercase(),
+    )
 }
 
-fn apply_constraint(meta: &mut TableMeta, c: &TableConstraint, checks: &mut Vec<String>, ctx: &Ctx<'_>) -> Result<(), SqlError> {
+fn apply_constraint(
+    meta: &mut TableMeta,
+    c: &TableConstraint,
+    checks: &mut Vec<String>,
+    ctx: &Ctx<'_>,
+) -> Result<(), SqlError> {
     match c {
         TableConstraint::PrimaryKey(pk) => {
             if !meta.primary_key.is_empty() {
@@ -373,23 +491,48 @@ fn apply_constraint(meta: &mut TableMeta, c: &TableConstraint, checks: &mut Vec<
             }
             let (cols, _) = index_columns(&pk.columns)?;
             for name in &cols {
-                match meta.columns.iter_mut().find(|x| x.name.eq_ignore_ascii_case(name)) {
+                match meta
+                    .columns
+                    .iter_mut()
+                    .find(|x| x.name.eq_ignore_ascii_case(name))
+                {
                     Some(col) => col.nullable = false,
-                    None => return Err(SqlError::UnknownColumn { column: name.clone(), context: "key column".into() }),
+                    None => {
+                        return Err(SqlError::UnknownColumn {
+                            column: name.clone(),
+                            context: "key column".into(),
+                        })
+                    }
                 }
             }
             meta.primary_key = cols;
         }
         TableConstraint::Unique(u) => {
-            let name = u.index_name.as_ref().or(u.name.as_ref()).map(|i| i.value.clone());
+            let name = u
+                .index_name
+                .as_ref()
+                .or(u.name.as_ref())
+                .map(|i| i.value.clone());
             add_index(meta, name, true, "BTREE", &u.columns)?;
         }
         TableConstraint::Index(i) => {
-            add_index(meta, i.name.as_ref().map(|n| n.value.clone()), false, "BTREE", &i.columns)?;
+            add_index(
+                meta,
+                i.name.as_ref().map(|n| n.value.clone()),
+                false,
+                "BTREE",
+                &i.columns,
+            )?;
         }
         TableConstraint::FulltextOrSpatial(f) => {
             let kind = if f.fulltext { "FULLTEXT" } else { "SPATIAL" };
-            add_index(meta, f.opt_index_name.as_ref().map(|n| n.value.clone()), false, kind, &f.columns)?;
+            add_index(
+                meta,
+                f.opt_index_name.as_ref().map(|n| n.value.clone()),
+                false,
+                kind,
+                &f.columns,
+            )?;
         }
         TableConstraint::ForeignKey(fk) => {
             let (ref_db, ref_table) = split_name(&fk.foreign_table, ctx)?;
@@ -403,7 +546,11 @@ fn apply_constraint(meta: &mut TableMeta, c: &TableConstraint, checks: &mut Vec<
                 columns: fk.columns.iter().map(|c| c.value.clone()).collect(),
                 ref_db,
                 ref_table,
-                ref_columns: fk.referred_columns.iter().map(|c| c.value.clone()).collect(),
+                ref_columns: fk
+                    .referred_columns
+                    .iter()
+                    .map(|c| c.value.clone())
+                    .collect(),
                 on_delete: action(&fk.on_delete),
                 on_update: action(&fk.on_update),
             });
@@ -423,7 +570,10 @@ fn apply_constraint(meta: &mut TableMeta, c: &TableConstraint, checks: &mut Vec<
 fn apply_options(meta: &mut TableMeta, options: &CreateTableOptions) {
     let list: &[SqlOption] = match options {
         CreateTableOptions::None => &[],
-        CreateTableOptions::With(l) | CreateTableOptions::Options(l) | CreateTableOptions::Plain(l) | CreateTableOptions::TableProperties(l) => l,
+        CreateTableOptions::With(l)
+        | CreateTableOptions::Options(l)
+        | CreateTableOptions::Plain(l)
+        | CreateTableOptions::TableProperties(l) => l,
     };
     for opt in list {
         match opt {
@@ -431,9 +581,17 @@ fn apply_options(meta: &mut TableMeta, options: &CreateTableOptions) {
                 let k = key.value.to_ascii_uppercase();
                 let v = expr_text(value).trim_matches('`').to_string();
                 if k.contains("ENGINE") {
-                    meta.engine = if v.eq_ignore_ascii_case("innodb") { "InnoDB".into() } else { v };
+                    meta.engine = if v.eq_ignore_ascii_case("innodb") {
+                        "InnoDB".into()
+                    } else {
+                        v
+                    };
                 } else if k.contains("COLLATE") {
-                    meta.charset = v.split('_').next().unwrap_or(DEFAULT_CHARSET).to_ascii_lowercase();
+                    meta.charset = v
+                        .split('_')
+                        .next()
+                        .unwrap_or(DEFAULT_CHARSET)
+                        .to_ascii_lowercase();
                     meta.collation = v.to_ascii_lowercase();
                 } else if k.contains("CHARSET") || k.contains("CHARACTER") {
                     let cs = v.to_ascii_lowercase();
@@ -445,9 +603,21 @@ fn apply_options(meta: &mut TableMeta, options: &CreateTableOptions) {
                     meta.auto_increment_start = v.parse().ok();
                 }
             }
+            SqlOption::NamedParenthesizedList(list)
+                if list.key.value.eq_ignore_ascii_case("ENGINE") =>
+            {
+                if let Some(name) = &list.name {
+                    meta.engine = if name.value.eq_ignore_ascii_case("innodb") {
+                        "InnoDB".into()
+                    } else {
+                        name.value.clone()
+                    };
+                }
+            }
             SqlOption::Comment(c) => {
                 meta.comment = match c {
-                    sqlparser::ast::CommentDef::WithEq(s) | sqlparser::ast::CommentDef::WithoutEq(s) => s.clone(),
+                    sqlparser::ast::CommentDef::WithEq(s)
+                    | sqlparser::ast::CommentDef::WithoutEq(s) => s.clone(),
                 };
             }
             _ => {}
@@ -457,7 +627,11 @@ fn apply_options(meta: &mut TableMeta, options: &CreateTableOptions) {
 
 /// Full SQLite DDL for a table: CREATE TABLE plus its indexes.
 fn create_table_sql(meta: &TableMeta, checks: &[String]) -> Vec<String> {
-    let mut parts: Vec<String> = meta.columns.iter().map(|c| sqlite_column(meta, c)).collect();
+    let mut parts: Vec<String> = meta
+        .columns
+        .iter()
+        .map(|c| sqlite_column(meta, c))
+        .collect();
     if !meta.primary_key.is_empty() && meta.rowid_alias().is_none() {
         let cols: Vec<String> = meta.primary_key.iter().map(|c| quote_ident(c)).collect();
         parts.push(format!("PRIMARY KEY ({})", cols.join(", ")));
@@ -478,7 +652,11 @@ fn create_table_sql(meta: &TableMeta, checks: &[String]) -> Vec<String> {
     for c in checks {
         parts.push(format!("CHECK ({c})"));
     }
-    let mut out = vec![format!("CREATE TABLE {} ({})", sqlite_table(&meta.db, &meta.name), parts.join(", "))];
+    let mut out = vec![format!(
+        "CREATE TABLE {} ({})",
+        sqlite_table(&meta.db, &meta.name),
+        parts.join(", ")
+    )];
     out.extend(meta.indexes.iter().map(|i| create_index_sql(meta, i)));
     out
 }
@@ -495,14 +673,18 @@ fn create_table(ct: CreateTable, ctx: &Ctx<'_>) -> Ddl {
     if !ctx.catalog.database_exists(&db) {
         return Err(SqlError::UnknownDatabase(db));
     }
-    let skip_if = ct.if_not_exists.then(|| SkipIf::TableExists { db: db.clone(), table: table.clone() });
+    let skip_if = ct.if_not_exists.then(|| SkipIf::TableExists {
+        db: db.clone(),
+        table: table.clone(),
+    });
     if !ct.if_not_exists && ctx.catalog.table(&db, &table).is_some() {
         return Err(SqlError::DuplicateTable(table));
     }
     let mut checks = Vec::new();
     let meta = if let Some(like) = &ct.like {
         let source = match like {
-            sqlparser::ast::CreateTableLikeKind::Parenthesized(l) | sqlparser::ast::CreateTableLikeKind::Plain(l) => &l.name,
+            sqlparser::ast::CreateTableLikeKind::Parenthesized(l)
+            | sqlparser::ast::CreateTableLikeKind::Plain(l) => &l.name,
         };
         let (sdb, st) = split_name(source, ctx)?;
         let mut meta = (*require(ctx, &sdb, &st)?).clone();
@@ -523,7 +705,8 @@ fn create_table(ct: CreateTable, ctx: &Ctx<'_>) -> Ddl {
         let mut inline_pk = Vec::new();
         let mut inline_unique = Vec::new();
         for def in &ct.columns {
-            let (col, extras) = column_meta(def, &meta.charset.clone(), &meta.collation.clone(), ctx)?;
+            let (col, extras) =
+                column_meta(def, &meta.charset.clone(), &meta.collation.clone(), ctx)?;
             if meta.column(&col.name).is_some() {
                 return Err(SqlError::DuplicateColumn(col.name));
             }
@@ -545,7 +728,14 @@ fn create_table(ct: CreateTable, ctx: &Ctx<'_>) -> Ddl {
         meta.primary_key = inline_pk;
         for u in inline_unique {
             let name = unique_index_name(&meta, &u);
-            meta.indexes.push(IndexMeta { name, unique: true, columns: vec![u], sub_parts: vec![None], index_type: "BTREE".into(), comment: String::new() });
+            meta.indexes.push(IndexMeta {
+                name,
+                unique: true,
+                columns: vec![u],
+                sub_parts: vec![None],
+                index_type: "BTREE".into(),
+                comment: String::new(),
+            });
         }
         for c in &ct.constraints {
             apply_constraint(&mut meta, c, &mut checks, ctx)?;
@@ -557,7 +747,10 @@ fn create_table(ct: CreateTable, ctx: &Ctx<'_>) -> Ddl {
     }
     let mut statements = create_table_sql(&meta, &checks);
     statements.extend(catalog_insert_statements(&meta));
-    Ok(StatementKind::Ddl { statements, skip_if })
+    Ok(StatementKind::Ddl {
+        statements,
+        skip_if,
+    })
 }
 
 fn create_index(ci: CreateIndex, ctx: &Ctx<'_>) -> Ddl {
@@ -578,7 +771,12 @@ fn create_index(ci: CreateIndex, ctx: &Ctx<'_>) -> Ddl {
 }
 
 /// Statements renaming `meta`'s table to `new_db.new_table`, moving indexes.
-fn rename_statements(meta: &TableMeta, new_db: &str, new_table: &str, ctx: &Ctx<'_>) -> Result<Vec<String>, SqlError> {
+fn rename_statements(
+    meta: &TableMeta,
+    new_db: &str,
+    new_table: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<String>, SqlError> {
     check_name(new_table, false)?;
     if ctx.catalog.table(new_db, new_table).is_some() {
         return Err(SqlError::DuplicateTable(new_table.to_string()));
@@ -586,7 +784,12 @@ fn rename_statements(meta: &TableMeta, new_db: &str, new_table: &str, ctx: &Ctx<
     let mut out: Vec<String> = meta
         .indexes
         .iter()
-        .map(|i| format!("DROP INDEX IF EXISTS {}", sqlite_index(&meta.db, &meta.name, &i.name)))
+        .map(|i| {
+            format!(
+                "DROP INDEX IF EXISTS {}",
+                sqlite_index(&meta.db, &meta.name, &i.name)
+            )
+        })
         .collect();
     out.push(format!(
         "ALTER TABLE {} RENAME TO {}",
@@ -597,7 +800,12 @@ fn rename_statements(meta: &TableMeta, new_db: &str, new_table: &str, ctx: &Ctx<
     let mut renamed = meta.clone();
     renamed.db = new_db.to_string();
     renamed.name = new_table.to_string();
-    out.extend(renamed.indexes.iter().map(|i| create_index_sql(&renamed, i)));
+    out.extend(
+        renamed
+            .indexes
+            .iter()
+            .map(|i| create_index_sql(&renamed, i)),
+    );
     out.extend(catalog_insert_statements(&renamed));
     Ok(out)
 }
@@ -615,70 +823,172 @@ fn alter_table(at: sqlparser::ast::AlterTable, ctx: &Ctx<'_>) -> Ddl {
     let t = sqlite_table(&db, &table);
     for op in &at.operations {
         match op {
-            AlterTableOperation::AddColumn { column_def, column_position, .. } => {
-                let (col, extras) = column_meta(column_def, &meta.charset.clone(), &meta.collation.clone(), ctx)?;
+            AlterTableOperation::AddColumn {
+                column_def,
+                column_position,
+                ..
+            } => {
+                let (col, extras) = column_meta(
+                    column_def,
+                    &meta.charset.clone(),
+                    &meta.collation.clone(),
+                    ctx,
+                )?;
                 if meta.column(&col.name).is_some() {
                     return Err(SqlError::DuplicateColumn(col.name));
                 }
                 if extras.primary || col.auto_increment {
-                    return Err(SqlError::unsupported("ADD COLUMN … PRIMARY KEY/AUTO_INCREMENT"));
+                    return Err(SqlError::unsupported(
+                        "ADD COLUMN … PRIMARY KEY/AUTO_INCREMENT",
+                    ));
+                }
+                if col.default_is_expression {
+                    // SQLite cannot add a column with a non-constant default.
+                    return Err(SqlError::unsupported(
+                        "ADD COLUMN … DEFAULT CURRENT_TIMESTAMP",
+                    ));
                 }
                 if !col.nullable && col.default.is_none() {
                     // SQLite needs a default for NOT NULL columns on ALTER; MySQL uses the type's zero.
                     let mut c2 = col.clone();
-                    c2.default = Some(if sqlite_affinity(&sqlite_decl(&col.column_type)) == "TEXT" { String::new() } else { "0".into() });
-                    out.push(format!("ALTER TABLE {t} ADD COLUMN {}", sqlite_column(&meta, &c2)));
+                    c2.default = Some(
+                        if sqlite_affinity(&sqlite_decl(&col.column_type)) == "TEXT" {
+                            String::new()
+                        } else {
+                            "0".into()
+                        },
+                    );
+                    out.push(format!(
+                        "ALTER TABLE {t} ADD COLUMN {}",
+                        sqlite_column(&meta, &c2)
+                    ));
                 } else {
-                    out.push(format!("ALTER TABLE {t} ADD COLUMN {}", sqlite_column(&meta, &col)));
+                    out.push(format!(
+                        "ALTER TABLE {t} ADD COLUMN {}",
+                        sqlite_column(&meta, &col)
+                    ));
                 }
                 let pos = match column_position {
                     Some(sqlparser::ast::MySQLColumnPosition::First) => 0,
-                    Some(sqlparser::ast::MySQLColumnPosition::After(after)) => {
-                        meta.columns.iter().position(|c| c.name.eq_ignore_ascii_case(&after.value)).map_or(meta.columns.len(), |p| p + 1)
-                    }
+                    Some(sqlparser::ast::MySQLColumnPosition::After(after)) => meta
+                        .columns
+                        .iter()
+                        .position(|c| c.name.eq_ignore_ascii_case(&after.value))
+                        .map_or(meta.columns.len(), |p| p + 1),
                     None => meta.columns.len(),
                 };
                 if extras.unique {
                     let name = unique_index_name(&meta, &col.name);
-                    let index = IndexMeta { name, unique: true, columns: vec![col.name.clone()], sub_parts: vec![None], index_type: "BTREE".into(), comment: String::new() };
+                    let index = IndexMeta {
+                        name,
+                        unique: true,
+                        columns: vec![col.name.clone()],
+                        sub_parts: vec![None],
+                        index_type: "BTREE".into(),
+                        comment: String::new(),
+                    };
                     meta.indexes.push(index.clone());
                     out.push(create_index_sql(&meta, &index));
                 }
                 meta.columns.insert(pos, col);
             }
-            AlterTableOperation::DropColumn { column_names, if_exists, .. } => {
+            AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => {
                 for name in column_names {
-                    let Some(pos) = meta.columns.iter().position(|c| c.name.eq_ignore_ascii_case(&name.value)) else {
+                    let Some(pos) = meta
+                        .columns
+                        .iter()
+                        .position(|c| c.name.eq_ignore_ascii_case(&name.value))
+                    else {
                         if *if_exists {
                             continue;
                         }
                         return Err(SqlError::CantDropKey(name.value.clone()));
                     };
-                    if meta.primary_key.iter().any(|c| c.eq_ignore_ascii_case(&name.value)) {
+                    if meta
+                        .primary_key
+                        .iter()
+                        .any(|c| c.eq_ignore_ascii_case(&name.value))
+                    {
                         return Err(SqlError::unsupported("DROP COLUMN of a primary key column"));
                     }
-                    let using: Vec<String> = meta.indexes.iter().filter(|i| i.columns.iter().any(|c| c.eq_ignore_ascii_case(&name.value))).map(|i| i.name.clone()).collect();
+                    let using: Vec<String> = meta
+                        .indexes
+                        .iter()
+                        .filter(|i| {
+                            i.columns
+                                .iter()
+                                .any(|c| c.eq_ignore_ascii_case(&name.value))
+                        })
+                        .map(|i| i.name.clone())
+                        .collect();
                     for i in using {
                         out.extend(drop_index(&mut meta, &i)?);
                     }
-                    out.push(format!("ALTER TABLE {t} DROP COLUMN {}", quote_ident(&name.value)));
+                    out.push(format!(
+                        "ALTER TABLE {t} DROP COLUMN {}",
+                        quote_ident(&name.value)
+                    ));
                     meta.columns.remove(pos);
                 }
             }
-            AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
+            AlterTableOperation::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => {
                 rename_column(&mut meta, &old_column_name.value, &new_column_name.value)?;
-                out.push(format!("ALTER TABLE {t} RENAME COLUMN {} TO {}", quote_ident(&old_column_name.value), quote_ident(&new_column_name.value)));
+                out.push(format!(
+                    "ALTER TABLE {t} RENAME COLUMN {} TO {}",
+                    quote_ident(&old_column_name.value),
+                    quote_ident(&new_column_name.value)
+                ));
             }
-            AlterTableOperation::ChangeColumn { old_name, new_name, data_type, options, .. } => {
-                let def = ColumnDef { name: new_name.clone(), data_type: data_type.clone(), options: options.iter().map(|o| sqlparser::ast::ColumnOptionDef { name: None, option: o.clone() }).collect() };
+            AlterTableOperation::ChangeColumn {
+                old_name,
+                new_name,
+                data_type,
+                options,
+                ..
+            } => {
+                let def = ColumnDef {
+                    name: new_name.clone(),
+                    data_type: data_type.clone(),
+                    options: options
+                        .iter()
+                        .map(|o| sqlparser::ast::ColumnOptionDef {
+                            name: None,
+                            option: o.clone(),
+                        })
+                        .collect(),
+                };
                 change_column(&mut meta, &old_name.value, &def, ctx, &t, &mut out)?;
             }
-            AlterTableOperation::ModifyColumn { col_name, data_type, options, .. } => {
-                let def = ColumnDef { name: col_name.clone(), data_type: data_type.clone(), options: options.iter().map(|o| sqlparser::ast::ColumnOptionDef { name: None, option: o.clone() }).collect() };
+            AlterTableOperation::ModifyColumn {
+                col_name,
+                data_type,
+                options,
+                ..
+            } => {
+                let def = ColumnDef {
+                    name: col_name.clone(),
+                    data_type: data_type.clone(),
+                    options: options
+                        .iter()
+                        .map(|o| sqlparser::ast::ColumnOptionDef {
+                            name: None,
+                            option: o.clone(),
+                        })
+                        .collect(),
+                };
                 change_column(&mut meta, &col_name.value, &def, ctx, &t, &mut out)?;
             }
             AlterTableOperation::AddConstraint { constraint, .. } => match constraint {
-                TableConstraint::PrimaryKey(_) => return Err(SqlError::unsupported("ADD PRIMARY KEY")),
+                TableConstraint::PrimaryKey(_) => {
+                    return Err(SqlError::unsupported("ADD PRIMARY KEY"))
+                }
                 TableConstraint::ForeignKey(_) | TableConstraint::Check(_) => {
                     return Err(SqlError::unsupported("ALTER TABLE ADD FOREIGN KEY/CHECK"))
                 }
@@ -690,10 +1000,13 @@ fn alter_table(at: sqlparser::ast::AlterTable, ctx: &Ctx<'_>) -> Ddl {
                     }
                 }
             },
-            AlterTableOperation::DropIndex { name } => out.extend(drop_index(&mut meta, &name.value)?),
+            AlterTableOperation::DropIndex { name } => {
+                out.extend(drop_index(&mut meta, &name.value)?)
+            }
             AlterTableOperation::RenameTable { table_name } => {
                 let name = match table_name {
-                    sqlparser::ast::RenameTableNameKind::As(n) | sqlparser::ast::RenameTableNameKind::To(n) => n,
+                    sqlparser::ast::RenameTableNameKind::As(n)
+                    | sqlparser::ast::RenameTableNameKind::To(n) => n,
                 };
                 let (nd, nt) = split_name(name, ctx)?;
                 out.extend(recatalog(&meta));
@@ -702,11 +1015,24 @@ fn alter_table(at: sqlparser::ast::AlterTable, ctx: &Ctx<'_>) -> Ddl {
                 out.append(&mut moved);
                 return Ok(ddl(out));
             }
-            AlterTableOperation::DisableRowLevelSecurity | AlterTableOperation::EnableRowLevelSecurity => {}
-            AlterTableOperation::AlterColumn { .. } => return Err(SqlError::unsupported("ALTER COLUMN")),
+            AlterTableOperation::DisableRowLevelSecurity
+            | AlterTableOperation::EnableRowLevelSecurity => {}
+            AlterTableOperation::AlterColumn { .. } => {
+                return Err(SqlError::unsupported("ALTER COLUMN"))
+            }
             other => {
                 let text = other.to_string().to_ascii_uppercase();
-                if text.contains("KEYS") || text.starts_with("ENGINE") || text.starts_with("AUTO_INCREMENT") || text.contains("CHARSET") || text.contains("CHARACTER SET") || text.starts_with("COMMENT") || text.starts_with("ALGORITHM") || text.starts_with("LOCK") || text.starts_with("CONVERT") || text.starts_with("FORCE") {
+                if text.contains("KEYS")
+                    || text.starts_with("ENGINE")
+                    || text.starts_with("AUTO_INCREMENT")
+                    || text.contains("CHARSET")
+                    || text.contains("CHARACTER SET")
+                    || text.starts_with("COMMENT")
+                    || text.starts_with("ALGORITHM")
+                    || text.starts_with("LOCK")
+                    || text.starts_with("CONVERT")
+                    || text.starts_with("FORCE")
+                {
                     continue;
                 }
                 return Err(SqlError::unsupported(format!("ALTER TABLE {other}")));
@@ -725,7 +1051,10 @@ fn rename_column(meta: &mut TableMeta, old: &str, new: &str) -> Result<(), SqlEr
         .columns
         .iter_mut()
         .find(|c| c.name.eq_ignore_ascii_case(old))
-        .ok_or_else(|| SqlError::UnknownColumn { column: old.to_string(), context: meta.name.clone() })?;
+        .ok_or_else(|| SqlError::UnknownColumn {
+            column: old.to_string(),
+            context: meta.name.clone(),
+        })?;
     col.name = new.to_string();
     let fix = |cols: &mut Vec<String>| {
         for c in cols.iter_mut() {
@@ -741,7 +1070,11 @@ fn rename_column(meta: &mut TableMeta, old: &str, new: &str) -> Result<(), SqlEr
     for f in &mut meta.foreign_keys {
         fix(&mut f.columns);
     }
-    if meta.auto_increment.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(old)) {
+    if meta
+        .auto_increment
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case(old))
+    {
         meta.auto_increment = Some(new.to_string());
     }
     Ok(())
@@ -749,34 +1082,63 @@ fn rename_column(meta: &mut TableMeta, old: &str, new: &str) -> Result<(), SqlEr
 
 /// CHANGE/MODIFY: a rename, plus a type change recorded in the catalog only
 /// when SQLite's affinity stays the same.
-fn change_column(meta: &mut TableMeta, old: &str, def: &ColumnDef, ctx: &Ctx<'_>, t: &str, out: &mut Vec<String>) -> Result<(), SqlError> {
+fn change_column(
+    meta: &mut TableMeta,
+    old: &str,
+    def: &ColumnDef,
+    ctx: &Ctx<'_>,
+    t: &str,
+    out: &mut Vec<String>,
+) -> Result<(), SqlError> {
     let existing = meta
         .column(old)
         .cloned()
-        .ok_or_else(|| SqlError::UnknownColumn { column: old.to_string(), context: meta.name.clone() })?;
+        .ok_or_else(|| SqlError::UnknownColumn {
+            column: old.to_string(),
+            context: meta.name.clone(),
+        })?;
     let (mut col, extras) = column_meta(def, &meta.charset.clone(), &meta.collation.clone(), ctx)?;
     if extras.primary || extras.unique || !extras.checks.is_empty() {
-        return Err(SqlError::unsupported("CHANGE/MODIFY COLUMN with constraints"));
+        return Err(SqlError::unsupported(
+            "CHANGE/MODIFY COLUMN with constraints",
+        ));
     }
     let is_pk = meta.primary_key.iter().any(|c| c.eq_ignore_ascii_case(old));
-    let same_affinity = sqlite_affinity(&sqlite_decl(&existing.column_type)) == sqlite_affinity(&sqlite_decl(&col.column_type))
-        || (is_pk && crate::types::is_integer_type(&col.column_type) && crate::types::is_integer_type(&existing.column_type));
+    let same_affinity = sqlite_affinity(&sqlite_decl(&existing.column_type))
+        == sqlite_affinity(&sqlite_decl(&col.column_type))
+        || (is_pk
+            && crate::types::is_integer_type(&col.column_type)
+            && crate::types::is_integer_type(&existing.column_type));
     if !same_affinity {
-        return Err(SqlError::unsupported("CHANGE/MODIFY COLUMN that changes the storage type"));
+        return Err(SqlError::unsupported(
+            "CHANGE/MODIFY COLUMN that changes the storage type",
+        ));
     }
     if is_pk {
         col.nullable = false;
     }
     if !existing.name.eq(&col.name) {
-        out.push(format!("ALTER TABLE {t} RENAME COLUMN {} TO {}", quote_ident(&existing.name), quote_ident(&col.name)));
+        out.push(format!(
+            "ALTER TABLE {t} RENAME COLUMN {} TO {}",
+            quote_ident(&existing.name),
+            quote_ident(&col.name)
+        ));
         rename_column(meta, old, &col.name)?;
     }
     if col.auto_increment {
         meta.auto_increment = Some(col.name.clone());
-    } else if meta.auto_increment.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&col.name)) {
+    } else if meta
+        .auto_increment
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case(&col.name))
+    {
         meta.auto_increment = None;
     }
-    if let Some(slot) = meta.columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&col.name)) {
+    if let Some(slot) = meta
+        .columns
+        .iter_mut()
+        .find(|c| c.name.eq_ignore_ascii_case(&col.name))
+    {
         *slot = col;
     }
     Ok(())

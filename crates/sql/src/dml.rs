@@ -1,9 +1,9 @@
 //! INSERT / REPLACE / UPDATE / DELETE translation.
 
 use sqlparser::ast::{
-    Assignment, AssignmentTarget, Delete, DoUpdate, Expr, FromTable, Ident, Insert, ObjectName,
-    ObjectNamePart, OnConflict, OnConflictAction, OnInsert, SetExpr, SqliteOnConflict,
-    TableFactor, TableObject, Update, Value, visit_expressions_mut,
+    visit_expressions_mut, Assignment, AssignmentTarget, Delete, DoUpdate, Expr, FromTable, Ident,
+    Insert, ObjectName, ObjectNamePart, OnConflict, OnConflictAction, OnInsert, SetExpr,
+    SqliteOnConflict, TableFactor, TableObject, Update, Value,
 };
 use std::ops::ControlFlow;
 
@@ -27,7 +27,12 @@ pub(crate) fn split_name(name: &ObjectName, ctx: &Ctx<'_>) -> Result<(String, St
         })
         .collect();
     match parts.as_slice() {
-        [t] => Ok((ctx.current_db.ok_or(SqlError::NoDatabaseSelected)?.to_string(), t.clone())),
+        [t] => Ok((
+            ctx.current_db
+                .ok_or(SqlError::NoDatabaseSelected)?
+                .to_string(),
+            t.clone(),
+        )),
         [db, t] => Ok((db.clone(), t.clone())),
         _ => Err(SqlError::unsupported(format!("table name {name}"))),
     }
@@ -75,7 +80,11 @@ pub(crate) fn insert(mut ins: Insert, ctx: &Ctx<'_>) -> Dml {
     let (db, table) = split_name(name, ctx)?;
     let meta = ctx.catalog.table(&db, &table);
     let params = count_params(&ins);
-    let verb = if ins.replace_into { DmlVerb::Replace } else { DmlVerb::Insert };
+    let verb = if ins.replace_into {
+        DmlVerb::Replace
+    } else {
+        DmlVerb::Insert
+    };
     if ins.replace_into {
         ins.replace_into = false;
         ins.or = Some(SqliteOnConflict::Replace);
@@ -90,11 +99,18 @@ pub(crate) fn insert(mut ins: Insert, ctx: &Ctx<'_>) -> Dml {
     }
     if ins.columns.is_empty() {
         if let Some(m) = &meta {
-            ins.columns = m.columns.iter().map(|c| ObjectName::from(vec![Ident::new(c.name.clone())])).collect();
+            ins.columns = m
+                .columns
+                .iter()
+                .map(|c| ObjectName::from(vec![Ident::new(c.name.clone())]))
+                .collect();
         }
     }
     let auto_increment = fill_values(&mut ins, meta.as_deref(), &db, &table)?;
-    let row_alias = ins.insert_alias.take().map(|a| a.row_alias.to_string().to_ascii_lowercase());
+    let row_alias = ins
+        .insert_alias
+        .take()
+        .map(|a| a.row_alias.to_string().to_ascii_lowercase());
     if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = ins.on.take() {
         let assignments = excluded_assignments(assignments, row_alias.as_deref());
         if let Some(source) = ins.source.as_mut() {
@@ -107,7 +123,10 @@ pub(crate) fn insert(mut ins: Insert, ctx: &Ctx<'_>) -> Dml {
         }
         ins.on = Some(OnInsert::OnConflict(OnConflict {
             conflict_target: None,
-            action: OnConflictAction::DoUpdate(DoUpdate { assignments, selection: None }),
+            action: OnConflictAction::DoUpdate(DoUpdate {
+                assignments,
+                selection: None,
+            }),
         }));
     }
     let mut rw = Rewriter::new(ctx.current_db, &ins);
@@ -115,7 +134,12 @@ pub(crate) fn insert(mut ins: Insert, ctx: &Ctx<'_>) -> Dml {
         rw.mangle(name)?;
     }
     rw.run(&mut ins)?;
-    let kind = StatementKind::Dml { sql: ins.to_string(), verb, table: (db, table), auto_increment };
+    let kind = StatementKind::Dml {
+        sql: ins.to_string(),
+        verb,
+        table: (db, table),
+        auto_increment,
+    };
     Ok((kind, params))
 }
 
@@ -162,8 +186,15 @@ fn last_part(name: &ObjectName) -> String {
 
 /// Fills DEFAULT keywords and AUTO_INCREMENT values in VALUES rows; returns
 /// the auto-increment column when ids are generated.
-fn fill_values(ins: &mut Insert, meta: Option<&TableMeta>, db: &str, table: &str) -> Result<Option<String>, SqlError> {
-    let Some(source) = ins.source.as_mut() else { return Ok(None) };
+fn fill_values(
+    ins: &mut Insert,
+    meta: Option<&TableMeta>,
+    db: &str,
+    table: &str,
+) -> Result<Option<String>, SqlError> {
+    let Some(source) = ins.source.as_mut() else {
+        return Ok(None);
+    };
     let SetExpr::Values(values) = source.body.as_mut() else {
         // INSERT … SELECT: SQLite assigns rowids itself (documented limitation).
         return Ok(None);
@@ -175,17 +206,23 @@ fn fill_values(ins: &mut Insert, meta: Option<&TableMeta>, db: &str, table: &str
         }
     }
     for row in values.rows.iter_mut() {
-        for (value, column) in row.content.iter_mut().zip(&columns) {
+        for (i, value) in row.content.iter_mut().enumerate() {
             if is_default_keyword(value) {
-                *value = raw(default_expr(meta, column));
+                *value = match columns.get(i) {
+                    Some(column) => raw(default_expr(meta, column)),
+                    None => raw("NULL".into()),
+                };
             }
         }
     }
-    let Some(ai) = meta.and_then(|m| m.auto_increment.clone()) else { return Ok(None) };
+    let Some(ai) = meta.and_then(|m| m.auto_increment.clone()) else {
+        return Ok(None);
+    };
     let gen = autoinc_expr(db, table, &ai);
     match columns.iter().position(|c| c.eq_ignore_ascii_case(&ai)) {
         None => {
-            ins.columns.push(ObjectName::from(vec![Ident::new(ai.clone())]));
+            ins.columns
+                .push(ObjectName::from(vec![Ident::new(ai.clone())]));
             for row in values.rows.iter_mut() {
                 row.content.push(raw(gen.clone()));
             }
@@ -196,7 +233,9 @@ fn fill_values(ins: &mut Insert, meta: Option<&TableMeta>, db: &str, table: &str
                 let replacement = match v {
                     Expr::Value(vs) => match &vs.value {
                         Value::Null => Some(gen.clone()),
-                        Value::Number(n, _) if n.trim_start_matches('0').is_empty() => Some(gen.clone()),
+                        Value::Number(n, _) if n.trim_start_matches('0').is_empty() => {
+                            Some(gen.clone())
+                        }
                         Value::Placeholder(p) => {
                             Some(format!("COALESCE(NULLIF(CAST({p} AS INTEGER), 0), {gen})"))
                         }
@@ -214,7 +253,10 @@ fn fill_values(ins: &mut Insert, meta: Option<&TableMeta>, db: &str, table: &str
 }
 
 /// Rewrites `VALUES(c)` and `alias.c` to `excluded."c"` and strips column qualifiers.
-fn excluded_assignments(mut assignments: Vec<Assignment>, row_alias: Option<&str>) -> Vec<Assignment> {
+fn excluded_assignments(
+    mut assignments: Vec<Assignment>,
+    row_alias: Option<&str>,
+) -> Vec<Assignment> {
     for a in &mut assignments {
         if let AssignmentTarget::ColumnName(name) = &mut a.target {
             let col = last_part(name);
@@ -222,9 +264,18 @@ fn excluded_assignments(mut assignments: Vec<Assignment>, row_alias: Option<&str
         }
         let _ = visit_expressions_mut(&mut a.value, |e| {
             let replacement = match e {
-                Expr::Function(f) if f.name.to_string().trim_matches('"').eq_ignore_ascii_case("values") => {
+                Expr::Function(f)
+                    if f.name
+                        .to_string()
+                        .trim_matches('"')
+                        .eq_ignore_ascii_case("values") =>
+                {
                     let arg = f.args.to_string();
-                    let inner = arg.trim().trim_start_matches('(').trim_end_matches(')').trim();
+                    let inner = arg
+                        .trim()
+                        .trim_start_matches('(')
+                        .trim_end_matches(')')
+                        .trim();
                     let col = inner.rsplit('.').next().unwrap_or(inner);
                     Some(raw(format!("excluded.{col}")))
                 }
@@ -252,7 +303,12 @@ fn single_table(relation: &TableFactor) -> Result<&ObjectName, SqlError> {
     }
 }
 
-fn limited_where(table: &TableFactor, selection: Option<&Expr>, order_by: &[sqlparser::ast::OrderByExpr], limit: Option<&Expr>) -> Option<String> {
+fn limited_where(
+    table: &TableFactor,
+    selection: Option<&Expr>,
+    order_by: &[sqlparser::ast::OrderByExpr],
+    limit: Option<&Expr>,
+) -> Option<String> {
     if order_by.is_empty() && limit.is_none() {
         return selection.map(|s| format!(" WHERE {s}"));
     }
@@ -282,17 +338,34 @@ pub(crate) fn update(mut up: Update, ctx: &Ctx<'_>) -> Dml {
     for a in &up.assignments {
         let target = match &a.target {
             AssignmentTarget::ColumnName(n) => quote_ident(&last_part(n)),
-            AssignmentTarget::Tuple(_) => return Err(SqlError::unsupported("UPDATE SET (a, b) = …")),
+            AssignmentTarget::Tuple(_) => {
+                return Err(SqlError::unsupported("UPDATE SET (a, b) = …"))
+            }
         };
         sets.push(format!("{target} = {}", a.value));
     }
-    let tail = limited_where(&up.table.relation, up.selection.as_ref(), &up.order_by, up.limit.as_ref()).unwrap_or_default();
+    let tail = limited_where(
+        &up.table.relation,
+        up.selection.as_ref(),
+        &up.order_by,
+        up.limit.as_ref(),
+    )
+    .unwrap_or_default();
     let or = match up.or {
         Some(SqliteOnConflict::Ignore) => " OR IGNORE",
         _ => "",
     };
-    let sql = format!("UPDATE{or} {} SET {}{tail}", up.table.relation, sets.join(", "));
-    let kind = StatementKind::Dml { sql, verb: DmlVerb::Update, table: (db, table), auto_increment: None };
+    let sql = format!(
+        "UPDATE{or} {} SET {}{tail}",
+        up.table.relation,
+        sets.join(", ")
+    );
+    let kind = StatementKind::Dml {
+        sql,
+        verb: DmlVerb::Update,
+        table: (db, table),
+        auto_increment: None,
+    };
     Ok((kind, rw.flags.params))
 }
 
@@ -301,7 +374,8 @@ pub(crate) fn delete(mut del: Delete, ctx: &Ctx<'_>) -> Dml {
     let from = match &del.from {
         FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
     };
-    if !del.tables.is_empty() || del.using.is_some() || from.len() != 1 || !from[0].joins.is_empty() {
+    if !del.tables.is_empty() || del.using.is_some() || from.len() != 1 || !from[0].joins.is_empty()
+    {
         return Err(SqlError::unsupported("multi-table DELETE"));
     }
     let (db, table) = split_name(single_table(&from[0].relation)?, ctx)?;
@@ -311,8 +385,19 @@ pub(crate) fn delete(mut del: Delete, ctx: &Ctx<'_>) -> Dml {
         FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
     };
     let relation = &from[0].relation;
-    let tail = limited_where(relation, del.selection.as_ref(), &del.order_by, del.limit.as_ref()).unwrap_or_default();
+    let tail = limited_where(
+        relation,
+        del.selection.as_ref(),
+        &del.order_by,
+        del.limit.as_ref(),
+    )
+    .unwrap_or_default();
     let sql = format!("DELETE FROM {relation}{tail}");
-    let kind = StatementKind::Dml { sql, verb: DmlVerb::Delete, table: (db, table), auto_increment: None };
+    let kind = StatementKind::Dml {
+        sql,
+        verb: DmlVerb::Delete,
+        table: (db, table),
+        auto_increment: None,
+    };
     Ok((kind, rw.flags.params))
 }

@@ -22,13 +22,12 @@ mod tokens;
 mod translator;
 mod types;
 
-
 pub use bootstrap::bootstrap_statements;
 pub use catalog::*;
 pub use error::SqlError;
 pub use names::{quote_ident, quote_literal, sqlite_index, sqlite_table};
-pub use split::{expand_executable_comments, split_statements};
-pub use types::{column_type_text, type_info, MysqlType, TypeInfo};
 pub use plan::*;
 pub use show_create::show_create_table;
+pub use split::{expand_executable_comments, split_statements};
 pub use translator::{translate_each, translate_statement, Ctx, Translator};
+pub use types::{column_type_text, type_info, MysqlType, TypeInfo};

@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn mangles() {
         assert_eq!(sqlite_table("shop", "order"), "\"shop.order\"");
-        assert_eq!(sqlite_table("INFORMATION_SCHEMA", "TABLES"), "\"information_schema.TABLES\"");
+        assert_eq!(
+            sqlite_table("INFORMATION_SCHEMA", "TABLES"),
+            "\"information_schema.TABLES\""
+        );
         assert_eq!(sqlite_index("d", "t", "k_1"), "\"d.t.k_1\"");
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_literal("it's"), "'it''s'");

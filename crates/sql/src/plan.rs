@@ -229,4 +229,8 @@ pub enum StatementKind {
     UnlockTables,
     /// Nothing to do (FLUSH, ANALYZE, comments only, …).
     Noop,
+    /// A later statement of a multi-statement text that failed to translate:
+    /// the instance runs the statements before it, then reports this error
+    /// (and stops, as MySQL does). Never the first element.
+    Failed(crate::error::SqlError),
 }

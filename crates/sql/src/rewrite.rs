@@ -117,7 +117,11 @@ impl<'a> Rewriter<'a> {
     pub fn new<V: Visit>(current_db: Option<&'a str>, node: &V) -> Self {
         let mut scope = Scope::default();
         let _ = node.visit(&mut scope);
-        Rewriter { current_db, scope, flags: QueryFlags::default() }
+        Rewriter {
+            current_db,
+            scope,
+            flags: QueryFlags::default(),
+        }
     }
 
     /// Runs the rewrite over `node`.
@@ -152,14 +156,19 @@ impl<'a> Rewriter<'a> {
             [db, t] => table_key(&db.value, &t.value),
             _ => return Err(SqlError::unsupported(format!("table name {name}"))),
         };
-        *name = ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote('"', key))]);
+        *name = ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote(
+            '"', key,
+        ))]);
         Ok(())
     }
 
     fn column_ref(&self, parts: &[Ident]) -> Option<Expr> {
         let q = |s: &str| Ident::with_quote('"', s);
         match parts {
-            [db, t, c] => Some(Expr::CompoundIdentifier(vec![q(&table_key(&db.value, &t.value)), q(&c.value)])),
+            [db, t, c] => Some(Expr::CompoundIdentifier(vec![
+                q(&table_key(&db.value, &t.value)),
+                q(&c.value),
+            ])),
             [t, c] => {
                 let lower = t.value.to_ascii_lowercase();
                 if self.scope.aliases.contains(&lower) || self.scope.ctes.contains(&lower) {
@@ -198,13 +207,19 @@ fn arg_exprs(args: &FunctionArguments) -> Vec<&Expr> {
 }
 
 fn interval_call(date: &Expr, interval: &Expr, negate: bool) -> Option<Expr> {
-    let Expr::Interval(iv) = interval else { return None };
-    let unit = iv
-        .leading_field
-        .as_ref()
-        .map_or_else(|| "SECOND".to_string(), |f| f.to_string().to_ascii_uppercase());
+    let Expr::Interval(iv) = interval else {
+        return None;
+    };
+    let unit = iv.leading_field.as_ref().map_or_else(
+        || "SECOND".to_string(),
+        |f| f.to_string().to_ascii_uppercase(),
+    );
     let value = &iv.value;
-    let n = if negate { format!("-({value})") } else { value.to_string() };
+    let n = if negate {
+        format!("-({value})")
+    } else {
+        value.to_string()
+    };
     Some(raw(format!("date_add_interval({date}, {n}, '{unit}')")))
 }
 
@@ -228,7 +243,10 @@ fn cast_to(inner: &Expr, data_type: &DataType) -> Result<Expr, SqlError> {
 }
 
 fn collation_for(name: &ObjectName) -> &'static str {
-    let n = name.to_string().to_ascii_lowercase();
+    let n = name
+        .to_string()
+        .to_ascii_lowercase()
+        .replace(['"', '`'], "");
     if n.ends_with("_bin") || n.contains("binary") || n.ends_with("_cs") {
         "BINARY"
     } else {
@@ -246,16 +264,24 @@ impl Rewriter<'_> {
                 raw(format!("now({})", render_args(&f.args).join(", ")))
             }
             "current_date" | "curdate" => raw("curdate()".into()),
-            "current_time" | "curtime" => raw(format!("curtime({})", render_args(&f.args).join(", "))),
+            "current_time" | "curtime" => {
+                raw(format!("curtime({})", render_args(&f.args).join(", ")))
+            }
             "current_user" | "session_user" | "system_user" => raw("user()".into()),
             "schema" => raw("database()".into()),
             "date_add" | "adddate" | "date_sub" | "subdate" => {
                 let negate = name.ends_with("sub") || name == "subdate";
                 match args.as_slice() {
-                    [d, iv @ Expr::Interval(_)] => interval_call(d, iv, negate).unwrap_or_else(|| raw(String::new())),
+                    [d, iv @ Expr::Interval(_)] => {
+                        interval_call(d, iv, negate).unwrap_or_else(|| raw(String::new()))
+                    }
                     [d, n] => raw(format!(
                         "date_add_interval({d}, {}, 'DAY')",
-                        if negate { format!("-({n})") } else { n.to_string() }
+                        if negate {
+                            format!("-({n})")
+                        } else {
+                            n.to_string()
+                        }
                     )),
                     _ => return Ok(None),
                 }
@@ -275,7 +301,11 @@ impl Rewriter<'_> {
         let value = if parts.len() == 1 {
             parts[0].clone()
         } else {
-            parts.iter().map(|p| format!("COALESCE({p}, NULL)")).collect::<Vec<_>>().join(" || ")
+            parts
+                .iter()
+                .map(|p| format!("COALESCE({p}, NULL)"))
+                .collect::<Vec<_>>()
+                .join(" || ")
         };
         let mut separator = None;
         let mut order = None;
@@ -283,24 +313,38 @@ impl Rewriter<'_> {
             match clause {
                 FunctionArgumentClause::Separator(v) => separator = Some(v.value.clone()),
                 FunctionArgumentClause::OrderBy(o) => {
-                    order = Some(o.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "))
+                    order = Some(
+                        o.iter()
+                            .map(|e| e.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )
                 }
                 other => return Err(SqlError::unsupported(format!("GROUP_CONCAT {other}"))),
             }
         }
         let sep = match separator {
             Some(Value::SingleQuotedString(s)) | Some(Value::DoubleQuotedString(s)) => s,
-            Some(other) => return Err(SqlError::unsupported(format!("GROUP_CONCAT SEPARATOR {other}"))),
+            Some(other) => {
+                return Err(SqlError::unsupported(format!(
+                    "GROUP_CONCAT SEPARATOR {other}"
+                )))
+            }
             None => ",".to_string(),
         };
         let order = order.map(|o| format!(" ORDER BY {o}")).unwrap_or_default();
         if distinct {
             if sep != "," {
-                return Err(SqlError::unsupported("GROUP_CONCAT(DISTINCT … SEPARATOR other than ',')"));
+                return Err(SqlError::unsupported(
+                    "GROUP_CONCAT(DISTINCT … SEPARATOR other than ',')",
+                ));
             }
             return Ok(raw(format!("group_concat(DISTINCT {value}{order})")));
         }
-        Ok(raw(format!("group_concat({value}, {}{order})", crate::names::quote_literal(&sep))))
+        Ok(raw(format!(
+            "group_concat({value}, {}{order})",
+            crate::names::quote_literal(&sep)
+        )))
     }
 
     fn rewrite_expr(&self, expr: &Expr) -> Result<Option<Expr>, SqlError> {
@@ -309,28 +353,74 @@ impl Rewriter<'_> {
             Expr::Identifier(id) if id.quote_style.is_none() && id.value.starts_with('@') => {
                 Some(variable_ref(&id.value, None))
             }
-            Expr::CompoundIdentifier(parts) if parts.first().is_some_and(|p| p.value.starts_with("@@")) => {
+            Expr::CompoundIdentifier(parts)
+                if parts.first().is_some_and(|p| p.value.starts_with("@@")) =>
+            {
                 let rest: Vec<&str> = parts[1..].iter().map(|p| p.value.as_str()).collect();
                 Some(variable_ref(&parts[0].value, Some(&rest.join("."))))
             }
             Expr::CompoundIdentifier(parts) => self.column_ref(parts),
             Expr::BinaryOp { left, op, right } => match op {
-                BinaryOperator::Spaceship => Some(Expr::IsNotDistinctFrom(left.clone(), right.clone())),
-                BinaryOperator::MyIntegerDivide => Some(raw(format!("CAST(({left}) / ({right}) AS INTEGER)"))),
-                BinaryOperator::Xor => Some(raw(format!("((({left}) <> 0) + (({right}) <> 0) = 1)"))),
-                BinaryOperator::Plus => interval_call(left, right, false).or_else(|| interval_call(right, left, false)),
+                BinaryOperator::Spaceship => {
+                    Some(Expr::IsNotDistinctFrom(left.clone(), right.clone()))
+                }
+                BinaryOperator::MyIntegerDivide => {
+                    Some(raw(format!("CAST(({left}) / ({right}) AS INTEGER)")))
+                }
+                BinaryOperator::Xor => {
+                    Some(raw(format!("((({left}) <> 0) + (({right}) <> 0) = 1)")))
+                }
+                BinaryOperator::Plus => {
+                    interval_call(left, right, false).or_else(|| interval_call(right, left, false))
+                }
                 BinaryOperator::Minus => interval_call(left, right, true),
                 _ => None,
             },
-            Expr::UnaryOp { op: UnaryOperator::BangNot, expr } => Some(raw(format!("(NOT ({expr}))"))),
-            Expr::Extract { field, expr, .. } => {
-                Some(raw(format!("extract_unit('{}', {expr})", field.to_string().to_ascii_uppercase())))
-            }
-            Expr::Cast { kind: CastKind::Cast, expr, data_type, .. } => Some(cast_to(expr, data_type)?),
-            Expr::Convert { expr, data_type: Some(dt), .. } => Some(cast_to(expr, dt)?),
-            Expr::Convert { expr, data_type: None, .. } => Some((**expr).clone()),
-            Expr::Collate { expr, collation } => Some(raw(format!("({expr} COLLATE {})", collation_for(collation)))),
+            Expr::UnaryOp {
+                op: UnaryOperator::BangNot,
+                expr,
+            } => Some(raw(format!("(NOT ({expr}))"))),
+            Expr::Extract { field, expr, .. } => Some(raw(format!(
+                "extract_unit('{}', {expr})",
+                field.to_string().to_ascii_uppercase()
+            ))),
+            Expr::Cast {
+                kind: CastKind::Cast,
+                expr,
+                data_type,
+                ..
+            } => Some(cast_to(expr, data_type)?),
+            Expr::Convert {
+                expr,
+                data_type: Some(dt),
+                ..
+            } => Some(cast_to(expr, dt)?),
+            Expr::Convert {
+                expr,
+                data_type: None,
+                ..
+            } => Some((**expr).clone()),
+            Expr::Collate { expr, collation } => Some(raw(format!(
+                "({expr} COLLATE {})",
+                collation_for(collation)
+            ))),
             Expr::Function(f) => self.rewrite_function(f)?,
+            Expr::RLike {
+                negated,
+                expr,
+                pattern,
+                ..
+            } => Some(Expr::RLike {
+                negated: *negated,
+                expr: expr.clone(),
+                pattern: pattern.clone(),
+                regexp: true,
+            }),
+            // `_utf8mb4'x'`, `DATE '2024-01-01'`: the string itself.
+            Expr::TypedString(ts) => Some(Expr::Value(ts.value.clone())),
+            Expr::Prefixed { prefix, value } if prefix.value.starts_with('_') => {
+                Some((**value).clone())
+            }
             Expr::MatchAgainst { .. } => return Err(SqlError::unsupported("MATCH … AGAINST")),
             _ => None,
         };
@@ -349,7 +439,10 @@ fn variable_ref(head: &str, rest: Option<&str>) -> Expr {
             .strip_prefix("session.")
             .or_else(|| lower.strip_prefix("local."))
             .unwrap_or(&lower);
-        return raw(format!("borealis_sysvar({})", crate::names::quote_literal(name)));
+        return raw(format!(
+            "borealis_sysvar({})",
+            crate::names::quote_literal(name)
+        ));
     }
     let name = head.trim_start_matches('@').trim_matches(['`', '\'', '"']);
     raw(format!(
@@ -361,7 +454,9 @@ fn variable_ref(head: &str, rest: Option<&str>) -> Expr {
 fn is_dual(select: &Select) -> bool {
     match select.from.as_slice() {
         [twj] if twj.joins.is_empty() => match &twj.relation {
-            TableFactor::Table { name, alias: None, .. } => name.to_string().eq_ignore_ascii_case("dual"),
+            TableFactor::Table {
+                name, alias: None, ..
+            } => name.to_string().eq_ignore_ascii_case("dual"),
             _ => false,
         },
         _ => false,
@@ -392,6 +487,11 @@ impl VisitorMut for Rewriter<'_> {
             self.flags.calc_found_rows |= m.sql_calc_found_rows;
         }
         select.optimizer_hints.clear();
+        if let sqlparser::ast::GroupByExpr::Expressions(_, modifiers) = &select.group_by {
+            if !modifiers.is_empty() {
+                return ControlFlow::Break(SqlError::unsupported("GROUP BY … WITH ROLLUP"));
+            }
+        }
         if is_dual(select) {
             select.from.clear();
         }
@@ -425,12 +525,15 @@ impl VisitorMut for Rewriter<'_> {
             Value::DoubleQuotedString(s) | Value::NationalStringLiteral(s) => {
                 *v = Value::SingleQuotedString(std::mem::take(s));
             }
-            Value::SingleQuotedByteStringLiteral(bits) | Value::DoubleQuotedByteStringLiteral(bits) => {
-                match u64::from_str_radix(bits, 2) {
-                    Ok(n) => *v = Value::Number(n.to_string(), false),
-                    Err(_) => return ControlFlow::Break(SqlError::unsupported("bit literal wider than 64 bits")),
+            Value::SingleQuotedByteStringLiteral(bits)
+            | Value::DoubleQuotedByteStringLiteral(bits) => match u64::from_str_radix(bits, 2) {
+                Ok(n) => *v = Value::Number(n.to_string(), false),
+                Err(_) => {
+                    return ControlFlow::Break(SqlError::unsupported(
+                        "bit literal wider than 64 bits",
+                    ))
                 }
-            }
+            },
             Value::Placeholder(_) => self.flags.params += 1,
             _ => {}
         }

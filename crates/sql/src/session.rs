@@ -32,7 +32,10 @@ pub(crate) fn try_session(cur: &mut Cursor, current_db: Option<&str>) -> Option<
             if !cur.at_end() {
                 return Some(Err(cur.syntax()));
             }
-            StatementKind::Begin { read_only: false, consistent_snapshot: false }
+            StatementKind::Begin {
+                read_only: false,
+                consistent_snapshot: false,
+            }
         }
         "START" if cur.word_at(1).as_deref() == Some("TRANSACTION") => return Some(start(cur)),
         "COMMIT" => StatementKind::Commit,
@@ -76,16 +79,23 @@ pub(crate) fn try_session(cur: &mut Cursor, current_db: Option<&str>) -> Option<
                 _ => return Some(Err(cur.syntax())),
             }
         }
-        "LOCK" if matches!(cur.word_at(1).as_deref(), Some("TABLES" | "TABLE")) => StatementKind::LockTables,
+        "LOCK" if matches!(cur.word_at(1).as_deref(), Some("TABLES" | "TABLE")) => {
+            StatementKind::LockTables
+        }
         "LOCK" if cur.word_at(1).as_deref() == Some("INSTANCE") => StatementKind::Noop,
         "UNLOCK" => StatementKind::UnlockTables,
         "ALTER" if is_keys_toggle(cur) => StatementKind::Noop,
+        "ALTER" if is_table_options_only(cur) => StatementKind::Noop,
         "FLUSH" | "ANALYZE" | "OPTIMIZE" | "REPAIR" | "CHECKSUM" | "DO" => StatementKind::Noop,
         "CHECK" if cur.word_at(1).as_deref() == Some("TABLE") => StatementKind::Noop,
         "XA" | "GRANT" | "REVOKE" | "LOAD" | "HANDLER" | "CALL" | "PREPARE" | "EXECUTE"
         | "DEALLOCATE" | "RESET" | "PURGE" | "CHANGE" | "INSTALL" | "UNINSTALL" | "SHUTDOWN"
         | "RESTART" | "CLONE" | "IMPORT" | "CACHE" | "BINLOG" | "HELP" => {
             return Some(Err(SqlError::unsupported(first)));
+        }
+        "CREATE" if stored_object(cur).is_some() => {
+            let what = stored_object(cur).unwrap_or_default();
+            return Some(Err(SqlError::unsupported(format!("CREATE {what}"))));
         }
         "CREATE" | "DROP" | "ALTER" | "RENAME"
             if matches!(cur.word_at(1).as_deref(), Some("USER" | "ROLE")) =>
@@ -112,7 +122,13 @@ fn start(cur: &mut Cursor) -> Session {
             return Err(cur.syntax());
         }
     }
-    Ok((StatementKind::Begin { read_only, consistent_snapshot }, 0))
+    Ok((
+        StatementKind::Begin {
+            read_only,
+            consistent_snapshot,
+        },
+        0,
+    ))
 }
 
 fn scope_word(cur: &mut Cursor) -> Option<Scope> {
@@ -140,7 +156,13 @@ fn set(cur: &mut Cursor, current_db: Option<&str>) -> Session {
     }
     if cur.eat_seq(&["CHARACTER", "SET"]) || cur.eat("CHARSET") {
         let charset = cur.name().ok_or_else(|| cur.syntax())?.to_ascii_lowercase();
-        return Ok((StatementKind::SetNames { charset, collation: None }, 0));
+        return Ok((
+            StatementKind::SetNames {
+                charset,
+                collation: None,
+            },
+            0,
+        ));
     }
     let save = cur.pos;
     let scope = scope_word(cur);
@@ -189,7 +211,14 @@ fn set_transaction(cur: &mut Cursor, scope: Option<Scope>) -> Session {
             return Err(cur.syntax());
         }
     }
-    Ok((StatementKind::SetTransaction { scope, isolation, read_only }, 0))
+    Ok((
+        StatementKind::SetTransaction {
+            scope,
+            isolation,
+            read_only,
+        },
+        0,
+    ))
 }
 
 /// Index of the end of the current SET item (next top-level comma or end).
@@ -215,7 +244,11 @@ fn set_item(cur: &mut Cursor, current_db: Option<&str>) -> Result<(SetItem, usiz
             Some(Token::Word(w)) => name.push_str(&w.value),
             Some(Token::Period) => name.push('.'),
             Some(Token::Eq) | Some(Token::Assignment) if !name.is_empty() => break,
-            Some(Token::SingleQuotedString(s)) | Some(Token::DoubleQuotedString(s)) if name == "@" => name.push_str(&s),
+            Some(Token::SingleQuotedString(s)) | Some(Token::DoubleQuotedString(s))
+                if name == "@" =>
+            {
+                name.push_str(&s)
+            }
             Some(Token::AtSign) => name.push('@'),
             _ => return Err(cur.syntax()),
         }
@@ -246,10 +279,24 @@ fn set_item(cur: &mut Cursor, current_db: Option<&str>) -> Result<(SetItem, usiz
             let mut rewriter = Rewriter::new(current_db, &expr);
             rewriter.run(&mut expr)?;
             let params = rewriter.flags.params;
-            return Ok((SetItem { scope, name: lower, value: SetValue::Expr(expr.to_string()) }, params));
+            return Ok((
+                SetItem {
+                    scope,
+                    name: lower,
+                    value: SetValue::Expr(expr.to_string()),
+                },
+                params,
+            ));
         }
     };
-    Ok((SetItem { scope, name: lower, value }, 0))
+    Ok((
+        SetItem {
+            scope,
+            name: lower,
+            value,
+        },
+        0,
+    ))
 }
 
 /// `DEFAULT`, or bare words like `ON`, `READ-COMMITTED`.
@@ -286,4 +333,70 @@ fn is_keys_toggle(cur: &Cursor) -> bool {
         && word(1) == "TABLE"
         && word(n - 1) == "KEYS"
         && matches!(word(n - 2).as_str(), "DISABLE" | "ENABLE")
+}
+
+/// `CREATE [OR REPLACE] [DEFINER=…] [ALGORITHM=…] TRIGGER|PROCEDURE|FUNCTION|EVENT|VIEW`:
+/// the object keyword, searched before the first parenthesis.
+fn stored_object(cur: &Cursor) -> Option<String> {
+    if matches!(
+        cur.word_at(1).as_deref(),
+        Some(
+            "TABLE"
+                | "INDEX"
+                | "UNIQUE"
+                | "FULLTEXT"
+                | "SPATIAL"
+                | "DATABASE"
+                | "SCHEMA"
+                | "TEMPORARY"
+        )
+    ) {
+        return None;
+    }
+    // Bounded: the DEFINER/ALGORITHM/SQL SECURITY prefix is a few tokens long.
+    for i in 1..cur.tokens.len().min(16) {
+        if matches!(cur.tokens.get(cur.pos + i), Some(Token::LParen)) {
+            return None;
+        }
+        if let Some(w) = cur.word_at(i) {
+            if matches!(
+                w.as_str(),
+                "TRIGGER" | "PROCEDURE" | "FUNCTION" | "EVENT" | "VIEW"
+            ) {
+                return Some(w);
+            }
+        }
+    }
+    None
+}
+
+/// `ALTER TABLE t ENGINE=… | CONVERT TO CHARACTER SET … | COMMENT=… | …`:
+/// table options sqlparser cannot parse and SQLite has no use for (the
+/// catalog keeps the options given at CREATE time).
+fn is_table_options_only(cur: &Cursor) -> bool {
+    if cur.word_at(1).as_deref() != Some("TABLE") {
+        return false;
+    }
+    // ALTER TABLE name [. name] <option>
+    let option_at = if matches!(cur.tokens.get(cur.pos + 3), Some(Token::Period)) {
+        5
+    } else {
+        3
+    };
+    matches!(
+        cur.word_at(option_at).as_deref(),
+        Some(
+            "ENGINE"
+                | "CONVERT"
+                | "COMMENT"
+                | "DEFAULT"
+                | "CHARACTER"
+                | "CHARSET"
+                | "COLLATE"
+                | "ROW_FORMAT"
+                | "FORCE"
+                | "STATS_PERSISTENT"
+                | "KEY_BLOCK_SIZE"
+        )
+    )
 }

@@ -50,14 +50,20 @@ fn wrap_where(sql: String, f: &Filter) -> String {
 }
 
 fn query(sql: String) -> StatementKind {
-    StatementKind::Query { sql, locking: false, calc_found_rows: false }
+    StatementKind::Query {
+        sql,
+        locking: false,
+        calc_found_rows: false,
+    }
 }
 
 fn from_db(cur: &mut Cursor, ctx: &Ctx<'_>) -> Result<String, SqlError> {
     let db = if cur.eat("FROM") || cur.eat("IN") {
         cur.name().ok_or_else(|| cur.syntax())?
     } else {
-        ctx.current_db.ok_or(SqlError::NoDatabaseSelected)?.to_string()
+        ctx.current_db
+            .ok_or(SqlError::NoDatabaseSelected)?
+            .to_string()
     };
     if !ctx.catalog.database_exists(&db) {
         return Err(SqlError::UnknownDatabase(db));
@@ -74,7 +80,10 @@ fn table_ref(cur: &mut Cursor, ctx: &Ctx<'_>) -> Result<(String, String), SqlErr
     let db = match qual {
         Some(db) => db,
         None if cur.eat("FROM") || cur.eat("IN") => cur.name().ok_or_else(|| cur.syntax())?,
-        None => ctx.current_db.ok_or(SqlError::NoDatabaseSelected)?.to_string(),
+        None => ctx
+            .current_db
+            .ok_or(SqlError::NoDatabaseSelected)?
+            .to_string(),
     };
     if ctx.catalog.table(&db, &table).is_none() {
         return Err(SqlError::NoSuchTable { db, table });
@@ -95,7 +104,18 @@ pub(crate) fn try_show(cur: &mut Cursor, ctx: &Ctx<'_>) -> Option<Result<Stateme
             let is_table = matches!(cur.tokens.get(1), Some(Token::Word(_)))
                 && !matches!(
                     next.as_deref(),
-                    Some("SELECT" | "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH" | "FORMAT" | "ANALYZE" | "EXTENDED" | "PARTITIONS")
+                    Some(
+                        "SELECT"
+                            | "INSERT"
+                            | "UPDATE"
+                            | "DELETE"
+                            | "REPLACE"
+                            | "WITH"
+                            | "FORMAT"
+                            | "ANALYZE"
+                            | "EXTENDED"
+                            | "PARTITIONS"
+                    )
                 );
             if !is_table {
                 return Some(Err(SqlError::unsupported("EXPLAIN")));
@@ -112,7 +132,10 @@ fn describe(cur: &mut Cursor, ctx: &Ctx<'_>) -> Result<StatementKind, SqlError> 
     let (qual, table) = cur.qualified_name().ok_or_else(|| cur.syntax())?;
     let db = match qual {
         Some(db) => db,
-        None => ctx.current_db.ok_or(SqlError::NoDatabaseSelected)?.to_string(),
+        None => ctx
+            .current_db
+            .ok_or(SqlError::NoDatabaseSelected)?
+            .to_string(),
     };
     if ctx.catalog.table(&db, &table).is_none() {
         return Err(SqlError::NoSuchTable { db, table });
@@ -164,7 +187,11 @@ fn show(cur: &mut Cursor, ctx: &Ctx<'_>) -> Result<StatementKind, SqlError> {
             let db = from_db(cur, ctx)?;
             let f = filter(cur, ctx)?;
             let col = quote_ident(&format!("Tables_in_{db}"));
-            let typ = if full { ", TABLE_TYPE AS \"Table_type\"" } else { "" };
+            let typ = if full {
+                ", TABLE_TYPE AS \"Table_type\""
+            } else {
+                ""
+            };
             let sql = format!(
                 "SELECT TABLE_NAME AS {col}{typ} FROM \"information_schema.TABLES\" WHERE TABLE_SCHEMA = {}{} ORDER BY TABLE_NAME",
                 quote_literal(&db),
@@ -227,15 +254,26 @@ fn show(cur: &mut Cursor, ctx: &Ctx<'_>) -> Result<StatementKind, SqlError> {
                 Filter::Where(w) => (None, Some(w)),
             };
             if word == "VARIABLES" {
-                StatementKind::Show(Show::Variables { global, like, where_sql })
+                StatementKind::Show(Show::Variables {
+                    global,
+                    like,
+                    where_sql,
+                })
             } else {
-                StatementKind::Show(Show::Status { global, like, where_sql })
+                StatementKind::Show(Show::Status {
+                    global,
+                    like,
+                    where_sql,
+                })
             }
         }
         "WARNINGS" => StatementKind::Show(Show::Warnings),
         "ERRORS" => StatementKind::Show(Show::Errors),
         "COUNT" => {
-            let rest: Vec<String> = cur.tokens[cur.pos..].iter().map(|t| t.to_string().to_ascii_uppercase()).collect();
+            let rest: Vec<String> = cur.tokens[cur.pos..]
+                .iter()
+                .map(|t| t.to_string().to_ascii_uppercase())
+                .collect();
             match rest.join("").as_str() {
                 "(*)WARNINGS" => StatementKind::Show(Show::WarningCount),
                 "(*)ERRORS" => StatementKind::Show(Show::ErrorCount),
@@ -248,7 +286,10 @@ fn show(cur: &mut Cursor, ctx: &Ctx<'_>) -> Result<StatementKind, SqlError> {
                 let (qual, table) = cur.qualified_name().ok_or_else(|| cur.syntax())?;
                 let db = match qual {
                     Some(d) => d,
-                    None => ctx.current_db.ok_or(SqlError::NoDatabaseSelected)?.to_string(),
+                    None => ctx
+                        .current_db
+                        .ok_or(SqlError::NoDatabaseSelected)?
+                        .to_string(),
                 };
                 if ctx.catalog.table(&db, &table).is_none() {
                     return Err(SqlError::NoSuchTable { db, table });
@@ -262,7 +303,10 @@ fn show(cur: &mut Cursor, ctx: &Ctx<'_>) -> Result<StatementKind, SqlError> {
                 }
                 StatementKind::Show(Show::CreateDatabase { db })
             } else {
-                return Err(SqlError::unsupported(format!("SHOW CREATE {}", cur.word_at(0).unwrap_or_default())));
+                return Err(SqlError::unsupported(format!(
+                    "SHOW CREATE {}",
+                    cur.word_at(0).unwrap_or_default()
+                )));
             }
         }
         "ENGINE" => {

@@ -24,7 +24,11 @@ fn column_line(meta: &TableMeta, col: &ColumnMeta) -> String {
     match &col.default {
         Some(d) if col.default_is_expression => s.push_str(&format!(" DEFAULT {d}")),
         Some(d) => s.push_str(&format!(" DEFAULT {}", sq(d))),
-        None if col.nullable && !col.data_type.contains("text") && !col.data_type.contains("blob") && col.data_type != "json" => {
+        None if col.nullable
+            && !col.data_type.contains("text")
+            && !col.data_type.contains("blob")
+            && col.data_type != "json" =>
+        {
             s.push_str(" DEFAULT NULL")
         }
         None => {}
@@ -56,7 +60,10 @@ fn col_list(cols: &[String], subs: &[Option<u64>]) -> String {
 pub fn show_create_table(meta: &TableMeta) -> String {
     let mut lines: Vec<String> = meta.columns.iter().map(|c| column_line(meta, c)).collect();
     if !meta.primary_key.is_empty() {
-        lines.push(format!("  PRIMARY KEY ({})", col_list(&meta.primary_key, &[])));
+        lines.push(format!(
+            "  PRIMARY KEY ({})",
+            col_list(&meta.primary_key, &[])
+        ));
     }
     for i in &meta.indexes {
         let kind = if i.unique {
@@ -66,14 +73,22 @@ pub fn show_create_table(meta: &TableMeta) -> String {
         } else {
             "KEY"
         };
-        lines.push(format!("  {kind} {} ({})", bq(&i.name), col_list(&i.columns, &i.sub_parts)));
+        lines.push(format!(
+            "  {kind} {} ({})",
+            bq(&i.name),
+            col_list(&i.columns, &i.sub_parts)
+        ));
     }
     for fk in &meta.foreign_keys {
         let mut s = format!(
             "  CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {}{} ({})",
             bq(&fk.name),
             col_list(&fk.columns, &[]),
-            if fk.ref_db == meta.db { String::new() } else { format!("{}.", bq(&fk.ref_db)) },
+            if fk.ref_db == meta.db {
+                String::new()
+            } else {
+                format!("{}.", bq(&fk.ref_db))
+            },
             bq(&fk.ref_table),
             col_list(&fk.ref_columns, &[])
         );
@@ -85,11 +100,23 @@ pub fn show_create_table(meta: &TableMeta) -> String {
         }
         lines.push(s);
     }
-    let mut out = format!("CREATE TABLE {} (\n{}\n) ENGINE={}", bq(&meta.name), lines.join(",\n"), if meta.engine.is_empty() { "InnoDB" } else { &meta.engine });
+    let mut out = format!(
+        "CREATE TABLE {} (\n{}\n) ENGINE={}",
+        bq(&meta.name),
+        lines.join(",\n"),
+        if meta.engine.is_empty() {
+            "InnoDB"
+        } else {
+            &meta.engine
+        }
+    );
     if let Some(n) = meta.auto_increment_start.filter(|n| *n > 1) {
         out.push_str(&format!(" AUTO_INCREMENT={n}"));
     }
-    out.push_str(&format!(" DEFAULT CHARSET={} COLLATE={}", meta.charset, meta.collation));
+    out.push_str(&format!(
+        " DEFAULT CHARSET={} COLLATE={}",
+        meta.charset, meta.collation
+    ));
     if !meta.comment.is_empty() {
         out.push_str(&format!(" COMMENT={}", sq(&meta.comment)));
     }

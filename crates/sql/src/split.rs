@@ -26,7 +26,7 @@ pub fn expand_executable_comments(sql: &str) -> String {
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let is_exec = bytes.get(i + 2) == Some(&b'!')
                     || (bytes.get(i + 2) == Some(&b'M') && bytes.get(i + 3) == Some(&b'!'));
-                if is_exec && depth < MAX_EXEC_COMMENT_DEPTH {
+                if is_exec && depth < MAX_EXEC_COMMENT_DEPTH && !is_client_command(bytes, i) {
                     let mut j = i + if bytes[i + 2] == b'!' { 3 } else { 4 };
                     while j < bytes.len() && bytes[j].is_ascii_digit() {
                         j += 1;
@@ -64,6 +64,16 @@ pub fn expand_executable_comments(sql: &str) -> String {
         }
     }
     out
+}
+
+/// MariaDB's `/*M!999999\- enable the sandbox mode */` carries a client
+/// command, not SQL: keep it as a comment.
+fn is_client_command(bytes: &[u8], start: usize) -> bool {
+    let mut j = start + 2;
+    while j < bytes.len() && (bytes[j] == b'M' || bytes[j] == b'!' || bytes[j].is_ascii_digit()) {
+        j += 1;
+    }
+    bytes.get(j) == Some(&b'\\')
 }
 
 /// Splits `sql` on `;` outside quotes and comments. Returns trimmed statement
@@ -184,13 +194,21 @@ mod tests {
         let s = "select 'a;b'; select \"c;d\" ; select `e;f`;; -- x;y\nselect 1 /* ; */";
         assert_eq!(
             split_statements(s),
-            vec!["select 'a;b'", "select \"c;d\"", "select `e;f`", "-- x;y\nselect 1 /* ; */"]
+            vec![
+                "select 'a;b'",
+                "select \"c;d\"",
+                "select `e;f`",
+                "-- x;y\nselect 1 /* ; */"
+            ]
         );
     }
 
     #[test]
     fn backslash_escaped_quote() {
-        assert_eq!(split_statements(r"select 'a\';b'; x"), vec![r"select 'a\';b'", "x"]);
+        assert_eq!(
+            split_statements(r"select 'a\';b'; x"),
+            vec![r"select 'a\';b'", "x"]
+        );
     }
 
     #[test]
@@ -203,7 +221,10 @@ mod tests {
             expand_executable_comments("create table t (a int) /*! ENGINE = innodb */"),
             "create table t (a int)   ENGINE = innodb  "
         );
-        assert_eq!(expand_executable_comments("select '/*!1 x */'"), "select '/*!1 x */'");
+        assert_eq!(
+            expand_executable_comments("select '/*!1 x */'"),
+            "select '/*!1 x */'"
+        );
     }
 
     #[test]

@@ -17,9 +17,9 @@ impl Cursor {
     /// Tokenizes `sql`; a tokenizer error becomes a syntax error.
     pub fn new(sql: &str) -> Result<Self, SqlError> {
         let dialect = MySqlDialect {};
-        let tokens = Tokenizer::new(&dialect, sql)
-            .tokenize()
-            .map_err(|e| SqlError::syntax_at(sql, crate::parse::error_offset(sql, &e.to_string())))?;
+        let tokens = Tokenizer::new(&dialect, sql).tokenize().map_err(|e| {
+            SqlError::syntax_at(sql, crate::parse::error_offset(sql, &e.to_string()))
+        })?;
         let tokens = tokens
             .into_iter()
             .filter(|t| !matches!(t, Token::Whitespace(_) | Token::EOF))
@@ -125,7 +125,9 @@ impl Cursor {
         self.pos = end;
         let dialect = MySqlDialect {};
         let mut parser = Parser::new(&dialect).with_tokens(slice);
-        let e = parser.parse_expr().map_err(|e| syntax_tokens(&self.tokens, end, &e.to_string()))?;
+        let e = parser
+            .parse_expr()
+            .map_err(|e| syntax_tokens(&self.tokens, end, &e.to_string()))?;
         if parser.peek_token().token != Token::EOF {
             return Err(syntax_tokens(&self.tokens, end, "trailing tokens"));
         }
@@ -134,7 +136,10 @@ impl Cursor {
 
     /// Syntax error near the current token.
     pub fn syntax(&self) -> SqlError {
-        let rest: Vec<String> = self.tokens[self.pos.min(self.tokens.len())..].iter().map(|t| t.to_string()).collect();
+        let rest: Vec<String> = self.tokens[self.pos.min(self.tokens.len())..]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
         let near: String = rest.join(" ").chars().take(80).collect();
         SqlError::Syntax { near, line: 1 }
     }

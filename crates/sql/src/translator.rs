@@ -1,5 +1,6 @@
 //! The entry point: `Translator::translate`, with a bounded LRU cache.
 
+use std::hash::{Hash, Hasher};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
@@ -24,23 +25,43 @@ pub struct Ctx<'a> {
     pub schema_version: u64,
 }
 
-#[derive(PartialEq, Eq, Hash)]
-struct Key {
+/// A cached translation; the key is a hash of (sql, db, schema_version) so a
+/// lookup allocates nothing, and the entry repeats them to rule out collisions.
+struct Entry {
     sql: String,
     db: Option<String>,
     schema_version: u64,
+    result: Arc<Vec<Translated>>,
+}
+
+impl Entry {
+    fn matches(&self, sql: &str, ctx: &Ctx<'_>) -> bool {
+        self.schema_version == ctx.schema_version
+            && self.db.as_deref() == ctx.current_db
+            && self.sql == sql
+    }
+}
+
+fn cache_key(sql: &str, ctx: &Ctx<'_>) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    sql.hash(&mut h);
+    ctx.current_db.hash(&mut h);
+    ctx.schema_version.hash(&mut h);
+    h.finish()
 }
 
 /// Translates MySQL text to SQLite plans, caching results.
 pub struct Translator {
     /// LRU of translations; bounded by `cache_entries` so memory use stays
     /// fixed however many distinct statements clients send.
-    cache: Mutex<lru::LruCache<Key, Arc<Vec<Translated>>>>,
+    cache: Mutex<lru::LruCache<u64, Entry>>,
 }
 
 impl std::fmt::Debug for Translator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Translator").field("cached", &self.cache.lock().len()).finish()
+        f.debug_struct("Translator")
+            .field("cached", &self.cache.lock().len())
+            .finish()
     }
 }
 
@@ -52,30 +73,48 @@ impl Translator {
     /// A translator caching at most `cache_entries` texts (minimum 1).
     pub fn new(cache_entries: usize) -> Self {
         let cap = NonZeroUsize::new(cache_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
-        Translator { cache: Mutex::new(lru::LruCache::new(cap)) }
+        Translator {
+            cache: Mutex::new(lru::LruCache::new(cap)),
+        }
     }
 
-    /// Translates every statement of `sql`; any statement's error fails the
-    /// call (use [`translate_each`] to run the statements before an error).
+    /// Translates every statement of `sql`. An error in the first statement
+    /// is returned as `Err`; an error in a later one ends the list with a
+    /// `StatementKind::Failed` entry so the statements before it still run.
     pub fn translate(&self, sql: &str, ctx: &Ctx<'_>) -> Result<Arc<Vec<Translated>>, SqlError> {
         let cacheable = sql.len() <= MAX_CACHED_SQL_LEN;
-        let key = Key {
-            sql: sql.to_string(),
-            db: ctx.current_db.map(str::to_string),
-            schema_version: ctx.schema_version,
-        };
+        let key = cache_key(sql, ctx);
         if cacheable {
             if let Some(hit) = self.cache.lock().get(&key) {
-                return Ok(hit.clone());
+                if hit.matches(sql, ctx) {
+                    return Ok(hit.result.clone());
+                }
             }
         }
         let mut out = Vec::new();
-        for item in translate_each(sql, ctx) {
-            out.push(item?);
+        for (i, item) in translate_each(sql, ctx).into_iter().enumerate() {
+            match item {
+                Ok(t) => out.push(t),
+                Err(e) if i == 0 => return Err(e),
+                Err(e) => {
+                    out.push(Translated {
+                        mysql: String::new(),
+                        kind: StatementKind::Failed(e),
+                        param_count: 0,
+                    });
+                    break;
+                }
+            }
         }
         let out = Arc::new(out);
         if cacheable {
-            self.cache.lock().put(key, out.clone());
+            let entry = Entry {
+                sql: sql.to_string(),
+                db: ctx.current_db.map(str::to_string),
+                schema_version: ctx.schema_version,
+                result: out.clone(),
+            };
+            self.cache.lock().put(key, entry);
         }
         Ok(out)
     }
@@ -92,15 +131,26 @@ pub fn translate_each(sql: &str, ctx: &Ctx<'_>) -> Vec<Result<Translated, SqlErr
     let expanded = split::expand_executable_comments(sql);
     let pieces = split::split_statements(&expanded);
     if pieces.is_empty() {
-        return vec![Ok(Translated { mysql: String::new(), kind: StatementKind::Noop, param_count: 0 })];
+        return vec![Ok(Translated {
+            mysql: String::new(),
+            kind: StatementKind::Noop,
+            param_count: 0,
+        })];
     }
-    pieces.into_iter().map(|p| translate_statement(p, ctx)).collect()
+    pieces
+        .into_iter()
+        .map(|p| translate_statement(p, ctx))
+        .collect()
 }
 
 /// Translates exactly one statement (no `;` splitting).
 pub fn translate_statement(sql: &str, ctx: &Ctx<'_>) -> Result<Translated, SqlError> {
     let (kind, param_count) = classify(sql, ctx)?;
-    Ok(Translated { mysql: sql.to_string(), kind, param_count })
+    Ok(Translated {
+        mysql: sql.to_string(),
+        kind,
+        param_count,
+    })
 }
 
 fn classify(sql: &str, ctx: &Ctx<'_>) -> Result<(StatementKind, usize), SqlError> {

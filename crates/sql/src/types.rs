@@ -205,7 +205,13 @@ pub fn type_info(column_type: &str) -> TypeInfo {
         "tinyint" => (MysqlType::Tiny, arg(0).unwrap_or(4), 0, false, true),
         "smallint" => (MysqlType::Short, 6, 0, false, true),
         "mediumint" => (MysqlType::Int24, 9, 0, false, true),
-        "int" => (MysqlType::Long, if p.unsigned { 10 } else { 11 }, 0, false, true),
+        "int" => (
+            MysqlType::Long,
+            if p.unsigned { 10 } else { 11 },
+            0,
+            false,
+            true,
+        ),
         "bigint" | "serial" => (MysqlType::LongLong, 20, 0, false, true),
         "float" => (MysqlType::Float, 12, 31, false, true),
         "double" => (MysqlType::Double, 22, 31, false, true),
@@ -241,7 +247,11 @@ pub fn type_info(column_type: &str) -> TypeInfo {
                 .map(|a| a.trim_matches('\'').chars().count() as u32)
                 .max()
                 .unwrap_or(0);
-            let t = if base == "enum" { MysqlType::Enum } else { MysqlType::Set };
+            let t = if base == "enum" {
+                MysqlType::Enum
+            } else {
+                MysqlType::Set
+            };
             (t, longest, 0, true, false)
         }
         "bit" => (MysqlType::Bit, arg(0).unwrap_or(1), 0, false, true),
@@ -269,7 +279,11 @@ pub fn type_info(column_type: &str) -> TypeInfo {
 
 fn fsp_type(t: MysqlType, base_len: u32, fsp: Option<u32>) -> (MysqlType, u32, u8, bool, bool) {
     let fsp = fsp.unwrap_or(0).min(6);
-    let len = if fsp > 0 { base_len + 1 + fsp } else { base_len };
+    let len = if fsp > 0 {
+        base_len + 1 + fsp
+    } else {
+        base_len
+    };
     (t, len, fsp as u8, false, true)
 }
 
@@ -370,9 +384,15 @@ mod tests {
         assert_eq!(t.column_type, MysqlType::Long);
         assert!(t.unsigned);
         let t = type_info("decimal(10,2)");
-        assert_eq!((t.column_type, t.decimals, t.length), (MysqlType::NewDecimal, 2, 12));
+        assert_eq!(
+            (t.column_type, t.decimals, t.length),
+            (MysqlType::NewDecimal, 2, 12)
+        );
         let t = type_info("varchar(64)");
-        assert_eq!((t.column_type, t.length, t.is_text), (MysqlType::VarString, 64, true));
+        assert_eq!(
+            (t.column_type, t.length, t.is_text),
+            (MysqlType::VarString, 64, true)
+        );
         assert_eq!(type_info("datetime(6)").decimals, 6);
         assert!(type_info("varbinary(16)").binary);
         assert_eq!(type_info("enum('a','bcd')").length, 3);

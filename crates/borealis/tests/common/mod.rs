@@ -63,7 +63,7 @@ impl Server {
             .arg("--port")
             .arg(self.port.to_string())
             .args(&self.extra)
-            .env("BOREALIS_LOG", "warn")
+            .env("BOREALIS_LOG", std::env::var("BOREALIS_TEST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn borealis");
@@ -163,6 +163,9 @@ extern "C" {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            eprintln!("borealis on port {} had exited by itself: {status}", self.port);
+        }
         self.kill9();
     }
 }

@@ -366,7 +366,9 @@ pub fn spilled_transactions_discarded(store: Arc<dyn PageStore>) {
     let blob = vec![7u8; 8000];
     exec(&s, "BEGIN");
     for i in 0..300 {
-        s.conn().execute("INSERT INTO a VALUES (?1, ?2)", params![1000 + i, blob]).unwrap();
+        s.conn()
+            .execute("INSERT INTO a VALUES (?1, ?2)", params![1000 + i, blob])
+            .unwrap();
     }
     exec(&s, "ROLLBACK");
     assert_eq!(count(&s, "SELECT count(*) FROM a"), 2);
@@ -374,7 +376,9 @@ pub fn spilled_transactions_discarded(store: Arc<dyn PageStore>) {
 
     exec(&s, "BEGIN; UPDATE a SET v = 'loser' WHERE id = 1;");
     for i in 0..300 {
-        s.conn().execute("INSERT INTO b VALUES (?1, ?2)", params![1000 + i, blob]).unwrap();
+        s.conn()
+            .execute("INSERT INTO b VALUES (?1, ?2)", params![1000 + i, blob])
+            .unwrap();
     }
     exec(&other, "UPDATE a SET v = 'winner' WHERE id = 1");
     let err = s.conn().execute_batch("COMMIT").expect_err("conflict");
@@ -414,7 +418,10 @@ pub fn second_engine_applies_changes(store: Arc<dyn PageStore>) {
     let has_a = |s: &EngineSession| count(s, "SELECT count(*) FROM sqlite_master WHERE name = 'a'");
     assert_eq!(has_a(&s2), 0, "not applied yet");
     let mut feed = store.subscribe(e2.applied_lsn()).unwrap();
-    while let Some(change) = feed.next_change(std::time::Duration::from_millis(10)).unwrap() {
+    while let Some(change) = feed
+        .next_change(std::time::Duration::from_millis(10))
+        .unwrap()
+    {
         e2.apply_change(&change).unwrap();
         e2.apply_change(&change).unwrap(); // duplicates are ignored
     }
@@ -442,18 +449,80 @@ pub fn autocommit_statement_loses(store: Arc<dyn PageStore>) {
     s.conn()
         .create_scalar_function("sneak", 0, FunctionFlags::SQLITE_UTF8, move |_ctx| {
             if let Some(other) = sneaky.lock().unwrap().take() {
-                other.conn().execute_batch("UPDATE a SET v = 'sneaked' WHERE id = 2").unwrap();
+                other
+                    .conn()
+                    .execute_batch("UPDATE a SET v = 'sneaked' WHERE id = 2")
+                    .unwrap();
             }
             Ok("mine".to_string())
         })
         .unwrap();
-    let err = s.conn().execute("UPDATE a SET v = sneak() WHERE id = 1", []).expect_err("conflict");
+    let err = s
+        .conn()
+        .execute("UPDATE a SET v = sneak() WHERE id = 1", [])
+        .expect_err("conflict");
     assert!(is_conflict(&err), "{err:?}");
     assert!(s.conn().is_autocommit());
     assert!(s.take_conflict().is_some());
     assert_eq!(text(&s, "SELECT v FROM a WHERE id = 1"), "a1");
     assert_eq!(text(&s, "SELECT v FROM a WHERE id = 2"), "sneaked");
     // The retry wins.
-    s.conn().execute("UPDATE a SET v = sneak() WHERE id = 1", []).unwrap();
+    s.conn()
+        .execute("UPDATE a SET v = sneak() WHERE id = 1", [])
+        .unwrap();
     assert_eq!(text(&s, "SELECT v FROM a WHERE id = 1"), "mine");
+}
+
+/// Bank transfers from several threads, each in an explicit transaction retried on conflict:
+/// the total never changes and every acknowledged transfer is counted exactly once.
+pub fn bank_transfers_keep_total(store: Arc<dyn PageStore>) {
+    const THREADS: i64 = 4;
+    const TRANSFERS: i64 = 60;
+    const ACCOUNTS: i64 = 10;
+    let e = engine(store);
+    let s = e.open_session().unwrap();
+    exec(&s, "CREATE TABLE acct(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL); CREATE TABLE done(n INTEGER);");
+    for i in 0..ACCOUNTS {
+        s.conn()
+            .execute("INSERT INTO acct VALUES (?1, 1000)", [i])
+            .unwrap();
+    }
+    s.conn().execute("INSERT INTO done VALUES (0)", []).unwrap();
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let e = e.clone();
+            std::thread::spawn(move || {
+                let s = e.open_session().unwrap();
+                for k in 0..TRANSFERS {
+                    let from = (t * 7 + k) % ACCOUNTS;
+                    let to = (from + 1 + k % 3) % ACCOUNTS;
+                    // Bounded retries: a livelock must fail the test, not hang it.
+                    for attempt in 0.. {
+                        assert!(attempt < 10_000, "transfer never committed");
+                        let r = s.conn().execute_batch(&format!(
+                            "BEGIN;
+                             UPDATE acct SET balance = balance - 5 WHERE id = {from};
+                             UPDATE acct SET balance = balance + 5 WHERE id = {to};
+                             UPDATE done SET n = n + 1;
+                             COMMIT;"
+                        ));
+                        match r {
+                            Ok(()) => break,
+                            Err(err) if is_conflict(&err) => assert!(s.conn().is_autocommit()),
+                            Err(err) => panic!("transfer: {err}"),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    let check = e.open_session().unwrap();
+    assert_eq!(
+        count(&check, "SELECT sum(balance) FROM acct"),
+        ACCOUNTS * 1000
+    );
+    assert_eq!(count(&check, "SELECT n FROM done"), THREADS * TRANSFERS);
 }

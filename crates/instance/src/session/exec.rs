@@ -121,6 +121,10 @@ pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSi
             kill(s, *query_only, *id)?;
             ok(s, out, 0, more)
         }
+        StatementKind::Failed(e) => {
+            let (code, state) = e.mysql_code();
+            Err(crate::errors::err(code, state, e.to_string()))
+        }
         StatementKind::LockTables | StatementKind::UnlockTables | StatementKind::Noop => {
             s.shared.status.count(Com::Other);
             ok(s, out, 0, more)

@@ -21,6 +21,7 @@ use borealis_protocol::{
 };
 use borealis_sql::{Ctx, StatementKind, Translated};
 use parking_lot::Mutex;
+use rusqlite::config::DbConfig;
 
 use crate::catalog::SessionCatalog;
 use borealis_sql::Catalog as _;
@@ -88,6 +89,14 @@ impl Session {
             .engine
             .open_session()
             .map_err(|e| MysqlError::new(1105, "HY000", format!("cannot open a session: {e}")))?;
+        // Identifiers are always double-quoted by the translator: an unknown column must be an
+        // error (1054), not SQLite's legacy fallback to a string literal.
+        for cfg in [DbConfig::SQLITE_DBCONFIG_DQS_DML, DbConfig::SQLITE_DBCONFIG_DQS_DDL] {
+            engine
+                .conn()
+                .set_db_config(cfg, false)
+                .map_err(|e| MysqlError::new(1105, "HY000", format!("cannot configure a session: {e}")))?;
+        }
         let fctx = SessionContext::new(info.connection_id);
         borealis_functions::register(engine.conn(), fctx.clone())
             .map_err(|e| MysqlError::new(1105, "HY000", format!("cannot register functions: {e}")))?;
@@ -376,6 +385,7 @@ impl ProtocolSession for Session {
         self.autocommit = true;
         self.txn_read_only = false;
         self.fctx.set_last_insert_id(0);
+        self.fctx.clear_user_vars();
         self.apply_auto_increment();
         Ok(())
     }

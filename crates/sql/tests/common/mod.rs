@@ -44,7 +44,9 @@ impl Catalog for SqliteCatalog<'_> {
         let cols = text_rows(self.0, TABLE_META_QUERIES[1], db, name);
         let stats = text_rows(self.0, TABLE_META_QUERIES[2], db, name);
         let fks = text_rows(self.0, TABLE_META_QUERIES[3], db, name);
-        Some(Arc::new(TableMeta::from_rows(db, name, &row, &cols, &stats, &fks)))
+        Some(Arc::new(TableMeta::from_rows(
+            db, name, &row, &cols, &stats, &fks,
+        )))
     }
     fn database_exists(&self, db: &str) -> bool {
         self.0
@@ -55,11 +57,16 @@ impl Catalog for SqliteCatalog<'_> {
 
 fn register(conn: &Connection) {
     let f = FunctionFlags::SQLITE_UTF8;
-    conn.create_scalar_function("now", -1, f, |_| Ok("2024-01-02 03:04:05".to_string())).unwrap();
-    conn.create_scalar_function("curdate", 0, f, |_| Ok("2024-01-02".to_string())).unwrap();
-    conn.create_scalar_function("curtime", -1, f, |_| Ok("03:04:05".to_string())).unwrap();
-    conn.create_scalar_function("database", 0, f, |_| Ok("test".to_string())).unwrap();
-    conn.create_scalar_function("user", 0, f, |_| Ok("root@localhost".to_string())).unwrap();
+    conn.create_scalar_function("now", -1, f, |_| Ok("2024-01-02 03:04:05".to_string()))
+        .unwrap();
+    conn.create_scalar_function("curdate", 0, f, |_| Ok("2024-01-02".to_string()))
+        .unwrap();
+    conn.create_scalar_function("curtime", -1, f, |_| Ok("03:04:05".to_string()))
+        .unwrap();
+    conn.create_scalar_function("database", 0, f, |_| Ok("test".to_string()))
+        .unwrap();
+    conn.create_scalar_function("user", 0, f, |_| Ok("root@localhost".to_string()))
+        .unwrap();
     conn.create_scalar_function("borealis_sysvar", 1, f, |ctx| {
         let name: String = ctx.get(0)?;
         Ok(format!("sysvar:{name}"))
@@ -114,19 +121,31 @@ impl Db {
     pub fn new() -> Db {
         let conn = Connection::open_in_memory().unwrap();
         for s in bootstrap_statements() {
-            conn.execute_batch(&s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            conn.execute_batch(&s)
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
         }
         for s in create_database_statements("test", "utf8mb4", "utf8mb4_0900_ai_ci") {
             conn.execute_batch(&s).unwrap();
         }
         register(&conn);
-        Db { conn, current_db: Some("test".into()), translator: Translator::new(64) }
+        Db {
+            conn,
+            current_db: Some("test".into()),
+            translator: Translator::new(64),
+        }
     }
 
     pub fn translate(&self, sql: &str) -> Result<Vec<Translated>, SqlError> {
         let cat = SqliteCatalog(&self.conn);
-        let schema_version: i64 = self.conn.query_row("PRAGMA schema_version", [], |r| r.get(0)).unwrap();
-        let ctx = Ctx { current_db: self.current_db.as_deref(), catalog: &cat, schema_version: schema_version as u64 };
+        let schema_version: i64 = self
+            .conn
+            .query_row("PRAGMA schema_version", [], |r| r.get(0))
+            .unwrap();
+        let ctx = Ctx {
+            current_db: self.current_db.as_deref(),
+            catalog: &cat,
+            schema_version: schema_version as u64,
+        };
         self.translator.translate(sql, &ctx).map(|v| (*v).clone())
     }
 
@@ -144,7 +163,10 @@ impl Db {
     }
 
     fn query(&self, sql: &str) -> Vec<Vec<String>> {
-        let mut stmt = self.conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let mut stmt = self
+            .conn
+            .prepare(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         let n = stmt.column_count();
         stmt.query_map([], |r| {
             Ok((0..n)
@@ -170,9 +192,14 @@ impl Db {
             out.push(match t.kind {
                 StatementKind::Query { sql, .. } => Outcome::Rows(self.query(&sql)),
                 StatementKind::Dml { sql, .. } => Outcome::Affected(
-                    self.conn.execute(&sql, []).unwrap_or_else(|e| panic!("{sql}: {e}")),
+                    self.conn
+                        .execute(&sql, [])
+                        .unwrap_or_else(|e| panic!("{sql}: {e}")),
                 ),
-                StatementKind::Ddl { statements, skip_if } => {
+                StatementKind::Ddl {
+                    statements,
+                    skip_if,
+                } => {
                     if let Some(SkipIf::TableExists { db, table }) = &skip_if {
                         if SqliteCatalog(&self.conn).table(db, table).is_some() {
                             out.push(Outcome::Affected(0));
@@ -180,11 +207,18 @@ impl Db {
                         }
                     }
                     for s in &statements {
-                        self.conn.execute_batch(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+                        self.conn
+                            .execute_batch(s)
+                            .unwrap_or_else(|e| panic!("{s}: {e}"));
                     }
                     Outcome::Affected(0)
                 }
-                StatementKind::CreateDatabase { name, charset, collation, .. } => {
+                StatementKind::CreateDatabase {
+                    name,
+                    charset,
+                    collation,
+                    ..
+                } => {
                     for s in create_database_statements(&name, &charset, &collation) {
                         self.conn.execute_batch(&s).unwrap();
                     }
@@ -200,7 +234,9 @@ impl Db {
                         .map(|r| r.unwrap())
                         .collect();
                     for s in drop_database_statements(&name, &tables) {
-                        self.conn.execute_batch(&s).unwrap_or_else(|e| panic!("{s}: {e}"));
+                        self.conn
+                            .execute_batch(&s)
+                            .unwrap_or_else(|e| panic!("{s}: {e}"));
                     }
                     Outcome::Affected(tables.len())
                 }
