@@ -44,6 +44,8 @@ pub struct Status {
     pub aborted_connects: AtomicU64,
     pub slow_queries: AtomicU64,
     pub conflicts: AtomicU64,
+    /// Single-statement transactions retried after a conflict.
+    pub retries: AtomicU64,
     pub rows_sent: AtomicU64,
     pub rows_affected: AtomicU64,
     com: [AtomicU64; 12],
@@ -59,6 +61,7 @@ impl Default for Status {
             aborted_connects: AtomicU64::new(0),
             slow_queries: AtomicU64::new(0),
             conflicts: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
             rows_sent: AtomicU64::new(0),
             rows_affected: AtomicU64::new(0),
             com: Default::default(),
@@ -80,6 +83,7 @@ impl Status {
         let mut rows: Vec<(String, String)> = vec![
             ("Aborted_connects".into(), self.aborted_connects.load(Relaxed).to_string()),
             ("Borealis_conflicts".into(), self.conflicts.load(Relaxed).to_string()),
+            ("Borealis_conflict_retries".into(), self.retries.load(Relaxed).to_string()),
             ("Borealis_rows_affected".into(), self.rows_affected.load(Relaxed).to_string()),
             ("Borealis_rows_sent".into(), self.rows_sent.load(Relaxed).to_string()),
             ("Connections".into(), self.connections.load(Relaxed).to_string()),

@@ -78,6 +78,7 @@ pub static VARIABLES: &[VarDef] = &[
     v("automatic_sp_privileges", G, Bool, false, "1"),
     v("big_tables", Both, Bool, false, "0"),
     v("borealis_buffer_pool_size", G, Int, true, "@DYN"),
+    v("borealis_conflict_retries", Both, Int, false, "10"),
     v("borealis_page_size", G, Int, true, "@DYN"),
     v("borealis_slot", G, Int, true, "@DYN"),
     v("character_set_client", Both, Str, false, "utf8mb4"),

@@ -162,6 +162,8 @@ fn drop(
             out.extend(recatalog(&meta));
             Ok(ddl(out))
         }
+        // Views cannot exist (CREATE VIEW is unsupported), so IF EXISTS is a no-op.
+        ObjectType::View if if_exists => Ok(ddl(Vec::new())),
         ObjectType::View => Err(SqlError::unsupported("DROP VIEW")),
         other => Err(SqlError::unsupported(format!("DROP {other}"))),
     }

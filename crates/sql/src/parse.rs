@@ -31,6 +31,18 @@ pub(crate) fn parse_one(sql: &str) -> Result<Statement, SqlError> {
     }
 }
 
+/// Table options accepted and ignored (MariaDB/MySQL storage hints).
+const IGNORED_TABLE_OPTIONS: [&str; 8] = [
+    "PAGE_CHECKSUM",
+    "TRANSACTIONAL",
+    "STATS_AUTO_RECALC",
+    "STATS_SAMPLE_PAGES",
+    "PACK_KEYS",
+    "CHECKSUM",
+    "DELAY_KEY_WRITE",
+    "IETF_QUOTES",
+];
+
 fn is_char_type_end(t: &Token) -> bool {
     match t {
         Token::RParen => true,
@@ -62,10 +74,33 @@ fn mysql_operators(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         word_is(Some(&tokens[i]), "CREATE") || word_is(Some(&tokens[i]), "ALTER")
     });
     let mut inserts = Vec::new();
+    let mut depth = 0usize;
     for (k, &i) in significant.iter().enumerate() {
         let next = |n: usize| significant.get(k + n).map(|&j| &tokens[j]);
         let t = &tokens[i];
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
         let replacement = match &t.token {
+            // MariaDB table options sqlparser does not know: `NAME=value` dropped.
+            Token::Word(w)
+                if is_ddl
+                    && depth == 0
+                    && w.quote_style.is_none()
+                    && IGNORED_TABLE_OPTIONS
+                        .iter()
+                        .any(|o| w.value.eq_ignore_ascii_case(o))
+                    && matches!(next(1).map(|t| &t.token), Some(Token::Eq)) =>
+            {
+                if let (Some(&eq), Some(&value)) = (significant.get(k + 1), significant.get(k + 2))
+                {
+                    out[eq].token = space.clone();
+                    out[value].token = space.clone();
+                }
+                Some(space.clone())
+            }
             Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("MOD") => {
                 let is_call = matches!(next(1).map(|t| &t.token), Some(Token::LParen));
                 (!is_call && k > 0).then_some(Token::Mod)

@@ -384,6 +384,14 @@ impl Rewriter<'_> {
                 "extract_unit('{}', {expr})",
                 field.to_string().to_ascii_uppercase()
             ))),
+            // MySQL `BINARY x`: sqlparser parses it as a cast of the whole
+            // following expression (`BINARY a = b` → `CAST(a = b AS BINARY)`).
+            Expr::Cast {
+                kind: CastKind::Cast,
+                expr,
+                data_type: DataType::Binary(None),
+                ..
+            } => Some(binary_prefix(expr)),
             Expr::Cast {
                 kind: CastKind::Cast,
                 expr,
@@ -425,6 +433,29 @@ impl Rewriter<'_> {
             _ => None,
         };
         Ok(out)
+    }
+}
+
+fn binary_prefix(inner: &Expr) -> Expr {
+    match inner {
+        Expr::BinaryOp { left, op, right }
+            if matches!(
+                op,
+                BinaryOperator::Eq
+                    | BinaryOperator::NotEq
+                    | BinaryOperator::Lt
+                    | BinaryOperator::LtEq
+                    | BinaryOperator::Gt
+                    | BinaryOperator::GtEq
+            ) =>
+        {
+            Expr::BinaryOp {
+                left: Box::new(raw(format!("({left} COLLATE BINARY)"))),
+                op: op.clone(),
+                right: right.clone(),
+            }
+        }
+        other => raw(format!("({other} COLLATE BINARY)")),
     }
 }
 
@@ -554,5 +585,63 @@ impl VisitorMut for Rewriter<'_> {
             Err(e) => return ControlFlow::Break(e),
         }
         ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlparser::dialect::MySqlDialect;
+    use sqlparser::parser::Parser;
+
+    fn rewrite(sql: &str, db: Option<&str>) -> Result<String, SqlError> {
+        let mut stmts = Parser::parse_sql(&MySqlDialect {}, sql)
+            .map_err(|e| SqlError::unsupported(e.to_string()))?;
+        let mut rw = Rewriter::new(db, &stmts[0]);
+        rw.run(&mut stmts[0])?;
+        Ok(stmts[0].to_string())
+    }
+
+    #[test]
+    fn variables() {
+        assert_eq!(
+            variable_ref("@@GLOBAL", Some("x")).to_string(),
+            "borealis_sysvar('global.x')"
+        );
+        assert_eq!(
+            variable_ref("@@local", Some("y")).to_string(),
+            "borealis_sysvar('y')"
+        );
+        assert_eq!(
+            variable_ref("@V", None).to_string(),
+            "borealis_uservar('v')"
+        );
+    }
+
+    #[test]
+    fn aliases_and_ctes_are_not_mangled() {
+        assert_eq!(
+            rewrite("WITH w AS (SELECT 1 AS a) SELECT w.a, x.b FROM w JOIN t AS x ON 1", Some("d")).unwrap(),
+            "WITH \"w\" AS (SELECT 1 AS \"a\") SELECT \"w\".\"a\", \"x\".\"b\" FROM \"w\" JOIN \"d.t\" AS \"x\" ON 1"
+        );
+    }
+
+    #[test]
+    fn qualified_table_without_current_db() {
+        assert_eq!(
+            rewrite("SELECT t.c FROM s.t", None).unwrap(),
+            "SELECT \"s.t\".\"c\" FROM \"s.t\""
+        );
+        assert_eq!(
+            rewrite("SELECT c FROM t", None),
+            Err(SqlError::NoDatabaseSelected)
+        );
+    }
+
+    #[test]
+    fn raw_is_not_requoted() {
+        let e = raw("f(x)".into());
+        assert!(matches!(&e, Expr::Identifier(i) if is_raw_ident(i)));
+        assert_eq!(e.to_string(), "f(x)");
     }
 }

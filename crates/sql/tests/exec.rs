@@ -278,6 +278,7 @@ fn expressions_execute() {
         vec![vec!["3", "3", "0", "0"]]
     );
     assert_eq!(db.rows("SELECT s FROM e WHERE s = 'ab'"), vec![vec!["Ab"]]);
+    assert!(db.rows("SELECT s FROM e WHERE BINARY s = 'ab'").is_empty());
     assert_eq!(
         db.rows("SELECT COUNT(*) FROM e WHERE s REGEXP 'c'"),
         vec![vec!["1"]]

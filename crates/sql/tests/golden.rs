@@ -55,6 +55,7 @@ fn golden_queries() {
         ("SELECT GROUP_CONCAT(a ORDER BY b SEPARATOR ';') FROM t", "SELECT group_concat(\"a\", ';' ORDER BY \"b\") FROM \"test.t\""),
         ("SELECT @a, @@global.max_connections, @@SESSION.sql_mode", "SELECT borealis_uservar('a'), borealis_sysvar('global.max_connections'), borealis_sysvar('sql_mode')"),
         ("SELECT 0x41, b'101'", "SELECT X'41', 5"),
+        ("SELECT BINARY a = 'A' FROM t", "SELECT (\"a\" COLLATE BINARY) = 'A' FROM \"test.t\""),
         ("SELECT _utf8mb4'x', DATE '2024-01-01'", "SELECT 'x', '2024-01-01'"),
         ("SELECT a FROM t WHERE s = 'a\\'b'", "SELECT \"a\" FROM \"test.t\" WHERE \"s\" = 'a''b'"),
         ("SELECT a FROM t LIMIT 5, 10", "SELECT \"a\" FROM \"test.t\" LIMIT 5, 10"),

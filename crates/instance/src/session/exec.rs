@@ -28,7 +28,12 @@ pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSi
             });
             check_writable(s)?;
             begin_implicit_if_needed(s)?;
-            dml(s, sql, params, auto_increment.is_some(), out, more)
+            let autocommit_statement = !s.in_transaction();
+            with_retries(s, autocommit_statement, |s| dml(s, sql, params, auto_increment.is_some()))
+                .and_then(|info| {
+                    out.ok(info, more)?;
+                    Ok(())
+                })
         }
         StatementKind::Ddl { statements, skip_if } => {
             s.shared.status.count(Com::Ddl);
@@ -39,7 +44,8 @@ pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSi
                     return ok(s, out, 0, more);
                 }
             }
-            ddl(s, statements)?;
+            implicit_commit(s)?;
+            with_retries(s, true, |s| ddl(s, statements))?;
             ok(s, out, 0, more)
         }
         StatementKind::CreateDatabase { name, if_not_exists, .. } => {
@@ -208,7 +214,39 @@ pub fn rollback(s: &mut Session) -> ExecResult<()> {
     exec_batch(s, "ROLLBACK")
 }
 
-fn dml(s: &mut Session, sql: &str, params: &[Value], generates_ids: bool, out: &mut ResultSink<'_>, more: bool) -> ExecResult<()> {
+/// Runs a statement that is a whole transaction by itself (autocommit DML, DDL), retrying it
+/// when it loses a conflict: nothing has reached the client yet, so a retry is invisible
+/// except for taking effect later. Bounded by `borealis_conflict_retries`, with a short
+/// randomised backoff so two retrying sessions do not collide in lockstep.
+fn with_retries<T>(
+    s: &mut Session,
+    retry: bool,
+    mut f: impl FnMut(&mut Session) -> ExecResult<T>,
+) -> ExecResult<T> {
+    let retries = if retry { s.var_int("borealis_conflict_retries").clamp(0, 1000) as u32 } else { 0 };
+    let mut attempt = 0;
+    loop {
+        match f(s) {
+            Err(crate::errors::ExecError::Conflict(c)) if attempt < retries => {
+                attempt += 1;
+                s.shared.status.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::debug!(attempt, conflict = ?c, "retrying a single-statement transaction");
+                let micros = 50 * u64::from(attempt) + u64::from(rand_jitter()) % 200;
+                std::thread::sleep(std::time::Duration::from_micros(micros));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn rand_jitter() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::Instant::now().elapsed().as_nanos() as u64);
+    h.finish() as u32
+}
+
+fn dml(s: &mut Session, sql: &str, params: &[Value], generates_ids: bool) -> ExecResult<OkInfo> {
     s.fctx.begin_statement();
     let affected = {
         let conn = s.engine.conn();
@@ -225,9 +263,7 @@ fn dml(s: &mut Session, sql: &str, params: &[Value], generates_ids: bool, out: &
     }
     s.fctx.set_row_count(affected as i64);
     s.shared.status.rows_affected.fetch_add(affected, std::sync::atomic::Ordering::Relaxed);
-    let info = OkInfo { affected_rows: affected, last_insert_id, warnings: s.warning_count(), info: String::new() };
-    out.ok(info, more)?;
-    Ok(())
+    Ok(OkInfo { affected_rows: affected, last_insert_id, warnings: s.warning_count(), info: String::new() })
 }
 
 /// DDL and its catalog maintenance run as one transaction (atomic DDL), after an implicit

@@ -79,6 +79,8 @@ pub struct Session {
     prepared: HashMap<u32, Prepared>,
     warnings: Vec<Warning>,
     shapes: rows::ShapeCache,
+    /// CLIENT_MULTI_STATEMENTS: several statements per COM_QUERY.
+    multi_statements: bool,
     closed: bool,
 }
 
@@ -125,6 +127,7 @@ impl Session {
             prepared: HashMap::new(),
             warnings: Vec::new(),
             shapes: rows::ShapeCache::default(),
+            multi_statements: info.multi_statements,
             closed: false,
             shared,
         };
@@ -224,6 +227,15 @@ impl Session {
             return out.error(&MysqlError::new(1065, "42000", "Query was empty"));
         }
         let n = statements.len();
+        if n > 1 && !self.multi_statements {
+            // Without CLIENT_MULTI_STATEMENTS MySQL parses the text as one statement.
+            let near: String = statements[1].mysql.chars().take(80).collect();
+            return out.error(&MysqlError::new(
+                1064,
+                "42000",
+                format!("You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '{near}' at line 1"),
+            ));
+        }
         for (i, t) in statements.iter().enumerate() {
             let more = i + 1 < n;
             if let Err(e) = self.run_statement(t, &[], out, more) {
@@ -404,6 +416,10 @@ impl ProtocolSession for Session {
 
     fn kill(&mut self, connection_id: u32) -> Result<(), MysqlError> {
         exec::kill(self, false, u64::from(connection_id)).map_err(|e| to_mysql(&e))
+    }
+
+    fn set_multi_statements(&mut self, on: bool) {
+        self.multi_statements = on;
     }
 
     fn status_flags(&self) -> StatusFlags {
