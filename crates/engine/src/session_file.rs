@@ -357,6 +357,10 @@ impl SessionFile {
         };
         match self.core.store.commit(ws) {
             Ok(lsn) => {
+                let store_pages = self.core.store.db_pages(lsn);
+                if store_pages.as_ref().ok() != Some(&state.size_pages) {
+                    eprintln!("DBG lsn {lsn} snap {snap_lsn} snap_pages {snap_pages} engine db_pages {} store db_pages {:?}", state.size_pages, store_pages);
+                }
                 let change = CommittedChange {
                     lsn,
                     origin: self.core.cfg.origin,

@@ -137,3 +137,9 @@ fn bank_transfers_keep_total() {
     let (_dir, s) = store();
     scenarios::bank_transfers_keep_total(s);
 }
+
+#[test]
+fn concurrent_growing_inserts() {
+    let (_dir, s) = store();
+    scenarios::concurrent_growing_inserts(s, 4, 300);
+}

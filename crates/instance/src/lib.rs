@@ -21,3 +21,13 @@ mod variables;
 
 pub use config::InstanceConfig;
 pub use server::{start, InstanceError, InstanceHandle};
+
+#[cfg(test)]
+mod tests {
+    /// Raw bytes in statement text travel as private-use characters between the protocol and
+    /// the SQL layer; both must agree on where that range starts.
+    #[test]
+    fn raw_byte_marker_agrees_between_protocol_and_sql() {
+        assert_eq!(borealis_protocol::RAW_BYTE_BASE, borealis_sql::RAW_BYTE_BASE);
+    }
+}

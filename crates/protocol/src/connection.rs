@@ -285,7 +285,7 @@ impl<B: Backend> Connection<B> {
         match command {
             Command::Quit => return Ok(Flow::Close),
             Command::Query(sql) => {
-                let sql = String::from_utf8_lossy(sql);
+                let sql = crate::sql_text::decode_sql_text(sql);
                 let status = session.status_flags();
                 let deprecate_eof = self.deprecate_eof();
                 let mut sink =
@@ -394,7 +394,7 @@ impl<B: Backend> Connection<B> {
             write_err(&mut self.w, &codes::too_many_statements(limit));
             return;
         };
-        let sql = String::from_utf8_lossy(sql);
+        let sql = crate::sql_text::decode_sql_text(sql);
         let (param_count, columns) = match session.prepare(id, &sql) {
             Ok(r) => r,
             Err(e) => {

@@ -18,6 +18,7 @@ mod packet;
 mod prepared;
 mod result;
 mod server;
+mod sql_text;
 mod text_value;
 mod wire;
 
@@ -29,3 +30,4 @@ pub use mysql_common::constants::{CapabilityFlags, ColumnFlags, ColumnType, Stat
 pub use mysql_common::value::Value;
 pub use result::ResultSink;
 pub use server::{Server, ServerHandle};
+pub use sql_text::{decode_sql_text, RAW_BYTE_BASE};

@@ -24,10 +24,9 @@ pub fn expand_executable_comments(sql: &str) -> String {
                 i = end;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let is_exec = bytes.get(i + 2) == Some(&b'!')
-                    || (bytes.get(i + 2) == Some(&b'M') && bytes.get(i + 3) == Some(&b'!'));
+                let is_exec = bytes.get(i + 2) == Some(&b'!') && runs_here(bytes, i + 3);
                 if is_exec && depth < MAX_EXEC_COMMENT_DEPTH && !is_client_command(bytes, i) {
-                    let mut j = i + if bytes[i + 2] == b'!' { 3 } else { 4 };
+                    let mut j = i + 3;
                     while j < bytes.len() && bytes[j].is_ascii_digit() {
                         j += 1;
                     }
@@ -64,6 +63,23 @@ pub fn expand_executable_comments(sql: &str) -> String {
         }
     }
     out
+}
+
+/// The MySQL version Borealis reports (8.0.36) in executable-comment form.
+const MYSQL_VERSION_ID: u32 = 80036;
+
+/// `/*!NNNNN … */` runs on servers of version ≥ NNNNN (no number: always). MariaDB's
+/// `/*M!NNNNNN … */` is MariaDB-only syntax that MySQL servers treat as a plain comment, and so
+/// do we (it carries MariaDB-only settings such as `NOTE_VERBOSITY`).
+fn runs_here(bytes: &[u8], digits_at: usize) -> bool {
+    let digits: Vec<u8> = bytes.iter().skip(digits_at).take_while(|b| b.is_ascii_digit()).copied().collect();
+    if digits.is_empty() {
+        return true;
+    }
+    std::str::from_utf8(&digits)
+        .ok()
+        .and_then(|d| d.parse::<u32>().ok())
+        .is_some_and(|v| v <= MYSQL_VERSION_ID)
 }
 
 /// MariaDB's `/*M!999999\- enable the sandbox mode */` carries a client
@@ -215,7 +231,7 @@ mod tests {
     fn expands_exec_comments() {
         assert_eq!(
             expand_executable_comments("/*!40101 SET x=1 */; /* keep */ /*M!100101 y */"),
-            "  SET x=1  ; /* keep */   y  "
+            "  SET x=1  ; /* keep */ /*M!100101 y */"
         );
         assert_eq!(
             expand_executable_comments("create table t (a int) /*! ENGINE = innodb */"),
@@ -231,5 +247,17 @@ mod tests {
     fn only_comments() {
         assert!(is_only_comments(" /* x */ -- y\n # z"));
         assert!(!is_only_comments("/* x */ select 1"));
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::expand_executable_comments;
+
+    #[test]
+    fn newer_versions_stay_comments() {
+        assert_eq!(expand_executable_comments("/*!90000 FUTURE */ SELECT 1"), "/*!90000 FUTURE */ SELECT 1");
+        assert_eq!(expand_executable_comments("/*!80016 DEFAULT ENCRYPTION='N' */"), "  DEFAULT ENCRYPTION='N'  ");
+        assert_eq!(expand_executable_comments("/*! ALWAYS */"), "  ALWAYS  ");
     }
 }

@@ -165,12 +165,13 @@ fn classify(sql: &str, ctx: &Ctx<'_>) -> Result<(StatementKind, usize), SqlError
         return r.map(|k| (k, 0));
     }
     let statement = parse::parse_one(sql)?;
-    translate_ast(statement, ctx)
+    translate_ast(statement, sql, ctx)
 }
 
-fn translate_ast(statement: Statement, ctx: &Ctx<'_>) -> Result<(StatementKind, usize), SqlError> {
+fn translate_ast(statement: Statement, sql: &str, ctx: &Ctx<'_>) -> Result<(StatementKind, usize), SqlError> {
     match statement {
         Statement::Query(mut query) => {
+            crate::projection::name_unaliased_expressions(&mut query, sql);
             let mut rw = Rewriter::new(ctx.current_db, &query);
             rw.run(&mut query)?;
             let kind = StatementKind::Query {
