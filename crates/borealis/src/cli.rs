@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
 #[derive(Parser)]
-#[command(name = "borealis", version, about = "Borealis: a MySQL-compatible multi-master database")]
+#[command(
+    name = "borealis",
+    version,
+    about = "Borealis: a MySQL-compatible multi-master database"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -98,7 +102,8 @@ impl UpArgs {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-                toml::from_str(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))?
+                toml::from_str(&text)
+                    .map_err(|e| format!("invalid config {}: {e}", path.display()))?
             }
             None => FileConfig::default(),
         };
@@ -106,7 +111,10 @@ impl UpArgs {
         if let Some(d) = self.data.or(file.data) {
             cfg.data_dir = d;
         }
-        let ip = self.bind.or(file.bind).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let ip = self
+            .bind
+            .or(file.bind)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let port = self.port.or(file.port).unwrap_or(3306);
         cfg.listen = SocketAddr::new(ip, port);
         if let Some(p) = self.root_password.or(file.root_password) {
@@ -117,7 +125,9 @@ impl UpArgs {
         }
         if let Some(ps) = self.page_size.or(file.page_size) {
             if !(512..=65536).contains(&ps) || !ps.is_power_of_two() {
-                return Err(format!("page size {ps} must be a power of two between 512 and 65536"));
+                return Err(format!(
+                    "page size {ps} must be a power of two between 512 and 65536"
+                ));
             }
             cfg.page_size = ps;
         }

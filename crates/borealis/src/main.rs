@@ -40,7 +40,11 @@ fn up(args: cli::UpArgs) -> i32 {
     };
     let addr = handle.local_addr();
     println!("Borealis ready: instance endpoint {addr} (slot 1), data in {data_dir}");
-    println!("  connect with: mysql -h{} -P{} -uroot", addr.ip(), addr.port());
+    println!(
+        "  connect with: mysql -h{} -P{} -uroot",
+        addr.ip(),
+        addr.port()
+    );
     signals::wait_for_shutdown(&signals);
     handle.shutdown();
     0

@@ -10,10 +10,18 @@ const DEADLOCK: &str = "Deadlock found when trying to get lock; try restarting t
 async fn setup(s: &Server) {
     let mut c = s.conn_db("cf").await;
     // Two tables: their rows live on different pages. Pre-fill so updates do not grow the file.
-    c.query_drop("CREATE TABLE a (id INT PRIMARY KEY, v INT NOT NULL)").await.unwrap();
-    c.query_drop("CREATE TABLE b (id INT PRIMARY KEY, v INT NOT NULL)").await.unwrap();
-    c.query_drop("INSERT INTO a VALUES (1, 0), (2, 0), (3, 0)").await.unwrap();
-    c.query_drop("INSERT INTO b VALUES (1, 0), (2, 0), (3, 0)").await.unwrap();
+    c.query_drop("CREATE TABLE a (id INT PRIMARY KEY, v INT NOT NULL)")
+        .await
+        .unwrap();
+    c.query_drop("CREATE TABLE b (id INT PRIMARY KEY, v INT NOT NULL)")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO a VALUES (1, 0), (2, 0), (3, 0)")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO b VALUES (1, 0), (2, 0), (3, 0)")
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,8 +32,12 @@ async fn different_pages_both_commit() {
     let mut y = s.conn_db("cf").await;
     x.query_drop("BEGIN").await.unwrap();
     y.query_drop("BEGIN").await.unwrap();
-    x.query_drop("UPDATE a SET v = v + 1 WHERE id = 1").await.unwrap();
-    y.query_drop("UPDATE b SET v = v + 1 WHERE id = 1").await.unwrap();
+    x.query_drop("UPDATE a SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    y.query_drop("UPDATE b SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
     x.query_drop("COMMIT").await.unwrap();
     y.query_drop("COMMIT").await.unwrap();
     let (va, vb): (i64, i64) = x
@@ -45,10 +57,16 @@ async fn same_page_later_committer_gets_1213_and_full_rollback() {
     x.query_drop("BEGIN").await.unwrap();
     y.query_drop("START TRANSACTION").await.unwrap();
     // y's first statement touches another table: it must be rolled back too.
-    y.query_drop("UPDATE b SET v = 100 WHERE id = 2").await.unwrap();
-    x.query_drop("UPDATE a SET v = 10 WHERE id = 1").await.unwrap();
+    y.query_drop("UPDATE b SET v = 100 WHERE id = 2")
+        .await
+        .unwrap();
+    x.query_drop("UPDATE a SET v = 10 WHERE id = 1")
+        .await
+        .unwrap();
     // Different row, same page.
-    y.query_drop("UPDATE a SET v = 20 WHERE id = 2").await.unwrap();
+    y.query_drop("UPDATE a SET v = 20 WHERE id = 2")
+        .await
+        .unwrap();
     x.query_drop("COMMIT").await.unwrap();
     let e = server_error(y.query_drop("COMMIT").await);
     assert_eq!(e.code, 1213);
@@ -57,13 +75,26 @@ async fn same_page_later_committer_gets_1213_and_full_rollback() {
     // The whole transaction is gone, and the session is usable and out of the transaction.
     let rows: Vec<(i64, i64)> = y.query("SELECT id, v FROM a ORDER BY id").await.unwrap();
     assert_eq!(rows, vec![(1, 10), (2, 0), (3, 0)]);
-    let vb: i64 = y.query_first("SELECT v FROM b WHERE id = 2").await.unwrap().unwrap();
-    assert_eq!(vb, 0, "earlier statement of the losing transaction must be rolled back");
+    let vb: i64 = y
+        .query_first("SELECT v FROM b WHERE id = 2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        vb, 0,
+        "earlier statement of the losing transaction must be rolled back"
+    );
     // Retrying succeeds.
     y.query_drop("BEGIN").await.unwrap();
-    y.query_drop("UPDATE a SET v = 20 WHERE id = 2").await.unwrap();
+    y.query_drop("UPDATE a SET v = 20 WHERE id = 2")
+        .await
+        .unwrap();
     y.query_drop("COMMIT").await.unwrap();
-    let v2: i64 = x.query_first("SELECT v FROM a WHERE id = 2").await.unwrap().unwrap();
+    let v2: i64 = x
+        .query_first("SELECT v FROM a WHERE id = 2")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(v2, 20);
 }
 
@@ -75,17 +106,32 @@ async fn autocommit_and_transactions_conflict_on_same_page() {
     let mut y = s.conn_db("cf").await;
     // y opens a transaction and writes page of `a`; x commits the same page first (autocommit).
     y.query_drop("BEGIN").await.unwrap();
-    y.query_drop("UPDATE a SET v = 5 WHERE id = 3").await.unwrap();
-    x.query_drop("UPDATE a SET v = 7 WHERE id = 1").await.unwrap();
+    y.query_drop("UPDATE a SET v = 5 WHERE id = 3")
+        .await
+        .unwrap();
+    x.query_drop("UPDATE a SET v = 7 WHERE id = 1")
+        .await
+        .unwrap();
     assert_eq!(code_of(y.query_drop("COMMIT").await), 1213);
     // Now the reverse: the open transaction commits first, the autocommit statement loses.
     x.query_drop("BEGIN").await.unwrap();
-    let snapshot: i64 = x.query_first("SELECT v FROM a WHERE id = 1").await.unwrap().unwrap();
+    let snapshot: i64 = x
+        .query_first("SELECT v FROM a WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(snapshot, 7);
-    y.query_drop("UPDATE a SET v = 8 WHERE id = 2").await.unwrap();
-    x.query_drop("UPDATE a SET v = 9 WHERE id = 3").await.unwrap();
+    y.query_drop("UPDATE a SET v = 8 WHERE id = 2")
+        .await
+        .unwrap();
+    x.query_drop("UPDATE a SET v = 9 WHERE id = 3")
+        .await
+        .unwrap();
     assert_eq!(code_of(x.query_drop("COMMIT").await), 1213);
-    let status: Vec<(String, String)> = x.query("SHOW GLOBAL STATUS LIKE 'Borealis_conflicts'").await.unwrap();
+    let status: Vec<(String, String)> = x
+        .query("SHOW GLOBAL STATUS LIKE 'Borealis_conflicts'")
+        .await
+        .unwrap();
     assert_eq!(status[0].1, "2");
 }
 
@@ -95,12 +141,24 @@ async fn snapshot_isolation_repeatable_read() {
     setup(&s).await;
     let mut x = s.conn_db("cf").await;
     let mut y = s.conn_db("cf").await;
-    x.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT").await.unwrap();
-    y.query_drop("UPDATE b SET v = 42 WHERE id = 3").await.unwrap();
-    let inside: i64 = x.query_first("SELECT v FROM b WHERE id = 3").await.unwrap().unwrap();
+    x.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        .await
+        .unwrap();
+    y.query_drop("UPDATE b SET v = 42 WHERE id = 3")
+        .await
+        .unwrap();
+    let inside: i64 = x
+        .query_first("SELECT v FROM b WHERE id = 3")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(inside, 0, "a transaction keeps reading its snapshot");
     x.query_drop("COMMIT").await.unwrap();
-    let after: i64 = x.query_first("SELECT v FROM b WHERE id = 3").await.unwrap().unwrap();
+    let after: i64 = x
+        .query_first("SELECT v FROM b WHERE id = 3")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(after, 42);
 }
 
@@ -111,10 +169,18 @@ async fn locking_read_prevents_lost_update() {
     let mut x = s.conn_db("cf").await;
     let mut y = s.conn_db("cf").await;
     x.query_drop("BEGIN").await.unwrap();
-    let v: i64 = x.query_first("SELECT v FROM a WHERE id = 1 FOR UPDATE").await.unwrap().unwrap();
-    y.query_drop("UPDATE a SET v = v + 1 WHERE id = 1").await.unwrap();
+    let v: i64 = x
+        .query_first("SELECT v FROM a WHERE id = 1 FOR UPDATE")
+        .await
+        .unwrap()
+        .unwrap();
+    y.query_drop("UPDATE a SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
     // x writes a different page (table b) based on what it read: must conflict.
-    x.exec_drop("UPDATE b SET v = ? WHERE id = 1", (v + 1,)).await.unwrap();
+    x.exec_drop("UPDATE b SET v = ? WHERE id = 1", (v + 1,))
+        .await
+        .unwrap();
     assert_eq!(code_of(x.query_drop("COMMIT").await), 1213);
 }
 
@@ -122,8 +188,12 @@ async fn locking_read_prevents_lost_update() {
 async fn concurrent_counter_with_retries_counts_every_acknowledged_increment() {
     let s = Server::start(&[]);
     let mut c = s.conn_db("cnt").await;
-    c.query_drop("CREATE TABLE counter (id INT PRIMARY KEY, v BIGINT NOT NULL)").await.unwrap();
-    c.query_drop("INSERT INTO counter VALUES (1, 0)").await.unwrap();
+    c.query_drop("CREATE TABLE counter (id INT PRIMARY KEY, v BIGINT NOT NULL)")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO counter VALUES (1, 0)")
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let opts = s.opts();
@@ -134,7 +204,10 @@ async fn concurrent_counter_with_retries_counts_every_acknowledged_increment() {
             for _ in 0..50 {
                 // Bounded retries: conflicts are expected under contention.
                 for _attempt in 0..100 {
-                    match conn.query_drop("UPDATE counter SET v = v + 1 WHERE id = 1").await {
+                    match conn
+                        .query_drop("UPDATE counter SET v = v + 1 WHERE id = 1")
+                        .await
+                    {
                         Ok(()) => {
                             acked += 1;
                             break;
@@ -151,7 +224,11 @@ async fn concurrent_counter_with_retries_counts_every_acknowledged_increment() {
     for t in tasks {
         total += t.await.unwrap();
     }
-    let v: u64 = c.query_first("SELECT v FROM counter WHERE id = 1").await.unwrap().unwrap();
+    let v: u64 = c
+        .query_first("SELECT v FROM counter WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(v, total);
     assert_eq!(total, 200);
 }

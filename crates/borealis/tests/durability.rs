@@ -51,20 +51,33 @@ async fn kill_9_during_writes_loses_no_acknowledged_commit() {
         let _ = tokio::time::timeout(Duration::from_secs(30), w).await;
     }
     let acked = acked.lock().await.clone();
-    assert!(acked.len() > 10, "the load made progress before the kill ({} commits)", acked.len());
+    assert!(
+        acked.len() > 10,
+        "the load made progress before the kill ({} commits)",
+        acked.len()
+    );
 
     s.restart();
     let mut c = s.conn_db("dur").await;
-    let rows: Vec<(i64, i64)> = c.query("SELECT k, count(*) FROM pairs GROUP BY k").await.unwrap();
+    let rows: Vec<(i64, i64)> = c
+        .query("SELECT k, count(*) FROM pairs GROUP BY k")
+        .await
+        .unwrap();
     let present: std::collections::HashMap<i64, i64> = rows.into_iter().collect();
     for k in &acked {
-        assert_eq!(present.get(k), Some(&2), "acknowledged transaction {k} is missing after kill -9");
+        assert_eq!(
+            present.get(k),
+            Some(&2),
+            "acknowledged transaction {k} is missing after kill -9"
+        );
     }
     for (k, n) in &present {
         assert_eq!(*n, 2, "transaction {k} is half there after kill -9");
     }
     // The volume is writable after recovery.
-    c.query_drop("INSERT INTO pairs VALUES (-1, 1, 'after'), (-1, 2, 'after')").await.unwrap();
+    c.query_drop("INSERT INTO pairs VALUES (-1, 1, 'after'), (-1, 2, 'after')")
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,16 +88,27 @@ async fn clean_restart_keeps_schema_and_data() {
         c.query_drop("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), KEY by_name (name))")
             .await
             .unwrap();
-        c.query_drop("INSERT INTO t (name) VALUES ('a'), ('b'), ('c')").await.unwrap();
+        c.query_drop("INSERT INTO t (name) VALUES ('a'), ('b'), ('c')")
+            .await
+            .unwrap();
     }
     s.stop();
     s.restart();
     let mut c = s.conn().await;
-    let names: Vec<String> = c.query("SELECT name FROM keep.t ORDER BY id").await.unwrap();
+    let names: Vec<String> = c
+        .query("SELECT name FROM keep.t ORDER BY id")
+        .await
+        .unwrap();
     assert_eq!(names, vec!["a", "b", "c"]);
     let dbs: Vec<String> = c.query("SHOW DATABASES").await.unwrap();
     assert!(dbs.iter().any(|d| d == "keep"), "{dbs:?}");
-    c.query_drop("INSERT INTO keep.t (name) VALUES ('d')").await.unwrap();
-    let id: i64 = c.query_first("SELECT LAST_INSERT_ID()").await.unwrap().unwrap();
+    c.query_drop("INSERT INTO keep.t (name) VALUES ('d')")
+        .await
+        .unwrap();
+    let id: i64 = c
+        .query_first("SELECT LAST_INSERT_ID()")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(id, 4);
 }

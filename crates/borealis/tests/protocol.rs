@@ -32,7 +32,10 @@ async fn prepared_statements_every_type_and_nulls() {
     )
     .await
     .unwrap();
-    let stmt = c.prep("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").await.unwrap();
+    let stmt = c
+        .prep("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .await
+        .unwrap();
     c.exec_drop(
         &stmt,
         (
@@ -54,11 +57,27 @@ async fn prepared_statements_every_type_and_nulls() {
     // Re-bound parameters, NULLs.
     c.exec_drop(
         &stmt,
-        (2, Value::NULL, Value::NULL, Value::NULL, Value::NULL, Value::NULL, Value::NULL, Value::NULL, Value::NULL, Value::NULL, Value::NULL),
+        (
+            2,
+            Value::NULL,
+            Value::NULL,
+            Value::NULL,
+            Value::NULL,
+            Value::NULL,
+            Value::NULL,
+            Value::NULL,
+            Value::NULL,
+            Value::NULL,
+            Value::NULL,
+        ),
     )
     .await
     .unwrap();
-    let row: mysql_async::Row = c.exec_first("SELECT * FROM t WHERE id = ?", (1,)).await.unwrap().unwrap();
+    let row: mysql_async::Row = c
+        .exec_first("SELECT * FROM t WHERE id = ?", (1,))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.get::<i64, _>(0), Some(1));
     assert_eq!(row.get::<i64, _>(1), Some(-5));
     assert_eq!(row.get::<u64, _>(2), Some(18_000_000_000));
@@ -70,19 +89,38 @@ async fn prepared_statements_every_type_and_nulls() {
     assert_eq!(row.as_ref(8), Some(&Value::Date(2024, 2, 29, 13, 4, 5, 0)));
     assert_eq!(row.as_ref(9), Some(&Value::Date(2024, 1, 2, 0, 0, 0, 0)));
     assert_eq!(row.as_ref(10), Some(&Value::Time(false, 0, 10, 11, 12, 0)));
-    let nulls: mysql_async::Row = c.exec_first("SELECT * FROM t WHERE id = ?", (2,)).await.unwrap().unwrap();
+    let nulls: mysql_async::Row = c
+        .exec_first("SELECT * FROM t WHERE id = ?", (2,))
+        .await
+        .unwrap()
+        .unwrap();
     for i in 1..11 {
         assert_eq!(nulls.as_ref(i), Some(&Value::NULL), "column {i}");
     }
     // Text protocol gives the same values in MySQL's text formats.
-    let text: (String, String, String) = c.query_first("SELECT dec, dt, tm FROM t WHERE id = 1").await.unwrap().unwrap();
-    assert_eq!(text, ("12.50".into(), "2024-02-29 13:04:05".into(), "10:11:12".into()));
+    let text: (String, String, String) = c
+        .query_first("SELECT dec, dt, tm FROM t WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        text,
+        (
+            "12.50".into(),
+            "2024-02-29 13:04:05".into(),
+            "10:11:12".into()
+        )
+    );
     // A wrong parameter count is an error (the packet does not match the statement, so the
     // server answers 1835 and closes that connection), never a crash.
     let sel = c.prep("SELECT id FROM t WHERE id = ?").await.unwrap();
     assert!(c.exec_drop(&sel, (1, 2)).await.is_err());
     let mut c = s.conn_db("ps").await;
-    let n: i64 = c.query_first("SELECT count(*) FROM t").await.unwrap().unwrap();
+    let n: i64 = c
+        .query_first("SELECT count(*) FROM t")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(n, 2);
 }
 
@@ -104,7 +142,11 @@ async fn multi_statements_and_multiple_result_sets() {
     // An error in the third statement stops there, after the first two ran.
     let e = c.query_drop("INSERT INTO m VALUES (3); INSERT INTO m VALUES (4); SELEC oops; INSERT INTO m VALUES (5)").await;
     assert_eq!(code_of(e), 1064);
-    let n: i64 = c.query_first("SELECT count(*) FROM m").await.unwrap().unwrap();
+    let n: i64 = c
+        .query_first("SELECT count(*) FROM m")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(n, 4);
 }
 
@@ -112,15 +154,25 @@ async fn multi_statements_and_multiple_result_sets() {
 async fn payload_over_16_mib_round_trips_and_too_large_is_refused() {
     let s = Server::start(&["--max-allowed-packet", "33554432"]);
     let mut c = s.conn_db("big").await;
-    c.query_drop("CREATE TABLE blobs (id INT PRIMARY KEY, b LONGBLOB)").await.unwrap();
+    c.query_drop("CREATE TABLE blobs (id INT PRIMARY KEY, b LONGBLOB)")
+        .await
+        .unwrap();
     let big: Vec<u8> = (0..(17usize << 20)).map(|i| (i % 251) as u8).collect();
-    c.exec_drop("INSERT INTO blobs VALUES (1, ?)", (big.clone(),)).await.unwrap();
-    let back: Vec<u8> = c.query_first("SELECT b FROM blobs WHERE id = 1").await.unwrap().unwrap();
+    c.exec_drop("INSERT INTO blobs VALUES (1, ?)", (big.clone(),))
+        .await
+        .unwrap();
+    let back: Vec<u8> = c
+        .query_first("SELECT b FROM blobs WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(back.len(), big.len());
     assert!(back == big);
     // Over max_allowed_packet: an error, and other sessions are unaffected.
     let huge = vec![b'a'; 40 << 20];
-    let r = c.exec_drop("INSERT INTO blobs VALUES (2, ?)", (huge,)).await;
+    let r = c
+        .exec_drop("INSERT INTO blobs VALUES (2, ?)", (huge,))
+        .await;
     assert!(r.is_err());
     let mut other = s.conn().await;
     let one: i64 = other.query_first("SELECT 1").await.unwrap().unwrap();
@@ -146,11 +198,11 @@ async fn malformed_packets_never_take_the_server_down() {
     let s = Server::start(&[]);
     let mut keep = s.conn().await;
     let garbage: Vec<Vec<u8>> = vec![
-        vec![0xff, 0xff, 0xff],                       // truncated header, then EOF
-        vec![0x05, 0x00, 0x00, 0x01, 0x01],           // length says 5, one byte follows, then EOF
-        vec![0x02, 0x00, 0x00, 0x01, 0xde, 0xad],     // garbage handshake response
-        vec![0x00, 0x00, 0x00, 0x01],                 // empty packet
-        (0..300).map(|i| (i * 7) as u8).collect(),    // noise
+        vec![0xff, 0xff, 0xff],                    // truncated header, then EOF
+        vec![0x05, 0x00, 0x00, 0x01, 0x01],        // length says 5, one byte follows, then EOF
+        vec![0x02, 0x00, 0x00, 0x01, 0xde, 0xad],  // garbage handshake response
+        vec![0x00, 0x00, 0x00, 0x01],              // empty packet
+        (0..300).map(|i| (i * 7) as u8).collect(), // noise
     ];
     for g in garbage {
         let mut c = raw(s.port);

@@ -11,12 +11,21 @@ async fn databases_and_qualified_names() {
     let mut c = s.conn().await;
     c.query_drop("CREATE DATABASE shop").await.unwrap();
     assert_eq!(code_of(c.query_drop("CREATE DATABASE shop").await), 1007);
-    c.query_drop("CREATE DATABASE IF NOT EXISTS shop").await.unwrap();
+    c.query_drop("CREATE DATABASE IF NOT EXISTS shop")
+        .await
+        .unwrap();
     assert_eq!(code_of(c.query_drop("SELECT * FROM t").await), 1046);
-    c.query_drop("CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(20))").await.unwrap();
-    c.query_drop("INSERT INTO shop.items VALUES (1, 'pen')").await.unwrap();
+    c.query_drop("CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(20))")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO shop.items VALUES (1, 'pen')")
+        .await
+        .unwrap();
     let dbs: Vec<String> = c.query("SHOW DATABASES").await.unwrap();
-    assert!(dbs.contains(&"shop".to_string()) && dbs.contains(&"information_schema".to_string()), "{dbs:?}");
+    assert!(
+        dbs.contains(&"shop".to_string()) && dbs.contains(&"information_schema".to_string()),
+        "{dbs:?}"
+    );
     assert_eq!(code_of(c.query_drop("USE nowhere").await), 1049);
     c.query_drop("USE shop").await.unwrap();
     let db: String = c.query_first("SELECT DATABASE()").await.unwrap().unwrap();
@@ -33,7 +42,10 @@ async fn databases_and_qualified_names() {
         .unwrap();
     assert_eq!(n, 1);
     c.query_drop("DROP DATABASE shop").await.unwrap();
-    assert_eq!(code_of(c.query_drop("SELECT * FROM shop.items").await), 1146);
+    assert_eq!(
+        code_of(c.query_drop("SELECT * FROM shop.items").await),
+        1146
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,36 +111,88 @@ async fn keys_defaults_auto_increment_and_duplicate_handling() {
     )
     .await
     .unwrap();
-    c.query_drop("INSERT INTO u (email) VALUES ('a@x'), ('b@x')").await.unwrap();
+    c.query_drop("INSERT INTO u (email) VALUES ('a@x'), ('b@x')")
+        .await
+        .unwrap();
     assert_eq!(c.last_insert_id(), Some(1));
     let e = server_error(c.query_drop("INSERT INTO u (email) VALUES ('A@X')").await);
-    assert_eq!((e.code, e.state.as_str()), (1062, "23000"), "case-insensitive unique key");
-    c.query_drop("INSERT IGNORE INTO u (email) VALUES ('a@x')").await.unwrap();
-    c.query_drop("INSERT INTO u (email, n) VALUES ('a@x', 9) ON DUPLICATE KEY UPDATE n = VALUES(n) + 1").await.unwrap();
-    let n: i64 = c.query_first("SELECT n FROM u WHERE email = 'a@x'").await.unwrap().unwrap();
+    assert_eq!(
+        (e.code, e.state.as_str()),
+        (1062, "23000"),
+        "case-insensitive unique key"
+    );
+    c.query_drop("INSERT IGNORE INTO u (email) VALUES ('a@x')")
+        .await
+        .unwrap();
+    c.query_drop(
+        "INSERT INTO u (email, n) VALUES ('a@x', 9) ON DUPLICATE KEY UPDATE n = VALUES(n) + 1",
+    )
+    .await
+    .unwrap();
+    let n: i64 = c
+        .query_first("SELECT n FROM u WHERE email = 'a@x'")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(n, 10);
-    c.query_drop("REPLACE INTO u (id, email, n) VALUES (2, 'b@x', 7)").await.unwrap();
-    let rows: Vec<(i64, String, i64)> = c.query("SELECT id, email, n FROM u ORDER BY id").await.unwrap();
+    c.query_drop("REPLACE INTO u (id, email, n) VALUES (2, 'b@x', 7)")
+        .await
+        .unwrap();
+    let rows: Vec<(i64, String, i64)> = c
+        .query("SELECT id, email, n FROM u ORDER BY id")
+        .await
+        .unwrap();
     assert_eq!(rows, vec![(1, "a@x".into(), 10), (2, "b@x".into(), 7)]);
-    assert_eq!(code_of(c.query_drop("INSERT INTO u (email) VALUES (NULL)").await), 1048);
-    c.query_drop("INSERT INTO u (email) VALUES ('c@x')").await.unwrap();
-    let id: i64 = c.query_first("SELECT LAST_INSERT_ID()").await.unwrap().unwrap();
+    assert_eq!(
+        code_of(c.query_drop("INSERT INTO u (email) VALUES (NULL)").await),
+        1048
+    );
+    c.query_drop("INSERT INTO u (email) VALUES ('c@x')")
+        .await
+        .unwrap();
+    let id: i64 = c
+        .query_first("SELECT LAST_INSERT_ID()")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(id, 3);
-    c.query_drop("SET SESSION auto_increment_increment = 10, SESSION auto_increment_offset = 5").await.unwrap();
-    c.query_drop("INSERT INTO u (email) VALUES ('d@x'), ('e@x')").await.unwrap();
-    let ids: Vec<i64> = c.query("SELECT id FROM u WHERE email IN ('d@x', 'e@x') ORDER BY id").await.unwrap();
+    c.query_drop("SET SESSION auto_increment_increment = 10, SESSION auto_increment_offset = 5")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO u (email) VALUES ('d@x'), ('e@x')")
+        .await
+        .unwrap();
+    let ids: Vec<i64> = c
+        .query("SELECT id FROM u WHERE email IN ('d@x', 'e@x') ORDER BY id")
+        .await
+        .unwrap();
     assert_eq!(ids.len(), 2);
-    assert!(ids[0] > 3 && ids[0] % 10 == 5 && ids[1] == ids[0] + 10, "{ids:?}");
+    assert!(
+        ids[0] > 3 && ids[0] % 10 == 5 && ids[1] == ids[0] + 10,
+        "{ids:?}"
+    );
     // INSERT … SELECT, UPDATE/DELETE with ORDER BY … LIMIT.
-    c.query_drop("CREATE TABLE log (email VARCHAR(50))").await.unwrap();
-    c.query_drop("INSERT INTO log SELECT email FROM u WHERE n = 3").await.unwrap();
-    c.query_drop("UPDATE u SET n = n + 100 ORDER BY id DESC LIMIT 2").await.unwrap();
-    c.query_drop("DELETE FROM u ORDER BY id LIMIT 1").await.unwrap();
+    c.query_drop("CREATE TABLE log (email VARCHAR(50))")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO log SELECT email FROM u WHERE n = 3")
+        .await
+        .unwrap();
+    c.query_drop("UPDATE u SET n = n + 100 ORDER BY id DESC LIMIT 2")
+        .await
+        .unwrap();
+    c.query_drop("DELETE FROM u ORDER BY id LIMIT 1")
+        .await
+        .unwrap();
     let left: Vec<(i64, i64)> = c.query("SELECT id, n FROM u ORDER BY id").await.unwrap();
     assert_eq!(left.len(), 4);
     assert_eq!(left[3].1, 103);
     c.query_drop("TRUNCATE TABLE log").await.unwrap();
-    let n: i64 = c.query_first("SELECT count(*) FROM log").await.unwrap().unwrap();
+    let n: i64 = c
+        .query_first("SELECT count(*) FROM log")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(n, 0);
 }
 
@@ -136,10 +200,18 @@ async fn keys_defaults_auto_increment_and_duplicate_handling() {
 async fn selects_joins_grouping_functions() {
     let s = Server::start(&[]);
     let mut c = s.conn_db("q").await;
-    c.query_drop("CREATE TABLE a (id INT PRIMARY KEY, grp VARCHAR(5), v INT)").await.unwrap();
-    c.query_drop("CREATE TABLE b (a_id INT, tag VARCHAR(5), KEY (a_id))").await.unwrap();
-    c.query_drop("INSERT INTO a VALUES (1,'x',10),(2,'x',20),(3,'y',30),(4,'z',NULL)").await.unwrap();
-    c.query_drop("INSERT INTO b VALUES (1,'t1'),(1,'t2'),(3,'t3')").await.unwrap();
+    c.query_drop("CREATE TABLE a (id INT PRIMARY KEY, grp VARCHAR(5), v INT)")
+        .await
+        .unwrap();
+    c.query_drop("CREATE TABLE b (a_id INT, tag VARCHAR(5), KEY (a_id))")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO a VALUES (1,'x',10),(2,'x',20),(3,'y',30),(4,'z',NULL)")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO b VALUES (1,'t1'),(1,'t2'),(3,'t3')")
+        .await
+        .unwrap();
     let r: Vec<(String, i64)> = c
         .query("SELECT grp, SUM(v) AS s FROM a GROUP BY grp HAVING SUM(v) > 15 ORDER BY s DESC")
         .await
@@ -153,11 +225,21 @@ async fn selects_joins_grouping_functions() {
         .await
         .unwrap();
     assert_eq!(j, vec![(1, "t2".into()), (3, "t3".into())]);
-    let left: i64 = c.query_first("SELECT count(*) FROM a LEFT JOIN b ON b.a_id = a.id WHERE b.tag IS NULL").await.unwrap().unwrap();
+    let left: i64 = c
+        .query_first("SELECT count(*) FROM a LEFT JOIN b ON b.a_id = a.id WHERE b.tag IS NULL")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(left, 2);
-    let u: Vec<i64> = c.query("SELECT id FROM a WHERE id < 2 UNION SELECT a_id FROM b ORDER BY 1").await.unwrap();
+    let u: Vec<i64> = c
+        .query("SELECT id FROM a WHERE id < 2 UNION SELECT a_id FROM b ORDER BY 1")
+        .await
+        .unwrap();
     assert_eq!(u, vec![1, 3]);
-    let d: Vec<String> = c.query("SELECT DISTINCT grp FROM a ORDER BY grp LIMIT 2 OFFSET 1").await.unwrap();
+    let d: Vec<String> = c
+        .query("SELECT DISTINCT grp FROM a ORDER BY grp LIMIT 2 OFFSET 1")
+        .await
+        .unwrap();
     assert_eq!(d, vec!["y", "z"]);
     let f: (String, i64, String, String, String) = c
         .query_first("SELECT CONCAT('a', 'b', 1), IFNULL(NULL, 5), IF(1 > 0, 'yes', 'no'), COALESCE(NULL, 'c'), SUBSTRING('hello', 2, 3)")
@@ -165,16 +247,32 @@ async fn selects_joins_grouping_functions() {
         .unwrap()
         .unwrap();
     assert_eq!(f, ("ab1".into(), 5, "yes".into(), "c".into(), "ell".into()));
-    let df: String = c.query_first("SELECT DATE_FORMAT('2024-03-05 14:07:09', '%Y/%m/%d %H:%i')").await.unwrap().unwrap();
+    let df: String = c
+        .query_first("SELECT DATE_FORMAT('2024-03-05 14:07:09', '%Y/%m/%d %H:%i')")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(df, "2024/03/05 14:07");
-    let ts: i64 = c.query_first("SELECT UNIX_TIMESTAMP('1970-01-02 00:00:00')").await.unwrap().unwrap();
+    let ts: i64 = c
+        .query_first("SELECT UNIX_TIMESTAMP('1970-01-02 00:00:00')")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ts, 86400);
-    let nonnull: (String, String) = c.query_first("SELECT NOW(), CURDATE()").await.unwrap().unwrap();
+    let nonnull: (String, String) = c
+        .query_first("SELECT NOW(), CURDATE()")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(nonnull.0.len(), 19);
     assert_eq!(nonnull.1.len(), 10);
     let v: String = c.query_first("SELECT VERSION()").await.unwrap().unwrap();
     assert!(v.contains("Borealis"), "{v}");
-    let ci: i64 = c.query_first("SELECT count(*) FROM a WHERE grp = 'X'").await.unwrap().unwrap();
+    let ci: i64 = c
+        .query_first("SELECT count(*) FROM a WHERE grp = 'X'")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ci, 2, "text compares case-insensitively by default");
 }
 
@@ -199,12 +297,24 @@ async fn transactions_savepoints_autocommit() {
     let v: Vec<i64> = c.query("SELECT v FROM t ORDER BY v").await.unwrap();
     assert_eq!(v, vec![1, 4]);
     c.query_drop("START TRANSACTION READ ONLY").await.unwrap();
-    assert_eq!(code_of(c.query_drop("INSERT INTO t VALUES (5)").await), 1792);
+    assert_eq!(
+        code_of(c.query_drop("INSERT INTO t VALUES (5)").await),
+        1792
+    );
     c.query_drop("COMMIT").await.unwrap();
-    let e = server_error(c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE").await);
+    let e = server_error(
+        c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+            .await,
+    );
     assert_eq!(e.code, 1235);
-    c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.unwrap();
-    let iso: String = c.query_first("SELECT @@transaction_isolation").await.unwrap().unwrap();
+    c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .await
+        .unwrap();
+    let iso: String = c
+        .query_first("SELECT @@transaction_isolation")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(iso, "READ-COMMITTED");
 }
 
@@ -212,24 +322,50 @@ async fn transactions_savepoints_autocommit() {
 async fn alter_table_indexes_and_foreign_keys() {
     let s = Server::start(&[]);
     let mut c = s.conn_db("alt").await;
-    c.query_drop("CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(10))").await.unwrap();
+    c.query_drop("CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(10))")
+        .await
+        .unwrap();
     c.query_drop("CREATE TABLE ch (id INT PRIMARY KEY, p_id INT, FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE CASCADE)").await.unwrap();
-    c.query_drop("INSERT INTO p VALUES (1, 'one'), (2, 'two')").await.unwrap();
-    c.query_drop("INSERT INTO ch VALUES (10, 1), (20, 2)").await.unwrap();
+    c.query_drop("INSERT INTO p VALUES (1, 'one'), (2, 'two')")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO ch VALUES (10, 1), (20, 2)")
+        .await
+        .unwrap();
     c.query_drop("DELETE FROM p WHERE id = 1").await.unwrap();
-    let n: i64 = c.query_first("SELECT count(*) FROM ch").await.unwrap().unwrap();
+    let n: i64 = c
+        .query_first("SELECT count(*) FROM ch")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(n, 1, "ON DELETE CASCADE");
-    c.query_drop("ALTER TABLE p ADD COLUMN extra INT DEFAULT 7").await.unwrap();
-    c.query_drop("ALTER TABLE p ADD INDEX by_name (name)").await.unwrap();
-    c.query_drop("CREATE UNIQUE INDEX by_extra ON p (extra, id)").await.unwrap();
+    c.query_drop("ALTER TABLE p ADD COLUMN extra INT DEFAULT 7")
+        .await
+        .unwrap();
+    c.query_drop("ALTER TABLE p ADD INDEX by_name (name)")
+        .await
+        .unwrap();
+    c.query_drop("CREATE UNIQUE INDEX by_extra ON p (extra, id)")
+        .await
+        .unwrap();
     let idx: Vec<mysql_async::Row> = c.query("SHOW INDEX FROM p").await.unwrap();
     assert!(idx.len() >= 3);
     c.query_drop("DROP INDEX by_extra ON p").await.unwrap();
-    c.query_drop("ALTER TABLE p RENAME COLUMN extra TO more").await.unwrap();
-    let m: i64 = c.query_first("SELECT more FROM p WHERE id = 2").await.unwrap().unwrap();
+    c.query_drop("ALTER TABLE p RENAME COLUMN extra TO more")
+        .await
+        .unwrap();
+    let m: i64 = c
+        .query_first("SELECT more FROM p WHERE id = 2")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(m, 7);
-    c.query_drop("ALTER TABLE p DROP COLUMN more").await.unwrap();
-    c.query_drop("ALTER TABLE p RENAME TO parent").await.unwrap();
+    c.query_drop("ALTER TABLE p DROP COLUMN more")
+        .await
+        .unwrap();
+    c.query_drop("ALTER TABLE p RENAME TO parent")
+        .await
+        .unwrap();
     let cols: Vec<mysql_async::Row> = c.query("SHOW COLUMNS FROM parent").await.unwrap();
     assert_eq!(cols.len(), 2);
 }
@@ -243,9 +379,21 @@ async fn unsupported_and_bad_statements_get_clear_errors() {
     assert!(e.message.contains("SELEKT"), "{}", e.message);
     let e = server_error(c.query_drop("XA START 'x'").await);
     assert!(e.code == 1235 || e.code == 1064, "{e:?}");
-    assert_eq!(code_of(c.query_drop("SET @@no_such_variable = 1").await), 1193);
-    assert_eq!(code_of(c.query_drop("SET GLOBAL version = 'x'").await), 1238);
-    assert_eq!(code_of(c.query_drop("SELECT no_such_column FROM information_schema.TABLES").await), 1054);
+    assert_eq!(
+        code_of(c.query_drop("SET @@no_such_variable = 1").await),
+        1193
+    );
+    assert_eq!(
+        code_of(c.query_drop("SET GLOBAL version = 'x'").await),
+        1238
+    );
+    assert_eq!(
+        code_of(
+            c.query_drop("SELECT no_such_column FROM information_schema.TABLES")
+                .await
+        ),
+        1054
+    );
     // The session survives all of that.
     let one: i64 = c.query_first("SELECT 1").await.unwrap().unwrap();
     assert_eq!(one, 1);
@@ -255,21 +403,38 @@ async fn unsupported_and_bad_statements_get_clear_errors() {
 async fn variables_status_and_read_only() {
     let s = Server::start(&[]);
     let mut c = s.conn_db("vars").await;
-    let (v, p): (String, i64) = c.query_first("SELECT @@version_comment, @@max_allowed_packet").await.unwrap().unwrap();
+    let (v, p): (String, i64) = c
+        .query_first("SELECT @@version_comment, @@max_allowed_packet")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(v.contains("Borealis"));
     assert!(p >= 1 << 20);
-    let vars: Vec<(String, String)> = c.query("SHOW VARIABLES LIKE 'auto_increment%'").await.unwrap();
+    let vars: Vec<(String, String)> = c
+        .query("SHOW VARIABLES LIKE 'auto_increment%'")
+        .await
+        .unwrap();
     assert_eq!(vars.len(), 2);
-    let w: Vec<(String, String)> = c.query("SHOW SESSION VARIABLES WHERE Variable_name = 'autocommit'").await.unwrap();
+    let w: Vec<(String, String)> = c
+        .query("SHOW SESSION VARIABLES WHERE Variable_name = 'autocommit'")
+        .await
+        .unwrap();
     assert_eq!(w, vec![("autocommit".to_string(), "ON".to_string())]);
-    let q: Vec<(String, String)> = c.query("SHOW GLOBAL STATUS LIKE 'Questions'").await.unwrap();
+    let q: Vec<(String, String)> = c
+        .query("SHOW GLOBAL STATUS LIKE 'Questions'")
+        .await
+        .unwrap();
     assert!(q[0].1.parse::<u64>().unwrap() > 0);
     c.query_drop("CREATE TABLE t (v INT)").await.unwrap();
     c.query_drop("SET GLOBAL read_only = ON").await.unwrap();
     let e = server_error(c.query_drop("INSERT INTO t VALUES (1)").await);
     assert_eq!(e.code, 1290);
     assert!(e.message.contains("read-only"), "{}", e.message);
-    let n: i64 = c.query_first("SELECT count(*) FROM t").await.unwrap().unwrap();
+    let n: i64 = c
+        .query_first("SELECT count(*) FROM t")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(n, 0, "reads continue in read-only mode");
     c.query_drop("SET GLOBAL read_only = OFF").await.unwrap();
     c.query_drop("INSERT INTO t VALUES (1)").await.unwrap();

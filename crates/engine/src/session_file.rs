@@ -357,14 +357,19 @@ impl SessionFile {
         };
         match self.core.store.commit(ws) {
             Ok(lsn) => {
-                let store_pages = self.core.store.db_pages(lsn);
-                if store_pages.as_ref().ok() != Some(&state.size_pages) {
-                    eprintln!("DBG lsn {lsn} snap {snap_lsn} snap_pages {snap_pages} engine db_pages {} store db_pages {:?}", state.size_pages, store_pages);
-                }
+                // The store keeps the *current* size for a write set that kept its snapshot's
+                // size: a concurrent commit may have grown the file since. Applying our own
+                // (stale) size would shrink the pool's size, and every later snapshot would cut
+                // off pages page 1's header still counts. Our pin (≤ lsn) keeps lsn retained.
+                let db_pages = if state.size_pages == snap_pages {
+                    self.core.store.db_pages(lsn)?
+                } else {
+                    state.size_pages
+                };
                 let change = CommittedChange {
                     lsn,
                     origin: self.core.cfg.origin,
-                    db_pages: state.size_pages,
+                    db_pages,
                     deltas: deltas.clone(),
                 };
                 self.core.apply(&change, &images)?;
@@ -377,10 +382,11 @@ impl SessionFile {
                 let pin = self.core.store.pin(lsn)?;
                 state.snapshot = Some(Snapshot {
                     lsn,
-                    db_pages: state.size_pages,
+                    db_pages,
                     _pin: pin,
                 });
-                state.low_water = state.size_pages;
+                state.size_pages = db_pages;
+                state.low_water = db_pages;
                 Ok(CommitOutcome::Committed(lsn))
             }
             Err(CommitError::Conflict(conflict)) => {

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use borealis_engine::Engine;
-use borealis_sql::{Catalog, TableMeta, DATABASE_EXISTS_QUERY, LIST_TABLES_QUERY, TABLE_META_QUERIES};
+use borealis_sql::{
+    Catalog, TableMeta, DATABASE_EXISTS_QUERY, LIST_TABLES_QUERY, TABLE_META_QUERIES,
+};
 use parking_lot::RwLock;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -17,8 +19,11 @@ const CACHE_ENTRIES: usize = 4096;
 /// Table metadata shared by the sessions of an instance, valid for one schema epoch.
 #[derive(Default)]
 pub struct CatalogCache {
-    tables: RwLock<(u64, HashMap<(String, String), Arc<TableMeta>>)>,
+    /// (schema epoch the entries belong to, entries by lower-cased (db, table)).
+    tables: RwLock<(u64, TableMap)>,
 }
+
+type TableMap = HashMap<(String, String), Arc<TableMeta>>;
 
 impl CatalogCache {
     pub fn clear(&self) {
@@ -82,7 +87,14 @@ impl<'a> SessionCatalog<'a> {
             let rows = stmt.query_map(params, |r| row_strings(r, n))?;
             sets.push(rows.collect::<Result<Vec<_>, _>>()?);
         }
-        Ok(Some(TableMeta::from_rows(db, name, &tables_row, &sets[0], &sets[1], &sets[2])))
+        Ok(Some(TableMeta::from_rows(
+            db,
+            name,
+            &tables_row,
+            &sets[0],
+            &sets[1],
+            &sets[2],
+        )))
     }
 }
 

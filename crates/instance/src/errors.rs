@@ -50,7 +50,11 @@ pub fn to_mysql(e: &ExecError) -> MysqlError {
         ExecError::Sqlite(e) => sqlite_to_mysql(e),
         ExecError::Conflict(_) => MysqlError::new(1213, "40001", DEADLOCK_MESSAGE),
         ExecError::Mysql(m) => m.clone(),
-        ExecError::Io(e) => MysqlError::new(1160, "08S01", format!("Got an error writing communication packets: {e}")),
+        ExecError::Io(e) => MysqlError::new(
+            1160,
+            "08S01",
+            format!("Got an error writing communication packets: {e}"),
+        ),
     }
 }
 
@@ -61,9 +65,16 @@ fn sqlite_to_mysql(e: &rusqlite::Error) -> MysqlError {
         E::InvalidParameterCount(given, expected) => MysqlError::new(
             1210,
             "HY000",
-            format!("Incorrect arguments to EXECUTE: {given} parameters given, {expected} expected"),
+            format!(
+                "Incorrect arguments to EXECUTE: {given} parameters given, {expected} expected"
+            ),
         ),
-        E::SqlInputError { error, msg, sql, offset } => {
+        E::SqlInputError {
+            error,
+            msg,
+            sql,
+            offset,
+        } => {
             if msg.contains("syntax error") {
                 syntax_error(msg, sql, *offset)
             } else {
@@ -131,23 +142,46 @@ fn failure_to_mysql(extended: i32, msg: &str) -> MysqlError {
 /// SQLite reports most statement errors as SQLITE_ERROR with a message; map the known ones.
 fn message_to_mysql(msg: &str) -> MysqlError {
     if let Some(t) = msg.strip_prefix("no such table: ") {
-        return MysqlError::new(1146, "42S02", format!("Table '{}' doesn't exist", unquote(t)));
+        return MysqlError::new(
+            1146,
+            "42S02",
+            format!("Table '{}' doesn't exist", unquote(t)),
+        );
     }
     if let Some(c) = msg.strip_prefix("no such column: ") {
-        return MysqlError::new(1054, "42S22", format!("Unknown column '{}' in 'field list'", unquote(c)));
+        return MysqlError::new(
+            1054,
+            "42S22",
+            format!("Unknown column '{}' in 'field list'", unquote(c)),
+        );
     }
     if let Some(rest) = msg.strip_prefix("table ") {
         if let Some(t) = rest.strip_suffix(" already exists") {
-            return MysqlError::new(1050, "42S01", format!("Table '{}' already exists", unquote(t)));
+            return MysqlError::new(
+                1050,
+                "42S01",
+                format!("Table '{}' already exists", unquote(t)),
+            );
         }
     }
     if let Some(rest) = msg.strip_prefix("index ") {
         if let Some(i) = rest.strip_suffix(" already exists") {
-            return MysqlError::new(1061, "42000", format!("Duplicate key name '{}'", short_index(i)));
+            return MysqlError::new(
+                1061,
+                "42000",
+                format!("Duplicate key name '{}'", short_index(i)),
+            );
         }
     }
     if let Some(i) = msg.strip_prefix("no such index: ") {
-        return MysqlError::new(1091, "42000", format!("Can't DROP '{}'; check that column/key exists", short_index(i)));
+        return MysqlError::new(
+            1091,
+            "42000",
+            format!(
+                "Can't DROP '{}'; check that column/key exists",
+                short_index(i)
+            ),
+        );
     }
     if let Some(f) = msg.strip_prefix("no such function: ") {
         return MysqlError::new(1305, "42000", format!("FUNCTION {f} does not exist"));
@@ -156,7 +190,11 @@ fn message_to_mysql(msg: &str) -> MysqlError {
         return MysqlError::new(1060, "42S21", format!("Duplicate column name '{c}'"));
     }
     if let Some(c) = msg.strip_prefix("ambiguous column name: ") {
-        return MysqlError::new(1052, "23000", format!("Column '{c}' in field list is ambiguous"));
+        return MysqlError::new(
+            1052,
+            "23000",
+            format!("Column '{c}' in field list is ambiguous"),
+        );
     }
     if msg.contains("syntax error") {
         return MysqlError::new(
@@ -166,7 +204,11 @@ fn message_to_mysql(msg: &str) -> MysqlError {
         );
     }
     if msg.starts_with("wrong number of arguments to function") {
-        return MysqlError::new(1582, "42000", format!("Incorrect parameter count in the call to native function: {msg}"));
+        return MysqlError::new(
+            1582,
+            "42000",
+            format!("Incorrect parameter count in the call to native function: {msg}"),
+        );
     }
     MysqlError::new(1105, "HY000", format!("Unknown error: {msg}"))
 }
@@ -201,7 +243,10 @@ mod tests {
 
     #[test]
     fn unique_is_1062() {
-        let m = failure_to_mysql(ffi::SQLITE_CONSTRAINT_UNIQUE, "UNIQUE constraint failed: shop.t.email");
+        let m = failure_to_mysql(
+            ffi::SQLITE_CONSTRAINT_UNIQUE,
+            "UNIQUE constraint failed: shop.t.email",
+        );
         assert_eq!(m.code, 1062);
     }
 }

@@ -28,6 +28,9 @@ mod tests {
     /// the SQL layer; both must agree on where that range starts.
     #[test]
     fn raw_byte_marker_agrees_between_protocol_and_sql() {
-        assert_eq!(borealis_protocol::RAW_BYTE_BASE, borealis_sql::RAW_BYTE_BASE);
+        assert_eq!(
+            borealis_protocol::RAW_BYTE_BASE,
+            borealis_sql::RAW_BYTE_BASE
+        );
     }
 }

@@ -41,7 +41,12 @@ impl Process {
             id,
             user,
             host,
-            state: Mutex::new(ProcessState { db: None, command: "Sleep", info: None, since: Instant::now() }),
+            state: Mutex::new(ProcessState {
+                db: None,
+                command: "Sleep",
+                info: None,
+                since: Instant::now(),
+            }),
             interrupt,
             killed: AtomicBool::new(false),
         }

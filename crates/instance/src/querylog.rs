@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,11 +17,11 @@ pub struct QueryLog {
 
 impl QueryLog {
     pub fn new(path: PathBuf, enabled: bool) -> Self {
-        QueryLog { enabled: AtomicBool::new(enabled), path, file: Mutex::new(None) }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        QueryLog {
+            enabled: AtomicBool::new(enabled),
+            path,
+            file: Mutex::new(None),
+        }
     }
 
     pub fn is_enabled(&self) -> bool {
@@ -45,7 +45,11 @@ impl QueryLog {
         }
         let mut guard = self.file.lock();
         if guard.is_none() {
-            match OpenOptions::new().create(true).append(true).open(&self.path) {
+            match OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+            {
                 Ok(f) => *guard = Some(BufWriter::new(f)),
                 Err(e) => {
                     tracing::warn!(path = %self.path.display(), error = %e, "cannot open query log; disabling it");
@@ -54,11 +58,28 @@ impl QueryLog {
                 }
             }
         }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         if let Some(f) = guard.as_mut() {
             let _ = match elapsed {
-                Some(d) => writeln!(f, "{}.{:06}\t{}\tQuery_time: {:.6}\t{}", now.as_secs(), now.subsec_micros(), connection_id, d.as_secs_f64(), text),
-                None => writeln!(f, "{}.{:06}\t{}\tQuery\t{}", now.as_secs(), now.subsec_micros(), connection_id, text),
+                Some(d) => writeln!(
+                    f,
+                    "{}.{:06}\t{}\tQuery_time: {:.6}\t{}",
+                    now.as_secs(),
+                    now.subsec_micros(),
+                    connection_id,
+                    d.as_secs_f64(),
+                    text
+                ),
+                None => writeln!(
+                    f,
+                    "{}.{:06}\t{}\tQuery\t{}",
+                    now.as_secs(),
+                    now.subsec_micros(),
+                    connection_id,
+                    text
+                ),
             };
             let _ = f.flush();
         }

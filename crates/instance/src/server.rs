@@ -28,7 +28,10 @@ pub enum InstanceError {
     #[error("bootstrap of a new volume failed: {0}")]
     Bootstrap(String),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// What all sessions of one instance share.
@@ -98,7 +101,11 @@ pub const VERSION: &str = concat!("8.0.36-Borealis-", env!("CARGO_PKG_VERSION"))
 /// Opens (or creates) the volume in `cfg.data_dir` and starts serving on `cfg.listen`.
 pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| InstanceError::Store(e.to_string()))?;
-    let store_opts = StoreOptions { page_size: cfg.page_size, fsync: cfg.fsync, ..StoreOptions::default() };
+    let store_opts = StoreOptions {
+        page_size: cfg.page_size,
+        fsync: cfg.fsync,
+        ..StoreOptions::default()
+    };
     let store = LocalPageStore::open(&cfg.data_dir.join("pagestore"), store_opts)
         .map_err(|e| InstanceError::Store(e.to_string()))?;
     let store: Arc<dyn PageStore> = store;
@@ -108,7 +115,8 @@ pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
         origin: cfg.slot,
         ..EngineConfig::default()
     };
-    let engine = Engine::new(store, engine_cfg).map_err(|e| InstanceError::Engine(e.to_string()))?;
+    let engine =
+        Engine::new(store, engine_cfg).map_err(|e| InstanceError::Engine(e.to_string()))?;
     crate::catalog::bootstrap(&engine).map_err(|e| InstanceError::Bootstrap(e.to_string()))?;
 
     let shared = Arc::new(Shared {
@@ -120,11 +128,15 @@ pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
         schema_epoch: AtomicU64::new(1),
         read_only: AtomicBool::new(cfg.read_only),
         general_log: QueryLog::new(
-            cfg.general_log.clone().unwrap_or_else(|| cfg.data_dir.join("general.log")),
+            cfg.general_log
+                .clone()
+                .unwrap_or_else(|| cfg.data_dir.join("general.log")),
             cfg.general_log.is_some(),
         ),
         slow_log: QueryLog::new(
-            cfg.slow_query_log.clone().unwrap_or_else(|| cfg.data_dir.join("slow.log")),
+            cfg.slow_query_log
+                .clone()
+                .unwrap_or_else(|| cfg.data_dir.join("slow.log")),
             cfg.slow_query_log.is_some(),
         ),
         server_version: VERSION.to_string(),
@@ -138,35 +150,75 @@ pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
         ..ServerConfig::default()
     };
     let users = Arc::new(Users::new(shared.cfg.root_password.clone()));
-    let backend = Arc::new(InstanceBackend { shared: shared.clone() });
+    let backend = Arc::new(InstanceBackend {
+        shared: shared.clone(),
+    });
     let listen = shared.cfg.listen;
-    let server = Server::bind(listen, server_cfg, users, backend)
-        .map_err(|source| InstanceError::Listen { addr: listen, source })?;
+    let server = Server::bind(listen, server_cfg, users, backend).map_err(|source| {
+        InstanceError::Listen {
+            addr: listen,
+            source,
+        }
+    })?;
     tracing::info!(addr = %server.local_addr(), lsn = shared.engine.applied_lsn(), "instance ready");
     Ok(InstanceHandle { server, shared })
 }
 
 fn dynamic_globals(cfg: &InstanceConfig) -> Vec<(&'static str, VarValue)> {
     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "localhost".into());
-    let datadir = cfg.data_dir.canonicalize().unwrap_or_else(|_| cfg.data_dir.clone());
+    let datadir = cfg
+        .data_dir
+        .canonicalize()
+        .unwrap_or_else(|_| cfg.data_dir.clone());
     vec![
-        ("borealis_buffer_pool_size", VarValue::Int(cfg.buffer_pool_bytes as i64)),
-        ("innodb_buffer_pool_size", VarValue::Int(cfg.buffer_pool_bytes as i64)),
+        (
+            "borealis_buffer_pool_size",
+            VarValue::Int(cfg.buffer_pool_bytes as i64),
+        ),
+        (
+            "innodb_buffer_pool_size",
+            VarValue::Int(cfg.buffer_pool_bytes as i64),
+        ),
         ("borealis_page_size", VarValue::Int(cfg.page_size as i64)),
         ("borealis_slot", VarValue::Int(i64::from(cfg.slot))),
         ("datadir", VarValue::Str(format!("{}/", datadir.display()))),
-        ("general_log_file", VarValue::Str(cfg.general_log.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| format!("{}/general.log", datadir.display())))),
-        ("slow_query_log_file", VarValue::Str(cfg.slow_query_log.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| format!("{}/slow.log", datadir.display())))),
-        ("slow_query_log", VarValue::Int(i64::from(cfg.slow_query_log.is_some()))),
+        (
+            "general_log_file",
+            VarValue::Str(
+                cfg.general_log
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| format!("{}/general.log", datadir.display())),
+            ),
+        ),
+        (
+            "slow_query_log_file",
+            VarValue::Str(
+                cfg.slow_query_log
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| format!("{}/slow.log", datadir.display())),
+            ),
+        ),
+        (
+            "slow_query_log",
+            VarValue::Int(i64::from(cfg.slow_query_log.is_some())),
+        ),
         ("hostname", VarValue::Str(host.trim().to_string())),
         ("long_query_time", VarValue::Float(cfg.long_query_time)),
-        ("max_allowed_packet", VarValue::Int(cfg.max_allowed_packet as i64)),
+        (
+            "max_allowed_packet",
+            VarValue::Int(cfg.max_allowed_packet as i64),
+        ),
         ("max_connections", VarValue::Int(cfg.max_connections as i64)),
         ("port", VarValue::Int(i64::from(cfg.listen.port()))),
         ("read_only", VarValue::Int(i64::from(cfg.read_only))),
         ("server_id", VarValue::Int(i64::from(cfg.slot))),
         ("version", VarValue::Str(VERSION.to_string())),
-        ("auto_increment_increment", VarValue::Int(cfg.auto_increment_increment as i64)),
+        (
+            "auto_increment_increment",
+            VarValue::Int(cfg.auto_increment_increment as i64),
+        ),
         ("auto_increment_offset", VarValue::Int(i64::from(cfg.slot))),
     ]
 }

@@ -81,17 +81,44 @@ impl Status {
     /// Name/value pairs, sorted by name; `extra` adds engine and store counters.
     pub fn rows(&self, extra: Vec<(String, String)>) -> Vec<(String, String)> {
         let mut rows: Vec<(String, String)> = vec![
-            ("Aborted_connects".into(), self.aborted_connects.load(Relaxed).to_string()),
-            ("Borealis_conflicts".into(), self.conflicts.load(Relaxed).to_string()),
-            ("Borealis_conflict_retries".into(), self.retries.load(Relaxed).to_string()),
-            ("Borealis_rows_affected".into(), self.rows_affected.load(Relaxed).to_string()),
-            ("Borealis_rows_sent".into(), self.rows_sent.load(Relaxed).to_string()),
-            ("Connections".into(), self.connections.load(Relaxed).to_string()),
-            ("Innodb_deadlocks".into(), self.conflicts.load(Relaxed).to_string()),
+            (
+                "Aborted_connects".into(),
+                self.aborted_connects.load(Relaxed).to_string(),
+            ),
+            (
+                "Borealis_conflicts".into(),
+                self.conflicts.load(Relaxed).to_string(),
+            ),
+            (
+                "Borealis_conflict_retries".into(),
+                self.retries.load(Relaxed).to_string(),
+            ),
+            (
+                "Borealis_rows_affected".into(),
+                self.rows_affected.load(Relaxed).to_string(),
+            ),
+            (
+                "Borealis_rows_sent".into(),
+                self.rows_sent.load(Relaxed).to_string(),
+            ),
+            (
+                "Connections".into(),
+                self.connections.load(Relaxed).to_string(),
+            ),
+            (
+                "Innodb_deadlocks".into(),
+                self.conflicts.load(Relaxed).to_string(),
+            ),
             ("Queries".into(), self.questions.load(Relaxed).to_string()),
             ("Questions".into(), self.questions.load(Relaxed).to_string()),
-            ("Slow_queries".into(), self.slow_queries.load(Relaxed).to_string()),
-            ("Threads_connected".into(), self.threads_connected.load(Relaxed).to_string()),
+            (
+                "Slow_queries".into(),
+                self.slow_queries.load(Relaxed).to_string(),
+            ),
+            (
+                "Threads_connected".into(),
+                self.threads_connected.load(Relaxed).to_string(),
+            ),
             ("Threads_running".into(), "1".into()),
             ("Uptime".into(), self.uptime_secs().to_string()),
         ];

@@ -32,7 +32,9 @@ fn from_real(f: f64, ti: &TypeInfo) -> Value {
     match ti.column_type {
         MysqlType::Float => Value::Float(f as f32),
         MysqlType::Double => Value::Double(f),
-        MysqlType::NewDecimal => Value::Bytes(format!("{:.*}", ti.decimals as usize, f).into_bytes()),
+        MysqlType::NewDecimal => {
+            Value::Bytes(format!("{:.*}", ti.decimals as usize, f).into_bytes())
+        }
         t if is_integer(t) && ti.unsigned && f >= 0.0 => Value::UInt(f as u64),
         t if is_integer(t) => Value::Int(f as i64),
         _ if ti.is_text => Value::Bytes(format_double(f).into_bytes()),
@@ -73,7 +75,12 @@ fn from_text(t: &[u8], ti: &TypeInfo, binary: bool) -> Value {
 fn is_integer(t: MysqlType) -> bool {
     matches!(
         t,
-        MysqlType::Tiny | MysqlType::Short | MysqlType::Int24 | MysqlType::Long | MysqlType::LongLong | MysqlType::Year
+        MysqlType::Tiny
+            | MysqlType::Short
+            | MysqlType::Int24
+            | MysqlType::Long
+            | MysqlType::LongLong
+            | MysqlType::Year
     )
 }
 
@@ -136,7 +143,9 @@ fn parse_hms(t: &str) -> Option<(u32, u8, u8, u32)> {
     let mi: u8 = p.next().unwrap_or("0").parse().ok()?;
     let sec: u8 = p.next().unwrap_or("0").parse().ok()?;
     let us = match frac {
-        Some(f) if !f.is_empty() && f.len() <= 6 => f.parse::<u32>().ok()? * 10u32.pow(6 - f.len() as u32),
+        Some(f) if !f.is_empty() && f.len() <= 6 => {
+            f.parse::<u32>().ok()? * 10u32.pow(6 - f.len() as u32)
+        }
         Some(_) => return None,
         None => 0,
     };
@@ -190,19 +199,31 @@ mod tests {
     fn datetime_round_trip() {
         let v = parse_datetime("2024-02-29 13:04:05.250").expect("valid");
         assert_eq!(v, Value::Date(2024, 2, 29, 13, 4, 5, 250_000));
-        assert_eq!(param_to_sqlite(&v), SqlValue::Text("2024-02-29 13:04:05.250000".into()));
+        assert_eq!(
+            param_to_sqlite(&v),
+            SqlValue::Text("2024-02-29 13:04:05.250000".into())
+        );
         assert!(parse_datetime("garbage").is_none());
         assert!(parse_datetime("2024-01-01 25:00:00").is_none());
     }
 
     #[test]
     fn time_with_days() {
-        assert_eq!(parse_time("-49:00:01"), Some(Value::Time(true, 2, 1, 0, 1, 0)));
-        assert_eq!(param_to_sqlite(&Value::Time(true, 2, 1, 0, 1, 0)), SqlValue::Text("-49:00:01".into()));
+        assert_eq!(
+            parse_time("-49:00:01"),
+            Some(Value::Time(true, 2, 1, 0, 1, 0))
+        );
+        assert_eq!(
+            param_to_sqlite(&Value::Time(true, 2, 1, 0, 1, 0)),
+            SqlValue::Text("-49:00:01".into())
+        );
     }
 
     #[test]
     fn big_unsigned_params_keep_precision() {
-        assert_eq!(param_to_sqlite(&Value::UInt(u64::MAX)), SqlValue::Text(u64::MAX.to_string()));
+        assert_eq!(
+            param_to_sqlite(&Value::UInt(u64::MAX)),
+            SqlValue::Text(u64::MAX.to_string())
+        );
     }
 }

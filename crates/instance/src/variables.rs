@@ -61,8 +61,20 @@ pub struct VarDef {
     pub default: &'static str,
 }
 
-const fn v(name: &'static str, scope: Scope, kind: Kind, read_only: bool, default: &'static str) -> VarDef {
-    VarDef { name, scope, kind, read_only, default }
+const fn v(
+    name: &'static str,
+    scope: Scope,
+    kind: Kind,
+    read_only: bool,
+    default: &'static str,
+) -> VarDef {
+    VarDef {
+        name,
+        scope,
+        kind,
+        read_only,
+        default,
+    }
 }
 
 use Kind::{Bool, Float as F, Int, Str};
@@ -171,7 +183,10 @@ pub static VARIABLES: &[VarDef] = &[
 /// Looks up a variable definition by (case-insensitive) name.
 pub fn find(name: &str) -> Option<&'static VarDef> {
     let lower = name.to_ascii_lowercase();
-    VARIABLES.binary_search_by(|d| d.name.cmp(lower.as_str())).ok().map(|i| &VARIABLES[i])
+    VARIABLES
+        .binary_search_by(|d| d.name.cmp(lower.as_str()))
+        .ok()
+        .map(|i| &VARIABLES[i])
 }
 
 /// Parses `raw` for `def` the way `SET` accepts it (ON/OFF/TRUE/FALSE/numbers/strings).
@@ -180,7 +195,11 @@ pub fn parse_value(def: &VarDef, raw: &VarValue) -> ExecResult<VarValue> {
         err(
             1231,
             "42000",
-            format!("Variable '{}' can't be set to the value of '{}'", def.name, raw.show(Kind::Str)),
+            format!(
+                "Variable '{}' can't be set to the value of '{}'",
+                def.name,
+                raw.show(Kind::Str)
+            ),
         )
     };
     Ok(match def.kind {
@@ -198,7 +217,11 @@ pub fn parse_value(def: &VarDef, raw: &VarValue) -> ExecResult<VarValue> {
             VarValue::Int(i) => VarValue::Int(*i),
             VarValue::Float(f) => VarValue::Int(*f as i64),
             VarValue::Str(s) => VarValue::Int(s.trim().parse().map_err(|_| {
-                err(1232, "42000", format!("Incorrect argument type to variable '{}'", def.name))
+                err(
+                    1232,
+                    "42000",
+                    format!("Incorrect argument type to variable '{}'", def.name),
+                )
             })?),
             VarValue::Null => return Err(wrong()),
         },
@@ -238,7 +261,9 @@ impl GlobalVariables {
             };
             values.insert(def.name, value);
         }
-        GlobalVariables { values: RwLock::new(values) }
+        GlobalVariables {
+            values: RwLock::new(values),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<VarValue> {
@@ -262,7 +287,11 @@ fn default_value(def: &VarDef) -> VarValue {
             .parse::<i64>()
             .map(VarValue::Int)
             .unwrap_or_else(|_| VarValue::Str(def.default.to_string())),
-        Kind::Float => def.default.parse::<f64>().map(VarValue::Float).unwrap_or(VarValue::Float(0.0)),
+        Kind::Float => def
+            .default
+            .parse::<f64>()
+            .map(VarValue::Float)
+            .unwrap_or(VarValue::Float(0.0)),
         Kind::Str => VarValue::Str(def.default.to_string()),
     }
 }
@@ -274,14 +303,22 @@ mod tests {
     #[test]
     fn registry_is_sorted_for_binary_search() {
         for pair in VARIABLES.windows(2) {
-            assert!(pair[0].name < pair[1].name, "{} >= {}", pair[0].name, pair[1].name);
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} >= {}",
+                pair[0].name,
+                pair[1].name
+            );
         }
     }
 
     #[test]
     fn bool_parsing() {
         let def = find("AUTOCOMMIT").expect("known");
-        assert_eq!(parse_value(def, &VarValue::Str("off".into())).ok(), Some(VarValue::Int(0)));
+        assert_eq!(
+            parse_value(def, &VarValue::Str("off".into())).ok(),
+            Some(VarValue::Int(0))
+        );
         assert!(parse_value(def, &VarValue::Str("maybe".into())).is_err());
     }
 }

@@ -57,7 +57,10 @@ mod tests {
 
     #[test]
     fn utf8_is_borrowed() {
-        assert!(matches!(decode_sql_text("SELECT 'é'".as_bytes()), Cow::Borrowed(_)));
+        assert!(matches!(
+            decode_sql_text("SELECT 'é'".as_bytes()),
+            Cow::Borrowed(_)
+        ));
     }
 
     proptest! {

@@ -26,7 +26,10 @@ pub fn name_unaliased_expressions(query: &mut Query, sql: &str) {
             continue;
         };
         let alias = Ident::with_quote('"', text);
-        *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias };
+        *item = SelectItem::ExprWithAlias {
+            expr: expr.clone(),
+            alias,
+        };
     }
 }
 
@@ -49,7 +52,9 @@ fn first_select(body: &mut SetExpr) -> Option<&mut sqlparser::ast::Select> {
 }
 
 fn line_starts(sql: &str) -> Vec<usize> {
-    std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect()
+    std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 /// The text of `expr` in `sql`, from its span (1-based line and character column).
@@ -115,9 +120,13 @@ mod tests {
 
     fn names(sql: &str) -> Vec<String> {
         let mut stmts = Parser::parse_sql(&MySqlDialect {}, sql).expect("parses");
-        let sqlparser::ast::Statement::Query(q) = &mut stmts[0] else { panic!("not a query") };
+        let sqlparser::ast::Statement::Query(q) = &mut stmts[0] else {
+            panic!("not a query")
+        };
         name_unaliased_expressions(q, sql);
-        let SetExpr::Select(s) = q.body.as_ref() else { panic!("not a select") };
+        let SetExpr::Select(s) = q.body.as_ref() else {
+            panic!("not a select")
+        };
         s.projection
             .iter()
             .map(|i| match i {
@@ -129,13 +138,13 @@ mod tests {
 
     #[test]
     fn expressions_are_named_by_their_text() {
-        assert_eq!(names("SELECT 1+1, @@version_comment, a, t.b, COUNT(*) AS n FROM t"), vec![
-            "1+1",
-            "@@version_comment",
-            "a",
-            "t.b",
-            "n"
-        ]);
-        assert_eq!(names("SELECT\n  NOW(),\n  CONCAT('a', 'é')"), vec!["NOW()", "CONCAT('a', 'é')"]);
+        assert_eq!(
+            names("SELECT 1+1, @@version_comment, a, t.b, COUNT(*) AS n FROM t"),
+            vec!["1+1", "@@version_comment", "a", "t.b", "n"]
+        );
+        assert_eq!(
+            names("SELECT\n  NOW(),\n  CONCAT('a', 'é')"),
+            vec!["NOW()", "CONCAT('a', 'é')"]
+        );
     }
 }

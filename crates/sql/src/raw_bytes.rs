@@ -40,6 +40,9 @@ mod tests {
     #[test]
     fn nul_and_raw_bytes_become_hex() {
         let raw = char::from_u32(RAW_BYTE_BASE + 0xFF).expect("valid char");
-        assert_eq!(hex_if_binary(&format!("a\0{raw}é")).as_deref(), Some("6100FFC3A9"));
+        assert_eq!(
+            hex_if_binary(&format!("a\0{raw}é")).as_deref(),
+            Some("6100FFC3A9")
+        );
     }
 }

@@ -552,7 +552,10 @@ impl VisitorMut for Rewriter<'_> {
 
     fn pre_visit_value(&mut self, value: &mut ValueWithSpan) -> ControlFlow<SqlError> {
         let v = &mut value.value;
-        if let Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) | Value::NationalStringLiteral(s) = v {
+        if let Value::SingleQuotedString(s)
+        | Value::DoubleQuotedString(s)
+        | Value::NationalStringLiteral(s) = v
+        {
             if let Some(hex) = crate::raw_bytes::hex_if_binary(s) {
                 *v = Value::HexStringLiteral(hex);
                 return ControlFlow::Continue(());

@@ -72,7 +72,12 @@ const MYSQL_VERSION_ID: u32 = 80036;
 /// `/*M!NNNNNN … */` is MariaDB-only syntax that MySQL servers treat as a plain comment, and so
 /// do we (it carries MariaDB-only settings such as `NOTE_VERBOSITY`).
 fn runs_here(bytes: &[u8], digits_at: usize) -> bool {
-    let digits: Vec<u8> = bytes.iter().skip(digits_at).take_while(|b| b.is_ascii_digit()).copied().collect();
+    let digits: Vec<u8> = bytes
+        .iter()
+        .skip(digits_at)
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
     if digits.is_empty() {
         return true;
     }
@@ -256,8 +261,14 @@ mod version_tests {
 
     #[test]
     fn newer_versions_stay_comments() {
-        assert_eq!(expand_executable_comments("/*!90000 FUTURE */ SELECT 1"), "/*!90000 FUTURE */ SELECT 1");
-        assert_eq!(expand_executable_comments("/*!80016 DEFAULT ENCRYPTION='N' */"), "  DEFAULT ENCRYPTION='N'  ");
+        assert_eq!(
+            expand_executable_comments("/*!90000 FUTURE */ SELECT 1"),
+            "/*!90000 FUTURE */ SELECT 1"
+        );
+        assert_eq!(
+            expand_executable_comments("/*!80016 DEFAULT ENCRYPTION='N' */"),
+            "  DEFAULT ENCRYPTION='N'  "
+        );
         assert_eq!(expand_executable_comments("/*! ALWAYS */"), "  ALWAYS  ");
     }
 }

@@ -168,7 +168,11 @@ fn classify(sql: &str, ctx: &Ctx<'_>) -> Result<(StatementKind, usize), SqlError
     translate_ast(statement, sql, ctx)
 }
 
-fn translate_ast(statement: Statement, sql: &str, ctx: &Ctx<'_>) -> Result<(StatementKind, usize), SqlError> {
+fn translate_ast(
+    statement: Statement,
+    sql: &str,
+    ctx: &Ctx<'_>,
+) -> Result<(StatementKind, usize), SqlError> {
     match statement {
         Statement::Query(mut query) => {
             crate::projection::name_unaliased_expressions(&mut query, sql);

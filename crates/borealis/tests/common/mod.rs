@@ -63,7 +63,10 @@ impl Server {
             .arg("--port")
             .arg(self.port.to_string())
             .args(&self.extra)
-            .env("BOREALIS_LOG", std::env::var("BOREALIS_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "BOREALIS_LOG",
+                std::env::var("BOREALIS_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn borealis");
@@ -87,7 +90,11 @@ impl Server {
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("borealis exited during start: {status}");
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -116,7 +123,9 @@ impl Server {
     /// Connects with a database selected (created if missing).
     pub async fn conn_db(&self, db: &str) -> Conn {
         let mut c = self.conn().await;
-        c.query_drop(format!("CREATE DATABASE IF NOT EXISTS {db}")).await.expect("create db");
+        c.query_drop(format!("CREATE DATABASE IF NOT EXISTS {db}"))
+            .await
+            .expect("create db");
         c.query_drop(format!("USE {db}")).await.expect("use db");
         c
     }
@@ -163,8 +172,15 @@ extern "C" {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-            eprintln!("borealis on port {} had exited by itself: {status}", self.port);
+        if let Some(status) = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+        {
+            eprintln!(
+                "borealis on port {} had exited by itself: {status}",
+                self.port
+            );
         }
         self.kill9();
     }
@@ -178,7 +194,9 @@ pub fn code_of<T: std::fmt::Debug>(r: Result<T, mysql_async::Error>) -> u16 {
     }
 }
 
-pub fn server_error<T: std::fmt::Debug>(r: Result<T, mysql_async::Error>) -> mysql_async::ServerError {
+pub fn server_error<T: std::fmt::Debug>(
+    r: Result<T, mysql_async::Error>,
+) -> mysql_async::ServerError {
     match r {
         Err(mysql_async::Error::Server(e)) => e,
         other => panic!("expected a server error, got {other:?}"),

@@ -4,14 +4,24 @@ use borealis_protocol::{OkInfo, ResultSink, Value};
 use borealis_sql::{DmlVerb, StatementKind, Translated};
 
 use super::{rows, set, show, Session};
-use borealis_sql::Catalog as _;
 use crate::errors::{err, ExecResult};
 use crate::status::Com;
+use borealis_sql::Catalog as _;
 
 /// Runs `t` and writes its result to `out` (errors are returned for the caller to write).
-pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSink<'_>, more: bool) -> ExecResult<()> {
+pub fn run(
+    s: &mut Session,
+    t: &Translated,
+    params: &[Value],
+    out: &mut ResultSink<'_>,
+    more: bool,
+) -> ExecResult<()> {
     match &t.kind {
-        StatementKind::Query { sql, locking, calc_found_rows } => {
+        StatementKind::Query {
+            sql,
+            locking,
+            calc_found_rows,
+        } => {
             s.shared.status.count(Com::Select);
             begin_implicit_if_needed(s)?;
             s.engine.set_locking_reads(*locking);
@@ -19,7 +29,12 @@ pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSi
             s.engine.set_locking_reads(false);
             r
         }
-        StatementKind::Dml { sql, verb, auto_increment, .. } => {
+        StatementKind::Dml {
+            sql,
+            verb,
+            auto_increment,
+            ..
+        } => {
             s.shared.status.count(match verb {
                 DmlVerb::Insert => Com::Insert,
                 DmlVerb::Replace => Com::Replace,
@@ -29,13 +44,18 @@ pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSi
             check_writable(s)?;
             begin_implicit_if_needed(s)?;
             let autocommit_statement = !s.in_transaction();
-            with_retries(s, autocommit_statement, |s| dml(s, sql, params, auto_increment.is_some()))
-                .and_then(|info| {
-                    out.ok(info, more)?;
-                    Ok(())
-                })
+            with_retries(s, autocommit_statement, |s| {
+                dml(s, sql, params, auto_increment.is_some())
+            })
+            .and_then(|info| {
+                out.ok(info, more)?;
+                Ok(())
+            })
         }
-        StatementKind::Ddl { statements, skip_if } => {
+        StatementKind::Ddl {
+            statements,
+            skip_if,
+        } => {
             s.shared.status.count(Com::Ddl);
             check_writable(s)?;
             if let Some(skip) = skip_if {
@@ -48,7 +68,11 @@ pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSi
             with_retries(s, true, |s| ddl(s, statements))?;
             ok(s, out, 0, more)
         }
-        StatementKind::CreateDatabase { name, if_not_exists, .. } => {
+        StatementKind::CreateDatabase {
+            name,
+            if_not_exists,
+            ..
+        } => {
             s.shared.status.count(Com::Ddl);
             check_writable(s)?;
             create_database(s, name, *if_not_exists)?;
@@ -65,7 +89,10 @@ pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSi
             s.use_database(db)?;
             ok(s, out, 0, more)
         }
-        StatementKind::Begin { read_only, consistent_snapshot } => {
+        StatementKind::Begin {
+            read_only,
+            consistent_snapshot,
+        } => {
             s.shared.status.count(Com::Begin);
             begin(s, *read_only, *consistent_snapshot)?;
             ok(s, out, 0, more)
@@ -88,16 +115,23 @@ pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSi
         }
         StatementKind::RollbackToSavepoint(name) => {
             if !s.in_transaction() {
-                return Err(err(1305, "42000", format!("SAVEPOINT {name} does not exist")));
+                return Err(err(
+                    1305,
+                    "42000",
+                    format!("SAVEPOINT {name} does not exist"),
+                ));
             }
-            exec_batch(s, &format!("ROLLBACK TO {}", quote_ident(name))).map_err(|_| {
-                err(1305, "42000", format!("SAVEPOINT {name} does not exist"))
-            })?;
+            exec_batch(s, &format!("ROLLBACK TO {}", quote_ident(name)))
+                .map_err(|_| err(1305, "42000", format!("SAVEPOINT {name} does not exist")))?;
             ok(s, out, 0, more)
         }
         StatementKind::ReleaseSavepoint(name) => {
             if !s.in_transaction() {
-                return Err(err(1305, "42000", format!("SAVEPOINT {name} does not exist")));
+                return Err(err(
+                    1305,
+                    "42000",
+                    format!("SAVEPOINT {name} does not exist"),
+                ));
             }
             exec_batch(s, &format!("RELEASE {}", quote_ident(name)))
                 .map_err(|_| err(1305, "42000", format!("SAVEPOINT {name} does not exist")))?;
@@ -113,7 +147,11 @@ pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSi
             set::set_names(s, charset, collation.as_deref())?;
             ok(s, out, 0, more)
         }
-        StatementKind::SetTransaction { scope, isolation, read_only } => {
+        StatementKind::SetTransaction {
+            scope,
+            isolation,
+            read_only,
+        } => {
             s.shared.status.count(Com::Set);
             set::set_transaction(s, scope.as_ref(), isolation.as_deref(), *read_only)?;
             ok(s, out, 0, more)
@@ -139,7 +177,12 @@ pub fn run(s: &mut Session, t: &Translated, params: &[Value], out: &mut ResultSi
 }
 
 pub fn ok(s: &mut Session, out: &mut ResultSink<'_>, affected: u64, more: bool) -> ExecResult<()> {
-    let info = OkInfo { affected_rows: affected, last_insert_id: 0, warnings: s.warning_count(), info: String::new() };
+    let info = OkInfo {
+        affected_rows: affected,
+        last_insert_id: 0,
+        warnings: s.warning_count(),
+        info: String::new(),
+    };
     out.ok(info, more)?;
     Ok(())
 }
@@ -149,7 +192,10 @@ fn quote_ident(name: &str) -> String {
 }
 
 fn exec_batch(s: &Session, sql: &str) -> ExecResult<()> {
-    s.engine.conn().execute_batch(sql).map_err(|e| s.sqlite_error(e))
+    s.engine
+        .conn()
+        .execute_batch(sql)
+        .map_err(|e| s.sqlite_error(e))
 }
 
 /// Writes are refused on a read-only instance (1290) and in a READ ONLY transaction (1792).
@@ -162,7 +208,11 @@ fn check_writable(s: &Session) -> ExecResult<()> {
         ));
     }
     if s.txn_read_only && s.in_transaction() {
-        return Err(err(1792, "25006", "Cannot execute statement in a READ ONLY transaction."));
+        return Err(err(
+            1792,
+            "25006",
+            "Cannot execute statement in a READ ONLY transaction.",
+        ));
     }
     Ok(())
 }
@@ -223,13 +273,20 @@ fn with_retries<T>(
     retry: bool,
     mut f: impl FnMut(&mut Session) -> ExecResult<T>,
 ) -> ExecResult<T> {
-    let retries = if retry { s.var_int("borealis_conflict_retries").clamp(0, 1000) as u32 } else { 0 };
+    let retries = if retry {
+        s.var_int("borealis_conflict_retries").clamp(0, 1000) as u32
+    } else {
+        0
+    };
     let mut attempt = 0;
     loop {
         match f(s) {
             Err(crate::errors::ExecError::Conflict(c)) if attempt < retries => {
                 attempt += 1;
-                s.shared.status.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                s.shared
+                    .status
+                    .retries
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::debug!(attempt, conflict = ?c, "retrying a single-statement transaction");
                 let micros = 50 * u64::from(attempt) + u64::from(rand_jitter()) % 200;
                 std::thread::sleep(std::time::Duration::from_micros(micros));
@@ -262,8 +319,16 @@ fn dml(s: &mut Session, sql: &str, params: &[Value], generates_ids: bool) -> Exe
         }
     }
     s.fctx.set_row_count(affected as i64);
-    s.shared.status.rows_affected.fetch_add(affected, std::sync::atomic::Ordering::Relaxed);
-    Ok(OkInfo { affected_rows: affected, last_insert_id, warnings: s.warning_count(), info: String::new() })
+    s.shared
+        .status
+        .rows_affected
+        .fetch_add(affected, std::sync::atomic::Ordering::Relaxed);
+    Ok(OkInfo {
+        affected_rows: affected,
+        last_insert_id,
+        warnings: s.warning_count(),
+        info: String::new(),
+    })
 }
 
 /// DDL and its catalog maintenance run as one transaction (atomic DDL), after an implicit
@@ -288,30 +353,55 @@ pub fn ddl(s: &mut Session, statements: &[String]) -> ExecResult<()> {
 fn create_database(s: &mut Session, name: &str, if_not_exists: bool) -> ExecResult<()> {
     if s.catalog().database_exists(name) {
         if if_not_exists {
-            s.add_note(1007, format!("Can't create database '{name}'; database exists"));
+            s.add_note(
+                1007,
+                format!("Can't create database '{name}'; database exists"),
+            );
             return Ok(());
         }
-        return Err(err(1007, "HY000", format!("Can't create database '{name}'; database exists")));
+        return Err(err(
+            1007,
+            "HY000",
+            format!("Can't create database '{name}'; database exists"),
+        ));
     }
-    let statements = borealis_sql::create_database_statements(name, "utf8mb4", "utf8mb4_0900_ai_ci");
+    let statements =
+        borealis_sql::create_database_statements(name, "utf8mb4", "utf8mb4_0900_ai_ci");
     ddl(s, &statements)
 }
 
 fn drop_database(s: &mut Session, name: &str, if_exists: bool) -> ExecResult<u64> {
     if !s.catalog().database_exists(name) {
         if if_exists {
-            s.add_note(1008, format!("Can't drop database '{name}'; database doesn't exist"));
+            s.add_note(
+                1008,
+                format!("Can't drop database '{name}'; database doesn't exist"),
+            );
             return Ok(0);
         }
-        return Err(err(1008, "HY000", format!("Can't drop database '{name}'; database doesn't exist")));
+        return Err(err(
+            1008,
+            "HY000",
+            format!("Can't drop database '{name}'; database doesn't exist"),
+        ));
     }
     if name.eq_ignore_ascii_case("information_schema") || name.eq_ignore_ascii_case("mysql") {
-        return Err(err(1044, "42000", format!("Access denied for user '{}'@'{}' to database '{name}'", s.user, s.host)));
+        return Err(err(
+            1044,
+            "42000",
+            format!(
+                "Access denied for user '{}'@'{}' to database '{name}'",
+                s.user, s.host
+            ),
+        ));
     }
     let tables = s.catalog().tables_of(name)?;
     let statements = borealis_sql::drop_database_statements(name, &tables);
     ddl(s, &statements)?;
-    if s.db.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(name)) {
+    if s.db
+        .as_deref()
+        .is_some_and(|d| d.eq_ignore_ascii_case(name))
+    {
         s.db = None;
         s.fctx.set_database(None);
         s.process.set_db(None);

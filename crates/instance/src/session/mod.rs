@@ -24,11 +24,11 @@ use parking_lot::Mutex;
 use rusqlite::config::DbConfig;
 
 use crate::catalog::SessionCatalog;
-use borealis_sql::Catalog as _;
 use crate::errors::{err, to_mysql, ExecError, ExecResult};
 use crate::processlist::Process;
 use crate::server::Shared;
 use crate::variables::VarValue;
+use borealis_sql::Catalog as _;
 
 /// A warning or note for SHOW WARNINGS.
 #[derive(Clone, Debug)]
@@ -93,15 +93,18 @@ impl Session {
             .map_err(|e| MysqlError::new(1105, "HY000", format!("cannot open a session: {e}")))?;
         // Identifiers are always double-quoted by the translator: an unknown column must be an
         // error (1054), not SQLite's legacy fallback to a string literal.
-        for cfg in [DbConfig::SQLITE_DBCONFIG_DQS_DML, DbConfig::SQLITE_DBCONFIG_DQS_DDL] {
-            engine
-                .conn()
-                .set_db_config(cfg, false)
-                .map_err(|e| MysqlError::new(1105, "HY000", format!("cannot configure a session: {e}")))?;
+        for cfg in [
+            DbConfig::SQLITE_DBCONFIG_DQS_DML,
+            DbConfig::SQLITE_DBCONFIG_DQS_DDL,
+        ] {
+            engine.conn().set_db_config(cfg, false).map_err(|e| {
+                MysqlError::new(1105, "HY000", format!("cannot configure a session: {e}"))
+            })?;
         }
         let fctx = SessionContext::new(info.connection_id);
-        borealis_functions::register(engine.conn(), fctx.clone())
-            .map_err(|e| MysqlError::new(1105, "HY000", format!("cannot register functions: {e}")))?;
+        borealis_functions::register(engine.conn(), fctx.clone()).map_err(|e| {
+            MysqlError::new(1105, "HY000", format!("cannot register functions: {e}"))
+        })?;
         let host = info.peer.ip().to_string();
         fctx.set_user(format!("{}@{}", info.user, host));
         fctx.set_version(shared.server_version.clone());
@@ -136,15 +139,25 @@ impl Session {
             session.use_database(db).map_err(|e| to_mysql(&e))?;
         }
         session.shared.processes.register(session.process.clone());
-        session.shared.status.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        session.shared.status.threads_connected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        session
+            .shared
+            .status
+            .connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        session
+            .shared
+            .status
+            .threads_connected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(session)
     }
 
     /// The value of a system variable as this session sees it.
     pub fn var(&self, name: &str) -> Option<VarValue> {
         let def = crate::variables::find(name)?;
-        self.vars.get(def.name).or_else(|| self.shared.globals.get(def.name))
+        self.vars
+            .get(def.name)
+            .or_else(|| self.shared.globals.get(def.name))
     }
 
     fn var_int(&self, name: &str) -> i64 {
@@ -176,19 +189,30 @@ impl Session {
     }
 
     fn catalog(&self) -> SessionCatalog<'_> {
-        SessionCatalog::new(self.engine.conn(), &self.shared.catalog, self.shared.epoch())
+        SessionCatalog::new(
+            self.engine.conn(),
+            &self.shared.catalog,
+            self.shared.epoch(),
+        )
     }
 
     fn translate(&self, sql: &str) -> ExecResult<Arc<Vec<Translated>>> {
         let catalog = self.catalog();
-        let ctx = Ctx { current_db: self.db.as_deref(), catalog: &catalog, schema_version: self.shared.epoch() };
+        let ctx = Ctx {
+            current_db: self.db.as_deref(),
+            catalog: &catalog,
+            schema_version: self.shared.epoch(),
+        };
         Ok(self.shared.translator.translate(sql, &ctx)?)
     }
 
     /// Maps an SQLite error, recognising a lost commit (1213).
     fn sqlite_error(&self, e: rusqlite::Error) -> ExecError {
         if borealis_engine::is_conflict(&e) {
-            self.shared.status.conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.shared
+                .status
+                .conflicts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.txn_reset_after_rollback();
             return ExecError::Conflict(self.engine.take_conflict());
         }
@@ -200,16 +224,13 @@ impl Session {
         // place to reset per-transaction session state when that grows.
     }
 
-    fn add_warning(&mut self, code: u16, message: impl Into<String>) {
-        // Bounded like MySQL's max_error_count (1024).
-        if self.warnings.len() < 1024 {
-            self.warnings.push(Warning { level: "Warning", code, message: message.into() });
-        }
-    }
-
     fn add_note(&mut self, code: u16, message: impl Into<String>) {
         if self.warnings.len() < 1024 {
-            self.warnings.push(Warning { level: "Note", code, message: message.into() });
+            self.warnings.push(Warning {
+                level: "Note",
+                code,
+                message: message.into(),
+            });
         }
     }
 
@@ -255,8 +276,8 @@ impl Session {
         if self.process.is_killed() {
             return Err(err(1927, "70100", "Connection was killed"));
         }
-        if !matches!(t.kind, StatementKind::Show(borealis_sql::Show::Warnings { .. }))
-            && !matches!(t.kind, StatementKind::Show(borealis_sql::Show::Errors { .. }))
+        if !matches!(t.kind, StatementKind::Show(borealis_sql::Show::Warnings))
+            && !matches!(t.kind, StatementKind::Show(borealis_sql::Show::Errors))
         {
             self.warnings.clear();
         }
@@ -267,7 +288,10 @@ impl Session {
         self.process.end();
         let elapsed = started.elapsed();
         if self.shared.slow_log.is_enabled() && elapsed.as_secs_f64() >= self.long_query_time() {
-            self.shared.status.slow_queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.shared
+                .status
+                .slow_queries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.shared.slow_log.write(self.id, Some(elapsed), &t.mysql);
         }
         result
@@ -283,7 +307,11 @@ impl Session {
 }
 
 /// `@@name` in SQL calls borealis_sysvar(name), answered from the session and global values.
-fn install_sysvar_lookup(shared: &Arc<Shared>, vars: &Arc<SessionVars>, fctx: &Arc<SessionContext>) {
+fn install_sysvar_lookup(
+    shared: &Arc<Shared>,
+    vars: &Arc<SessionVars>,
+    fctx: &Arc<SessionContext>,
+) {
     let shared = Arc::downgrade(shared);
     let vars = Arc::downgrade(vars);
     let f_ctx = Arc::downgrade(fctx);
@@ -293,7 +321,10 @@ fn install_sysvar_lookup(shared: &Arc<Shared>, vars: &Arc<SessionVars>, fctx: &A
         let lower = name.to_ascii_lowercase();
         let (global_only, bare) = if let Some(b) = lower.strip_prefix("global.") {
             (true, b.to_string())
-        } else if let Some(b) = lower.strip_prefix("session.").or_else(|| lower.strip_prefix("local.")) {
+        } else if let Some(b) = lower
+            .strip_prefix("session.")
+            .or_else(|| lower.strip_prefix("local."))
+        {
             (false, b.to_string())
         } else {
             (false, lower.clone())
@@ -302,10 +333,14 @@ fn install_sysvar_lookup(shared: &Arc<Shared>, vars: &Arc<SessionVars>, fctx: &A
         let value = match def.name {
             "last_insert_id" | "identity" => {
                 let c = f_ctx.upgrade()?;
-                return Some(borealis_functions::SqlValue::Integer(c.last_insert_id() as i64));
+                return Some(borealis_functions::SqlValue::Integer(
+                    c.last_insert_id() as i64
+                ));
             }
             _ if global_only => shared.globals.get(def.name)?,
-            _ => vars.get(def.name).or_else(|| shared.globals.get(def.name))?,
+            _ => vars
+                .get(def.name)
+                .or_else(|| shared.globals.get(def.name))?,
         };
         Some(match value {
             VarValue::Int(i) => borealis_functions::SqlValue::Integer(i),
@@ -318,11 +353,18 @@ fn install_sysvar_lookup(shared: &Arc<Shared>, vars: &Arc<SessionVars>, fctx: &A
 
 impl ProtocolSession for Session {
     fn query(&mut self, sql: &str, out: &mut ResultSink<'_>) -> std::io::Result<()> {
-        self.shared.status.questions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.shared
+            .status
+            .questions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.run_text(sql, out)
     }
 
-    fn prepare(&mut self, statement_id: u32, sql: &str) -> Result<(u16, Vec<ColumnDef>), MysqlError> {
+    fn prepare(
+        &mut self,
+        statement_id: u32,
+        sql: &str,
+    ) -> Result<(u16, Vec<ColumnDef>), MysqlError> {
         let statements = self.translate(sql).map_err(|e| to_mysql(&e))?;
         if statements.len() != 1 {
             return Err(MysqlError::new(
@@ -332,15 +374,36 @@ impl ProtocolSession for Session {
             ));
         }
         let param_count = statements[0].param_count;
-        let columns = self.prepared_columns(&statements[0]).map_err(|e| to_mysql(&e))?;
-        let params = u16::try_from(param_count)
-            .map_err(|_| MysqlError::new(1390, "HY000", "Prepared statement contains too many placeholders"))?;
-        self.prepared.insert(statement_id, Prepared { statements, param_count });
+        let columns = self
+            .prepared_columns(&statements[0])
+            .map_err(|e| to_mysql(&e))?;
+        let params = u16::try_from(param_count).map_err(|_| {
+            MysqlError::new(
+                1390,
+                "HY000",
+                "Prepared statement contains too many placeholders",
+            )
+        })?;
+        self.prepared.insert(
+            statement_id,
+            Prepared {
+                statements,
+                param_count,
+            },
+        );
         Ok((params, columns))
     }
 
-    fn execute(&mut self, statement_id: u32, params: &[Value], out: &mut ResultSink<'_>) -> std::io::Result<()> {
-        self.shared.status.questions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    fn execute(
+        &mut self,
+        statement_id: u32,
+        params: &[Value],
+        out: &mut ResultSink<'_>,
+    ) -> std::io::Result<()> {
+        self.shared
+            .status
+            .questions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let Some(p) = self.prepared.get(&statement_id) else {
             return out.error(&MysqlError::new(
                 1243,
@@ -349,7 +412,11 @@ impl ProtocolSession for Session {
             ));
         };
         if params.len() != p.param_count {
-            let msg = format!("Incorrect arguments to mysqld_stmt_execute: {} given, {} expected", params.len(), p.param_count);
+            let msg = format!(
+                "Incorrect arguments to mysqld_stmt_execute: {} given, {} expected",
+                params.len(),
+                p.param_count
+            );
             return out.error(&MysqlError::new(1210, "HY000", msg));
         }
         let statements = p.statements.clone();
@@ -445,7 +512,10 @@ impl ProtocolSession for Session {
             let _ = self.engine.conn().execute_batch("ROLLBACK");
         }
         self.shared.processes.unregister(self.id);
-        self.shared.status.threads_connected.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.shared
+            .status
+            .threads_connected
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -38,7 +38,10 @@ pub fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> ExecResult<
         return Err(err(
             1210,
             "HY000",
-            format!("Incorrect arguments to EXECUTE: {} given, {expected} expected", params.len()),
+            format!(
+                "Incorrect arguments to EXECUTE: {} given, {expected} expected",
+                params.len()
+            ),
         ));
     }
     for (i, p) in params.iter().enumerate() {
@@ -75,7 +78,11 @@ pub fn query(
             }
             None => {
                 let ti = first
-                    .map(|r| r.get_ref(i).map(type_of_value).unwrap_or_else(|_| text_type()))
+                    .map(|r| {
+                        r.get_ref(i)
+                            .map(type_of_value)
+                            .unwrap_or_else(|_| text_type())
+                    })
                     .unwrap_or_else(text_type);
                 let mut def = c.def.clone();
                 fill_def(&mut def, &ti);
@@ -107,7 +114,10 @@ pub fn query(
     drop(stmt);
     s.fctx.set_found_rows(sent);
     s.fctx.set_row_count(-1);
-    s.shared.status.rows_sent.fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
+    s.shared
+        .status
+        .rows_sent
+        .fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
     out.end_rows(s.warning_count(), more)?;
     Ok(())
 }
@@ -154,7 +164,10 @@ fn shape_for(
 /// Derives MySQL column definitions: from the catalog when a column comes straight from a
 /// table, else from SQLite's declared type, else (expressions) from the first row.
 fn compute_shape(stmt: &rusqlite::Statement<'_>, catalog: &SessionCatalog<'_>) -> Vec<ColumnShape> {
-    let decls: Vec<Option<String>> = stmt.columns().map(|c| c.decl_type().map(str::to_string)).collect();
+    let decls: Vec<Option<String>> = stmt
+        .columns()
+        .map(|c| c.decl_type().map(str::to_string))
+        .collect();
     stmt.columns_with_metadata()
         .enumerate()
         .map(|(i, meta)| {
@@ -167,7 +180,10 @@ fn compute_shape(stmt: &rusqlite::Statement<'_>, catalog: &SessionCatalog<'_>) -
                 def.table = tbl.to_string();
                 def.org_table = tbl.to_string();
                 def.org_name = origin.to_string();
-                if let Some(col) = catalog.table(db, tbl).and_then(|t| t.column(origin).cloned()) {
+                if let Some(col) = catalog
+                    .table(db, tbl)
+                    .and_then(|t| t.column(origin).cloned())
+                {
                     let ti = type_info(&col.column_type);
                     if !col.nullable {
                         def.flags |= ColumnFlags::NOT_NULL_FLAG;
@@ -232,7 +248,10 @@ pub fn fill_def(def: &mut ColumnDef, ti: &TypeInfo) {
         MysqlType::DateTime => (T::MYSQL_TYPE_DATETIME, ColumnFlags::BINARY_FLAG),
         MysqlType::Timestamp => (T::MYSQL_TYPE_TIMESTAMP, ColumnFlags::BINARY_FLAG),
         MysqlType::Time => (T::MYSQL_TYPE_TIME, ColumnFlags::BINARY_FLAG),
-        MysqlType::Year => (T::MYSQL_TYPE_YEAR, ColumnFlags::NUM_FLAG | ColumnFlags::UNSIGNED_FLAG),
+        MysqlType::Year => (
+            T::MYSQL_TYPE_YEAR,
+            ColumnFlags::NUM_FLAG | ColumnFlags::UNSIGNED_FLAG,
+        ),
         MysqlType::VarString => (T::MYSQL_TYPE_VAR_STRING, ColumnFlags::empty()),
         MysqlType::String => (T::MYSQL_TYPE_STRING, ColumnFlags::empty()),
         MysqlType::Blob => (T::MYSQL_TYPE_BLOB, ColumnFlags::BLOB_FLAG),
@@ -253,7 +272,11 @@ pub fn fill_def(def: &mut ColumnDef, ti: &TypeInfo) {
     } else {
         def.charset = 255;
     }
-    def.length = if ti.is_text { ti.length.saturating_mul(4) } else { ti.length };
+    def.length = if ti.is_text {
+        ti.length.saturating_mul(4)
+    } else {
+        ti.length
+    };
     def.decimals = match ti.column_type {
         MysqlType::Float | MysqlType::Double if ti.decimals == 0 => 31,
         MysqlType::VarString | MysqlType::String | MysqlType::Blob | MysqlType::Json => 0,

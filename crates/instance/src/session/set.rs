@@ -20,7 +20,12 @@ pub fn set_items(s: &mut Session, items: &[SetItem], params: &[Value]) -> ExecRe
     Ok(())
 }
 
-fn set_item(s: &mut Session, item: &SetItem, params: &[Value], param_at: &mut usize) -> ExecResult<()> {
+fn set_item(
+    s: &mut Session,
+    item: &SetItem,
+    params: &[Value],
+    param_at: &mut usize,
+) -> ExecResult<()> {
     if matches!(item.scope, Scope::User) {
         let v = match &item.value {
             SetValue::Expr(e) => eval(s, e, params, param_at)?,
@@ -30,8 +35,13 @@ fn set_item(s: &mut Session, item: &SetItem, params: &[Value], param_at: &mut us
         s.fctx.set_user_var(&item.name, v);
         return Ok(());
     }
-    let def = variables::find(&item.name)
-        .ok_or_else(|| err(1193, "HY000", format!("Unknown system variable '{}'", item.name)))?;
+    let def = variables::find(&item.name).ok_or_else(|| {
+        err(
+            1193,
+            "HY000",
+            format!("Unknown system variable '{}'", item.name),
+        )
+    })?;
     let global = matches!(item.scope, Scope::Global | Scope::Persist);
     check_scope(def, global)?;
     let raw = match &item.value {
@@ -56,18 +66,28 @@ fn set_item(s: &mut Session, item: &SetItem, params: &[Value], param_at: &mut us
 fn check_scope(def: &VarDef, global: bool) -> ExecResult<()> {
     use variables::Scope as V;
     if def.read_only {
-        return Err(err(1238, "HY000", format!("Variable '{}' is a read only variable", def.name)));
+        return Err(err(
+            1238,
+            "HY000",
+            format!("Variable '{}' is a read only variable", def.name),
+        ));
     }
     match (def.scope, global) {
         (V::Session, true) => Err(err(
             1228,
             "HY000",
-            format!("Variable '{}' is a SESSION variable and can't be used with SET GLOBAL", def.name),
+            format!(
+                "Variable '{}' is a SESSION variable and can't be used with SET GLOBAL",
+                def.name
+            ),
         )),
         (V::Global, false) => Err(err(
             1229,
             "HY000",
-            format!("Variable '{}' is a GLOBAL variable and should be set with SET GLOBAL", def.name),
+            format!(
+                "Variable '{}' is a GLOBAL variable and should be set with SET GLOBAL",
+                def.name
+            ),
         )),
         _ => Ok(()),
     }
@@ -95,11 +115,18 @@ fn apply(s: &mut Session, def: &VarDef, value: &VarValue, global: bool) -> ExecR
         "transaction_isolation" | "tx_isolation" => {
             isolation(s, &value.show(variables::Kind::Str))?;
         }
-        "read_only" => s.shared.read_only.store(on, std::sync::atomic::Ordering::Relaxed),
+        "read_only" => s
+            .shared
+            .read_only
+            .store(on, std::sync::atomic::Ordering::Relaxed),
         "general_log" => s.shared.general_log.set_enabled(on),
         "slow_query_log" => s.shared.slow_log.set_enabled(on),
         "foreign_key_checks" if !global => {
-            let pragma = if on { "PRAGMA foreign_keys = ON" } else { "PRAGMA foreign_keys = OFF" };
+            let pragma = if on {
+                "PRAGMA foreign_keys = ON"
+            } else {
+                "PRAGMA foreign_keys = OFF"
+            };
             s.engine.conn().execute_batch(pragma)?;
         }
         "last_insert_id" | "insert_id" | "identity" => {
@@ -107,10 +134,10 @@ fn apply(s: &mut Session, def: &VarDef, value: &VarValue, global: bool) -> ExecR
                 s.fctx.set_last_insert_id(*i as u64);
             }
         }
-        "auto_increment_increment" | "auto_increment_offset" => {
-            if !matches!(value, VarValue::Int(1..=65535)) {
-                return Err(wrong_value(def, value));
-            }
+        "auto_increment_increment" | "auto_increment_offset"
+            if !matches!(value, VarValue::Int(1..=65535)) =>
+        {
+            return Err(wrong_value(def, value));
         }
         _ => {}
     }
@@ -118,14 +145,22 @@ fn apply(s: &mut Session, def: &VarDef, value: &VarValue, global: bool) -> ExecR
 }
 
 fn in_transaction_error() -> crate::errors::ExecError {
-    err(1568, "25001", "Transaction characteristics can't be changed while a transaction is in progress")
+    err(
+        1568,
+        "25001",
+        "Transaction characteristics can't be changed while a transaction is in progress",
+    )
 }
 
 fn wrong_value(def: &VarDef, value: &VarValue) -> crate::errors::ExecError {
     err(
         1231,
         "42000",
-        format!("Variable '{}' can't be set to the value of '{}'", def.name, value.show(variables::Kind::Str)),
+        format!(
+            "Variable '{}' can't be set to the value of '{}'",
+            def.name,
+            value.show(variables::Kind::Str)
+        ),
     )
 }
 
@@ -137,12 +172,25 @@ fn isolation(s: &Session, level: &str) -> ExecResult<String> {
     let norm = level.trim().to_ascii_uppercase().replace([' ', '_'], "-");
     match norm.as_str() {
         "REPEATABLE-READ" | "READ-COMMITTED" | "READ-UNCOMMITTED" => Ok(norm),
-        "SERIALIZABLE" => Err(err(1235, "42000", "This version of Borealis doesn't yet support 'SERIALIZABLE isolation'")),
-        _ => Err(err(1231, "42000", format!("Variable 'transaction_isolation' can't be set to the value of '{level}'"))),
+        "SERIALIZABLE" => Err(err(
+            1235,
+            "42000",
+            "This version of Borealis doesn't yet support 'SERIALIZABLE isolation'",
+        )),
+        _ => Err(err(
+            1231,
+            "42000",
+            format!("Variable 'transaction_isolation' can't be set to the value of '{level}'"),
+        )),
     }
 }
 
-pub fn set_transaction(s: &mut Session, scope: Option<&Scope>, level: Option<&str>, read_only: Option<bool>) -> ExecResult<()> {
+pub fn set_transaction(
+    s: &mut Session,
+    scope: Option<&Scope>,
+    level: Option<&str>,
+    read_only: Option<bool>,
+) -> ExecResult<()> {
     let global = matches!(scope, Some(Scope::Global | Scope::Persist));
     if let Some(level) = level {
         let norm = isolation(s, level)?;
@@ -173,21 +221,36 @@ pub fn set_transaction(s: &mut Session, scope: Option<&Scope>, level: Option<&st
 /// SET NAMES cs [COLLATE c]: Borealis speaks utf8mb4; other names are recorded as MySQL does.
 pub fn set_names(s: &mut Session, charset: &str, collation: Option<&str>) -> ExecResult<()> {
     let cs = charset.trim_matches(['\'', '"']).to_ascii_lowercase();
-    let known = ["utf8mb4", "utf8", "utf8mb3", "latin1", "binary", "ascii", "default"];
+    let known = [
+        "utf8mb4", "utf8", "utf8mb3", "latin1", "binary", "ascii", "default",
+    ];
     if !known.contains(&cs.as_str()) {
         return Err(err(1115, "42000", format!("Unknown character set: '{cs}'")));
     }
-    let cs = if cs == "default" { "utf8mb4".to_string() } else { cs };
-    for name in ["character_set_client", "character_set_connection", "character_set_results"] {
+    let cs = if cs == "default" {
+        "utf8mb4".to_string()
+    } else {
+        cs
+    };
+    for name in [
+        "character_set_client",
+        "character_set_connection",
+        "character_set_results",
+    ] {
         s.vars.set(static_name(name), VarValue::Str(cs.clone()));
     }
-    let coll = collation.map(str::to_string).unwrap_or_else(|| default_collation(&cs).to_string());
-    s.vars.set(static_name("collation_connection"), VarValue::Str(coll));
+    let coll = collation
+        .map(str::to_string)
+        .unwrap_or_else(|| default_collation(&cs).to_string());
+    s.vars
+        .set(static_name("collation_connection"), VarValue::Str(coll));
     Ok(())
 }
 
 fn static_name(name: &str) -> &'static str {
-    variables::find(name).map(|d| d.name).unwrap_or("character_set_client")
+    variables::find(name)
+        .map(|d| d.name)
+        .unwrap_or("character_set_client")
 }
 
 fn default_collation(cs: &str) -> &'static str {

@@ -13,25 +13,67 @@ type Table = Vec<Vec<Option<String>>>;
 
 pub fn show(s: &mut Session, show: &Show, out: &mut ResultSink<'_>, more: bool) -> ExecResult<()> {
     match show {
-        Show::Variables { global, like, where_sql } => {
+        Show::Variables {
+            global,
+            like,
+            where_sql,
+        } => {
             let rows = variable_rows(s, *global);
-            send(s, out, more, &["Variable_name", "Value"], rows, like.as_deref(), where_sql.as_deref())
+            send(
+                s,
+                out,
+                more,
+                &["Variable_name", "Value"],
+                rows,
+                like.as_deref(),
+                where_sql.as_deref(),
+            )
         }
-        Show::Status { global: _, like, where_sql } => {
+        Show::Status {
+            global: _,
+            like,
+            where_sql,
+        } => {
             let rows = status_rows(s);
-            send(s, out, more, &["Variable_name", "Value"], rows, like.as_deref(), where_sql.as_deref())
+            send(
+                s,
+                out,
+                more,
+                &["Variable_name", "Value"],
+                rows,
+                like.as_deref(),
+                where_sql.as_deref(),
+            )
         }
-        Show::Warnings { .. } => {
+        Show::Warnings => {
             let rows = warning_rows(s, false);
-            send(s, out, more, &["Level", "Code", "Message"], rows, None, None)
+            send(
+                s,
+                out,
+                more,
+                &["Level", "Code", "Message"],
+                rows,
+                None,
+                None,
+            )
         }
-        Show::Errors { .. } => {
+        Show::Errors => {
             let rows = warning_rows(s, true);
-            send(s, out, more, &["Level", "Code", "Message"], rows, None, None)
+            send(
+                s,
+                out,
+                more,
+                &["Level", "Code", "Message"],
+                rows,
+                None,
+                None,
+            )
         }
         Show::Processlist { full } => {
             let rows = process_rows(s, *full);
-            let cols = ["Id", "User", "Host", "db", "Command", "Time", "State", "Info"];
+            let cols = [
+                "Id", "User", "Host", "db", "Command", "Time", "State", "Info",
+            ];
             send(s, out, more, &cols, rows, None, None)
         }
         Show::CreateTable { db, table } => {
@@ -40,7 +82,15 @@ pub fn show(s: &mut Session, show: &Show, out: &mut ResultSink<'_>, more: bool) 
                 .table(db, table)
                 .ok_or_else(|| err(1146, "42S02", format!("Table '{db}.{table}' doesn't exist")))?;
             let text = borealis_sql::show_create_table(&meta);
-            send(s, out, more, &["Table", "Create Table"], vec![vec![Some(table.clone()), Some(text)]], None, None)
+            send(
+                s,
+                out,
+                more,
+                &["Table", "Create Table"],
+                vec![vec![Some(table.clone()), Some(text)]],
+                None,
+                None,
+            )
         }
         Show::CreateDatabase { db } => {
             if !s.catalog().database_exists(db) {
@@ -49,11 +99,23 @@ pub fn show(s: &mut Session, show: &Show, out: &mut ResultSink<'_>, more: bool) 
             let text = format!(
                 "CREATE DATABASE `{db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci */ /*!80016 DEFAULT ENCRYPTION='N' */"
             );
-            send(s, out, more, &["Database", "Create Database"], vec![vec![Some(db.clone()), Some(text)]], None, None)
+            send(
+                s,
+                out,
+                more,
+                &["Database", "Create Database"],
+                vec![vec![Some(db.clone()), Some(text)]],
+                None,
+                None,
+            )
         }
         Show::EngineStatus(name) => {
             let text = engine_status(s);
-            let rows = vec![vec![Some(name.to_ascii_uppercase()), Some(String::new()), Some(text)]];
+            let rows = vec![vec![
+                Some(name.to_ascii_uppercase()),
+                Some(String::new()),
+                Some(text),
+            ]];
             send(s, out, more, &["Type", "Name", "Status"], rows, None, None)
         }
         Show::Grants => {
@@ -66,18 +128,55 @@ pub fn show(s: &mut Session, show: &Show, out: &mut ResultSink<'_>, more: bool) 
         }
         Show::WarningCount => {
             let n = s.warnings.len().to_string();
-            send(s, out, more, &["@@session.warning_count"], vec![vec![Some(n)]], None, None)
+            send(
+                s,
+                out,
+                more,
+                &["@@session.warning_count"],
+                vec![vec![Some(n)]],
+                None,
+                None,
+            )
         }
         Show::ErrorCount => {
-            let n = s.warnings.iter().filter(|w| w.level == "Error").count().to_string();
-            send(s, out, more, &["@@session.error_count"], vec![vec![Some(n)]], None, None)
+            let n = s
+                .warnings
+                .iter()
+                .filter(|w| w.level == "Error")
+                .count()
+                .to_string();
+            send(
+                s,
+                out,
+                more,
+                &["@@session.error_count"],
+                vec![vec![Some(n)]],
+                None,
+                None,
+            )
         }
         Show::Plugins => {
             let rows = ["mysql_native_password", "caching_sha2_password"]
                 .iter()
-                .map(|p| vec![Some(p.to_string()), Some("ACTIVE".into()), Some("AUTHENTICATION".into()), None, Some("GPL".into())])
+                .map(|p| {
+                    vec![
+                        Some(p.to_string()),
+                        Some("ACTIVE".into()),
+                        Some("AUTHENTICATION".into()),
+                        None,
+                        Some("GPL".into()),
+                    ]
+                })
                 .collect();
-            send(s, out, more, &["Name", "Status", "Type", "Library", "License"], rows, None, None)
+            send(
+                s,
+                out,
+                more,
+                &["Name", "Status", "Type", "Library", "License"],
+                rows,
+                None,
+                None,
+            )
         }
         Show::Replication(what) | Show::Empty(what) => {
             let cols = empty_columns(what);
@@ -91,15 +190,61 @@ pub fn show(s: &mut Session, show: &Show, out: &mut ResultSink<'_>, more: bool) 
 fn empty_columns(what: &str) -> Vec<&'static str> {
     let w = what.to_ascii_uppercase();
     if w.contains("TRIGGER") {
-        vec!["Trigger", "Event", "Table", "Statement", "Timing", "Created", "sql_mode", "Definer", "character_set_client", "collation_connection", "Database Collation"]
+        vec![
+            "Trigger",
+            "Event",
+            "Table",
+            "Statement",
+            "Timing",
+            "Created",
+            "sql_mode",
+            "Definer",
+            "character_set_client",
+            "collation_connection",
+            "Database Collation",
+        ]
     } else if w.contains("EVENT") {
-        vec!["Db", "Name", "Definer", "Time zone", "Type", "Execute at", "Interval value", "Interval field", "Starts", "Ends", "Status", "Originator", "character_set_client", "collation_connection", "Database Collation"]
+        vec![
+            "Db",
+            "Name",
+            "Definer",
+            "Time zone",
+            "Type",
+            "Execute at",
+            "Interval value",
+            "Interval field",
+            "Starts",
+            "Ends",
+            "Status",
+            "Originator",
+            "character_set_client",
+            "collation_connection",
+            "Database Collation",
+        ]
     } else if w.contains("PROCEDURE") || w.contains("FUNCTION") {
-        vec!["Db", "Name", "Type", "Definer", "Modified", "Created", "Security_type", "Comment", "character_set_client", "collation_connection", "Database Collation"]
+        vec![
+            "Db",
+            "Name",
+            "Type",
+            "Definer",
+            "Modified",
+            "Created",
+            "Security_type",
+            "Comment",
+            "character_set_client",
+            "collation_connection",
+            "Database Collation",
+        ]
     } else if w.contains("BINARY LOGS") || w.contains("MASTER LOGS") {
         vec!["Log_name", "File_size", "Encrypted"]
     } else if w.contains("STATUS") {
-        vec!["File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB", "Executed_Gtid_Set"]
+        vec![
+            "File",
+            "Position",
+            "Binlog_Do_DB",
+            "Binlog_Ignore_DB",
+            "Executed_Gtid_Set",
+        ]
     } else {
         vec!["Name"]
     }
@@ -113,7 +258,9 @@ fn variable_rows(s: &Session, global: bool) -> Table {
             let value = if global {
                 globals.get(def.name).cloned()
             } else {
-                s.vars.get(def.name).or_else(|| globals.get(def.name).cloned())
+                s.vars
+                    .get(def.name)
+                    .or_else(|| globals.get(def.name).cloned())
             };
             let shown = match def.name {
                 "last_insert_id" | "identity" => s.fctx.last_insert_id().to_string(),
@@ -129,25 +276,70 @@ fn status_rows(s: &Session) -> Table {
     let e = s.shared.engine.stats();
     let st = s.shared.engine.store().stats();
     let extra = vec![
-        ("Borealis_applied_lsn".to_string(), s.shared.engine.applied_lsn().to_string()),
-        ("Borealis_buffer_pool_bytes".to_string(), e.pool_bytes.to_string()),
-        ("Borealis_buffer_pool_capacity_bytes".to_string(), e.pool_capacity_bytes.to_string()),
-        ("Borealis_buffer_pool_evictions".to_string(), e.pool_evictions.to_string()),
-        ("Borealis_buffer_pool_hits".to_string(), e.pool_hits.to_string()),
-        ("Borealis_buffer_pool_misses".to_string(), e.pool_misses.to_string()),
+        (
+            "Borealis_applied_lsn".to_string(),
+            s.shared.engine.applied_lsn().to_string(),
+        ),
+        (
+            "Borealis_buffer_pool_bytes".to_string(),
+            e.pool_bytes.to_string(),
+        ),
+        (
+            "Borealis_buffer_pool_capacity_bytes".to_string(),
+            e.pool_capacity_bytes.to_string(),
+        ),
+        (
+            "Borealis_buffer_pool_evictions".to_string(),
+            e.pool_evictions.to_string(),
+        ),
+        (
+            "Borealis_buffer_pool_hits".to_string(),
+            e.pool_hits.to_string(),
+        ),
+        (
+            "Borealis_buffer_pool_misses".to_string(),
+            e.pool_misses.to_string(),
+        ),
         ("Borealis_commits".to_string(), e.commits.to_string()),
-        ("Borealis_pages_written".to_string(), e.pages_written.to_string()),
+        (
+            "Borealis_pages_written".to_string(),
+            e.pages_written.to_string(),
+        ),
         ("Borealis_replication_lag_ms".to_string(), "0".to_string()),
-        ("Borealis_store_checkpoints".to_string(), st.checkpoints.to_string()),
+        (
+            "Borealis_store_checkpoints".to_string(),
+            st.checkpoints.to_string(),
+        ),
         ("Borealis_store_commits".to_string(), st.commits.to_string()),
-        ("Borealis_store_conflicts".to_string(), st.conflicts.to_string()),
+        (
+            "Borealis_store_conflicts".to_string(),
+            st.conflicts.to_string(),
+        ),
         ("Borealis_store_fsyncs".to_string(), st.fsyncs.to_string()),
-        ("Borealis_store_latest_lsn".to_string(), st.latest_lsn.to_string()),
-        ("Borealis_store_log_bytes".to_string(), st.log_bytes.to_string()),
-        ("Borealis_store_oldest_lsn".to_string(), st.oldest_lsn.to_string()),
-        ("Borealis_store_retained_versions".to_string(), st.retained_versions.to_string()),
-        ("Innodb_buffer_pool_read_requests".to_string(), (e.pool_hits + e.pool_misses).to_string()),
-        ("Innodb_buffer_pool_reads".to_string(), e.pool_misses.to_string()),
+        (
+            "Borealis_store_latest_lsn".to_string(),
+            st.latest_lsn.to_string(),
+        ),
+        (
+            "Borealis_store_log_bytes".to_string(),
+            st.log_bytes.to_string(),
+        ),
+        (
+            "Borealis_store_oldest_lsn".to_string(),
+            st.oldest_lsn.to_string(),
+        ),
+        (
+            "Borealis_store_retained_versions".to_string(),
+            st.retained_versions.to_string(),
+        ),
+        (
+            "Innodb_buffer_pool_read_requests".to_string(),
+            (e.pool_hits + e.pool_misses).to_string(),
+        ),
+        (
+            "Innodb_buffer_pool_reads".to_string(),
+            e.pool_misses.to_string(),
+        ),
     ];
     s.shared
         .status
@@ -161,7 +353,13 @@ fn warning_rows(s: &Session, errors_only: bool) -> Table {
     s.warnings
         .iter()
         .filter(|w| !errors_only || w.level == "Error")
-        .map(|w| vec![Some(w.level.to_string()), Some(w.code.to_string()), Some(w.message.clone())])
+        .map(|w| {
+            vec![
+                Some(w.level.to_string()),
+                Some(w.code.to_string()),
+                Some(w.message.clone()),
+            ]
+        })
         .collect()
 }
 
@@ -171,7 +369,13 @@ fn process_rows(s: &Session, full: bool) -> Table {
         .rows()
         .into_iter()
         .map(|p| {
-            let info = p.info.map(|i| if full { i } else { i.chars().take(100).collect() });
+            let info = p.info.map(|i| {
+                if full {
+                    i
+                } else {
+                    i.chars().take(100).collect()
+                }
+            });
             vec![
                 Some(p.id.to_string()),
                 Some(p.user),
@@ -179,7 +383,11 @@ fn process_rows(s: &Session, full: bool) -> Table {
                 p.db,
                 Some(p.command.to_string()),
                 Some(p.time_secs.to_string()),
-                Some(if p.command == "Sleep" { String::new() } else { "executing".into() }),
+                Some(if p.command == "Sleep" {
+                    String::new()
+                } else {
+                    "executing".into()
+                }),
                 info,
             ]
         })
@@ -229,7 +437,12 @@ fn send(
     where_sql: Option<&str>,
 ) -> ExecResult<()> {
     if let Some(pattern) = like {
-        table.retain(|r| r.first().cloned().flatten().is_some_and(|v| like_match(pattern, &v)));
+        table.retain(|r| {
+            r.first()
+                .cloned()
+                .flatten()
+                .is_some_and(|v| like_match(pattern, &v))
+        });
     }
     if let Some(w) = where_sql {
         return send_filtered(s, out, more, columns, &table, w);
@@ -249,21 +462,48 @@ fn send(
     Ok(())
 }
 
-fn send_filtered(s: &mut Session, out: &mut ResultSink<'_>, more: bool, columns: &[&str], table: &Table, where_sql: &str) -> ExecResult<()> {
-    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+fn send_filtered(
+    s: &mut Session,
+    out: &mut ResultSink<'_>,
+    more: bool,
+    columns: &[&str],
+    table: &Table,
+    where_sql: &str,
+) -> ExecResult<()> {
+    let names: Vec<String> = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .collect();
     let values: Vec<String> = table
         .iter()
         .map(|r| {
-            let cells: Vec<String> = r.iter().map(|v| v.as_deref().map(quote_literal).unwrap_or_else(|| "NULL".into())).collect();
+            let cells: Vec<String> = r
+                .iter()
+                .map(|v| {
+                    v.as_deref()
+                        .map(quote_literal)
+                        .unwrap_or_else(|| "NULL".into())
+                })
+                .collect();
             format!("({})", cells.join(", "))
         })
         .collect();
     let body = if values.is_empty() {
-        format!("SELECT {} WHERE 0", names.iter().map(|n| format!("NULL AS {n}")).collect::<Vec<_>>().join(", "))
+        format!(
+            "SELECT {} WHERE 0",
+            names
+                .iter()
+                .map(|n| format!("NULL AS {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     } else {
         format!("VALUES {}", values.join(", "))
     };
-    let sql = format!("WITH v({}) AS ({body}) SELECT * FROM v WHERE {where_sql}", names.join(", "));
+    let sql = format!(
+        "WITH v({}) AS ({body}) SELECT * FROM v WHERE {where_sql}",
+        names.join(", ")
+    );
     rows::query(s, &sql, &[], out, more, false)
 }
 
@@ -297,7 +537,9 @@ fn like_at(p: &[char], v: &[char]) -> bool {
         if pi < p.len() && p[pi] == '\\' && pi + 1 < p.len() && p[pi + 1] == v[vi] {
             pi += 2;
             vi += 1;
-        } else if pi < p.len() && (p[pi] == '_' || (p[pi] == v[vi] && p[pi] != '%' && p[pi] != '\\')) {
+        } else if pi < p.len()
+            && (p[pi] == '_' || (p[pi] == v[vi] && p[pi] != '%' && p[pi] != '\\'))
+        {
             pi += 1;
             vi += 1;
         } else if pi < p.len() && p[pi] == '%' {
