@@ -143,3 +143,9 @@ fn concurrent_growing_inserts() {
     let (_dir, s) = store();
     scenarios::concurrent_growing_inserts(s, 4, 300);
 }
+
+#[test]
+fn commit_after_concurrent_growth() {
+    let (_dir, s) = store();
+    scenarios::commit_after_concurrent_growth(s);
+}

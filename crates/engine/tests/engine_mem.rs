@@ -218,3 +218,13 @@ fn malformed_change_is_rejected() {
     assert!(e.apply_change(&bad).is_err());
     assert_eq!(e.applied_lsn(), 0);
 }
+
+#[test]
+fn commit_after_concurrent_growth() {
+    scenarios::commit_after_concurrent_growth(store());
+}
+
+#[test]
+fn concurrent_growing_inserts() {
+    scenarios::concurrent_growing_inserts(store(), 4, 300);
+}

@@ -46,7 +46,10 @@ pub struct PageDelta {
 pub struct WriteSet {
     /// The LSN the transaction read at.
     pub snapshot: Lsn,
-    /// Database size in pages after this commit (SQLite may grow or truncate the file).
+    /// Database size in pages after this commit (SQLite may grow or truncate the file). Equal
+    /// to the size at `snapshot` means "not resized": the commit then keeps the size current
+    /// when it is applied, which a concurrent commit may have changed; `db_pages(lsn)` tells
+    /// the size it committed.
     pub db_pages: u32,
     /// Page deltas, sorted by page number, at most one per page. Page 1 is included only when
     /// something other than the virtualised change counter changed (see the engine).

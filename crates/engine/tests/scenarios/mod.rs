@@ -527,6 +527,37 @@ pub fn bank_transfers_keep_total(store: Arc<dyn PageStore>) {
     assert_eq!(count(&check, "SELECT n FROM done"), THREADS * TRANSFERS);
 }
 
+/// A commit that does not resize the file lands after a concurrent commit grew it: the
+/// database keeps the grown size (the store's rule), and so must the engine's buffer pool, or
+/// later snapshots cut off the new pages that page 1's header still counts.
+pub fn commit_after_concurrent_growth(store: Arc<dyn PageStore>) {
+    let e = engine(store);
+    setup(&e);
+    let a = e.open_session().unwrap();
+    let b = e.open_session().unwrap();
+    exec(&a, "BEGIN");
+    assert_eq!(count(&a, "SELECT count(*) FROM a"), 2);
+    let before = e
+        .store()
+        .db_pages(a.snapshot_lsn().expect("snapshot"))
+        .unwrap();
+    exec(
+        &b,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+         INSERT INTO b SELECT i + 10, printf('%.2000c', 'g') FROM n",
+    );
+    let grown = e.store().db_pages(e.applied_lsn()).unwrap();
+    assert!(grown > before, "b's insert must grow the file");
+    exec(&a, "UPDATE a SET v = 'a1 again' WHERE id = 1; COMMIT");
+    let lsn = a.last_commit_lsn().expect("a committed");
+    assert_eq!(e.store().db_pages(lsn).unwrap(), grown);
+    for s in [&e.open_session().unwrap(), &a] {
+        assert_eq!(text(s, "PRAGMA integrity_check"), "ok");
+        assert_eq!(count(s, "SELECT count(*) FROM b"), 42);
+        assert_eq!(text(s, "SELECT v FROM a WHERE id = 1"), "a1 again");
+    }
+}
+
 /// Several sessions insert rows large enough to allocate pages into two shared tables, each
 /// insert in its own transaction (as sysbench `oltp_insert` does), retrying lost commits a
 /// bounded number of times. Growing the database conflicts on page 1 by design; every

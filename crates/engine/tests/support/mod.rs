@@ -154,6 +154,25 @@ impl PageStore for MemStore {
         }
         let lsn = latest + 1;
         let snap_pages = inner.sizes[ws.snapshot as usize];
+        // As LocalPageStore: the size lives in page 1's header, so two concurrent resizes
+        // conflict on page 1, and a write set that keeps its snapshot's size keeps the current
+        // size (a concurrent commit may have grown the file).
+        let current_pages = inner.sizes[latest as usize];
+        let db_pages = if ws.db_pages == snap_pages {
+            current_pages
+        } else {
+            let resized_after = (ws.snapshot + 1..=latest)
+                .find(|&l| inner.sizes[l as usize] != inner.sizes[l as usize - 1]);
+            if let Some(l) = resized_after {
+                return Err(conflict(
+                    ConflictReason::PageChanged,
+                    1,
+                    ws.snapshot,
+                    &inner.log[l as usize - 1],
+                ));
+            }
+            ws.db_pages
+        };
         for delta in &ws.deltas {
             let (_, _, base) = self.image_at(&inner, delta.page_no, ws.snapshot);
             let mut page = if delta.page_no > snap_pages {
@@ -175,11 +194,11 @@ impl PageStore for MemStore {
                 .or_default()
                 .push((lsn, Arc::from(page)));
         }
-        inner.sizes.push(ws.db_pages);
+        inner.sizes.push(db_pages);
         inner.log.push(CommittedChange {
             lsn,
             origin: ws.origin,
-            db_pages: ws.db_pages,
+            db_pages,
             deltas: Arc::new(ws.deltas),
         });
         Ok(lsn)
