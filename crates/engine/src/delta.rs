@@ -11,37 +11,68 @@ pub const MERGE_GAP: usize = 16;
 /// virtualised change-counter bytes are ignored and never included in a range.
 pub fn page_delta(page_no: PageNo, base: &[u8], image: &[u8]) -> Option<PageDelta> {
     assert_eq!(base.len(), image.len(), "page images differ in size");
-    let ignore = |i: usize| page_no == 1 && header::is_virtual(i);
-    let mut ranges: Vec<ByteRange> = Vec::new();
-    // The run being built: first and last changed byte.
-    let mut run: Option<(usize, usize)> = None;
-    for i in 0..image.len() {
-        if ignore(i) {
-            // Never merge across a virtualised byte.
-            if let Some((start, end)) = run.take() {
-                ranges.push(range(image, start, end));
+    let mut runs = Runs::default();
+    if page_no == 1 {
+        // Page 1 is scanned byte by byte so the virtualised counter bytes can be skipped.
+        for i in 0..image.len() {
+            if header::is_virtual(i) {
+                // Never merge across a virtualised byte.
+                runs.close(image);
+            } else if base[i] != image[i] {
+                runs.changed(i, image);
             }
-            continue;
         }
-        if base[i] == image[i] {
-            continue;
+    } else {
+        // Most of a page is unchanged: compare whole blocks (memcmp) and look at single bytes
+        // only inside blocks that differ. Same ranges as the byte loop, at a fraction of the cost.
+        const BLOCK: usize = 64;
+        for (k, (b, n)) in base.chunks(BLOCK).zip(image.chunks(BLOCK)).enumerate() {
+            if b == n {
+                continue;
+            }
+            let at = k * BLOCK;
+            for (j, (x, y)) in b.iter().zip(n).enumerate() {
+                if x != y {
+                    runs.changed(at + j, image);
+                }
+            }
         }
-        run = match run {
+    }
+    runs.close(image);
+    if runs.ranges.is_empty() {
+        None
+    } else {
+        Some(PageDelta {
+            page_no,
+            ranges: runs.ranges,
+        })
+    }
+}
+
+/// Changed bytes grouped into ranges, merging runs separated by at most `MERGE_GAP` bytes.
+#[derive(Default)]
+struct Runs {
+    ranges: Vec<ByteRange>,
+    /// The run being built: first and last changed byte.
+    run: Option<(usize, usize)>,
+}
+
+impl Runs {
+    fn changed(&mut self, i: usize, image: &[u8]) {
+        self.run = match self.run {
             Some((start, end)) if i - end <= MERGE_GAP => Some((start, i)),
             Some((start, end)) => {
-                ranges.push(range(image, start, end));
+                self.ranges.push(range(image, start, end));
                 Some((i, i))
             }
             None => Some((i, i)),
         };
     }
-    if let Some((start, end)) = run {
-        ranges.push(range(image, start, end));
-    }
-    if ranges.is_empty() {
-        None
-    } else {
-        Some(PageDelta { page_no, ranges })
+
+    fn close(&mut self, image: &[u8]) {
+        if let Some((start, end)) = self.run.take() {
+            self.ranges.push(range(image, start, end));
+        }
     }
 }
 

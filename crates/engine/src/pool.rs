@@ -61,6 +61,9 @@ pub struct PoolStats {
 }
 
 /// The shared, bounded buffer pool of one engine.
+/// Images of one page kept at once (the current one and recent superseded ones).
+const MAX_VERSIONS_PER_PAGE: usize = 4;
+
 pub struct BufferPool {
     page_size: usize,
     state: Mutex<PoolState>,
@@ -106,7 +109,9 @@ impl BufferPool {
         let mut state = self.state.lock();
         let state = &mut *state;
         let found = state.by_page.get(&page_no).and_then(|idxs| {
+            // Newest versions are pushed last and are the ones new snapshots want.
             idxs.iter()
+                .rev()
                 .copied()
                 .find(|&i| state.slots[i].as_ref().is_some_and(|e| e.covers(snapshot)))
         });
@@ -249,6 +254,34 @@ impl BufferPool {
             referenced: true,
         });
         state.by_page.entry(page_no).or_default().push(slot);
+        self.trim_versions(state, page_no);
+    }
+
+    /// Keeps at most `MAX_VERSIONS_PER_PAGE` images of one page: a hot page would otherwise
+    /// fill the pool with superseded versions (and make every lookup scan them). Snapshots old
+    /// enough to need a dropped version read it from the page store, which keeps them all.
+    fn trim_versions(&self, state: &mut PoolState, page_no: PageNo) {
+        // Bounded: each pass removes one entry until the page is within the cap.
+        loop {
+            let Some(idxs) = state.by_page.get(&page_no) else {
+                return;
+            };
+            if idxs.len() <= MAX_VERSIONS_PER_PAGE {
+                return;
+            }
+            let oldest = idxs
+                .iter()
+                .copied()
+                .filter_map(|i| state.slots[i].as_ref().map(|e| (i, e)))
+                .filter(|(_, e)| e.lsn_to.is_some())
+                .min_by_key(|(_, e)| e.lsn_from)
+                .map(|(i, _)| i);
+            let Some(slot) = oldest else {
+                return;
+            };
+            self.remove(state, slot);
+            state.free.push(slot);
+        }
     }
 
     /// CLOCK: find an unreferenced entry, clearing reference bits on the way; returns its slot.

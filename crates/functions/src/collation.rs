@@ -12,6 +12,11 @@ use rusqlite::Connection;
 /// case-insensitive text comparisons (`COLLATE mysql_ci`).
 pub const MYSQL_CI: &str = "mysql_ci";
 
+/// The collation of DECIMAL columns, which the SQL translator stores as text
+/// (`COLLATE mysql_decimal`): values compare as exact decimal numbers, see
+/// [`crate::exact_decimal::compare_decimal_text`].
+pub const MYSQL_DECIMAL: &str = "mysql_decimal";
+
 /// Case-insensitive collation names accepted in `COLLATE` clauses.
 pub const CI_COLLATIONS: &[&str] = &[
     MYSQL_CI,
@@ -96,6 +101,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     for name in BIN_NOPAD_COLLATIONS {
         conn.create_collation(*name, |a: &str, b: &str| a.as_bytes().cmp(b.as_bytes()))?;
     }
+    conn.create_collation(MYSQL_DECIMAL, crate::exact_decimal::compare_decimal_text)?;
     Ok(())
 }
 

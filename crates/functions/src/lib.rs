@@ -22,6 +22,7 @@ pub mod digest;
 pub mod encoding;
 pub mod encoding_functions;
 pub mod error;
+pub mod exact_decimal;
 pub mod interval;
 pub mod json_functions;
 pub mod numeric_functions;
@@ -35,7 +36,7 @@ pub mod value;
 
 use std::sync::Arc;
 
-pub use collation::MYSQL_CI;
+pub use collation::{MYSQL_CI, MYSQL_DECIMAL};
 pub use error::FunctionError;
 pub use session::SessionContext;
 pub use value::SqlValue;

@@ -1,5 +1,6 @@
 //! Conversions between SQLite values and MySQL values, driven by the MySQL column type.
 
+use borealis_functions::exact_decimal::round_text;
 use borealis_protocol::Value;
 use borealis_sql::{MysqlType, TypeInfo};
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -32,9 +33,7 @@ fn from_real(f: f64, ti: &TypeInfo) -> Value {
     match ti.column_type {
         MysqlType::Float => Value::Float(f as f32),
         MysqlType::Double => Value::Double(f),
-        MysqlType::NewDecimal => {
-            Value::Bytes(format!("{:.*}", ti.decimals as usize, f).into_bytes())
-        }
+        MysqlType::NewDecimal => Value::Bytes(format_decimal_real(f, ti.decimals).into_bytes()),
         t if is_integer(t) && ti.unsigned && f >= 0.0 => Value::UInt(f as u64),
         t if is_integer(t) => Value::Int(f as i64),
         _ if ti.is_text => Value::Bytes(format_double(f).into_bytes()),
@@ -43,6 +42,10 @@ fn from_real(f: f64, ti: &TypeInfo) -> Value {
 }
 
 fn from_text(t: &[u8], ti: &TypeInfo, binary: bool) -> Value {
+    if ti.column_type == MysqlType::NewDecimal {
+        // DECIMAL columns store exact text; both protocols send decimals as text.
+        return Value::Bytes(format_decimal_text(t, ti.decimals));
+    }
     if binary {
         let s = std::str::from_utf8(t).unwrap_or("");
         match ti.column_type {
@@ -90,6 +93,26 @@ fn format_decimal_int(i: i64, scale: u8) -> String {
     } else {
         format!("{i}.{}", "0".repeat(scale as usize))
     }
+}
+
+/// A DECIMAL value stored as text, with exactly `scale` fraction digits
+/// (rounded half away from zero on the digits, never through f64). Text that
+/// is not a number is passed through unchanged.
+fn format_decimal_text(t: &[u8], scale: u8) -> Vec<u8> {
+    std::str::from_utf8(t)
+        .ok()
+        .and_then(|s| round_text(s, u32::from(scale)))
+        .map_or_else(|| t.to_vec(), String::into_bytes)
+}
+
+/// A REAL in a DECIMAL column (older tables, arithmetic): rounded from its
+/// shortest round-trip digits, so 1.005 is "1.01" as MySQL prints it, not the
+/// binary value's "1.00".
+fn format_decimal_real(f: f64, scale: u8) -> String {
+    if !f.is_finite() {
+        return format_double(f);
+    }
+    round_text(&format!("{f:e}"), u32::from(scale)).unwrap_or_else(|| format_double(f))
 }
 
 /// MySQL prints doubles in their shortest round-trip form.
@@ -216,6 +239,57 @@ mod tests {
         assert_eq!(
             param_to_sqlite(&Value::Time(true, 2, 1, 0, 1, 0)),
             SqlValue::Text("-49:00:01".into())
+        );
+    }
+
+    fn decimal(scale: u8) -> TypeInfo {
+        borealis_sql::type_info(&format!("decimal(20,{scale})"))
+    }
+
+    fn shown(v: ValueRef<'_>, scale: u8) -> Value {
+        to_mysql(v, &decimal(scale), false)
+    }
+
+    fn bytes(s: &str) -> Value {
+        Value::Bytes(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn decimal_text_uses_the_scale() {
+        assert_eq!(shown(ValueRef::Text(b"12.5"), 2), bytes("12.50"));
+        assert_eq!(
+            shown(ValueRef::Text(b"12345678901234.567890"), 6),
+            bytes("12345678901234.567890")
+        );
+        assert_eq!(shown(ValueRef::Text(b"1.005"), 2), bytes("1.01"));
+        assert_eq!(shown(ValueRef::Text(b"-1.005"), 2), bytes("-1.01"));
+        assert_eq!(shown(ValueRef::Text(b"-0.001"), 2), bytes("0.00"));
+        assert_eq!(
+            shown(ValueRef::Text(b"0.30000000000000004"), 6),
+            bytes("0.300000")
+        );
+        assert_eq!(shown(ValueRef::Text(b"7"), 0), bytes("7"));
+        assert_eq!(
+            shown(ValueRef::Text(b"not a number"), 2),
+            bytes("not a number")
+        );
+        // The binary protocol sends DECIMAL as text too.
+        assert_eq!(
+            to_mysql(ValueRef::Text(b"2.5"), &decimal(3), true),
+            bytes("2.500")
+        );
+    }
+
+    #[test]
+    fn decimal_numbers_use_the_scale() {
+        assert_eq!(shown(ValueRef::Integer(-12), 2), bytes("-12.00"));
+        assert_eq!(shown(ValueRef::Integer(12), 0), bytes("12"));
+        assert_eq!(shown(ValueRef::Real(1.005), 2), bytes("1.01"));
+        assert_eq!(shown(ValueRef::Real(0.1 + 0.2), 2), bytes("0.30"));
+        assert_eq!(shown(ValueRef::Real(-2.5), 0), bytes("-3"));
+        assert_eq!(
+            shown(ValueRef::Real(1e20), 1),
+            bytes("100000000000000000000.0")
         );
     }
 

@@ -91,6 +91,9 @@ impl Inner {
         self.counters
             .log_bytes_since_checkpoint
             .store(0, Ordering::Relaxed);
+        self.counters
+            .image_bytes_since_checkpoint
+            .store(0, Ordering::Relaxed);
         self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

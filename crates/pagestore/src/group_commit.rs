@@ -51,7 +51,16 @@ impl Inner {
                     }
                     self.durable_cv.notify_all();
                     self.feed.push(&changes);
-                    if since + buf.len() as u64 > self.opts.checkpoint_log_bytes {
+                    let pages: usize = changes.iter().map(|c| c.deltas.len()).sum();
+                    let image_bytes = (pages * self.page_size) as u64;
+                    let images = self
+                        .counters
+                        .image_bytes_since_checkpoint
+                        .fetch_add(image_bytes, Ordering::Relaxed)
+                        + image_bytes;
+                    if since + buf.len() as u64 > self.opts.checkpoint_log_bytes
+                        || images > self.opts.checkpoint_image_bytes
+                    {
                         self.request_checkpoint();
                     }
                 }

@@ -12,6 +12,10 @@ pub struct StoreOptions {
     pub page_size: usize,
     /// Checkpoint once the log written since the last checkpoint exceeds this many bytes.
     pub checkpoint_log_bytes: u64,
+    /// Checkpoint once the page images materialised in memory since the last checkpoint exceed
+    /// this many bytes (every committed page costs a full image until checkpointed, so this
+    /// bounds the store's memory under update-heavy load).
+    pub checkpoint_image_bytes: u64,
     /// Checkpoint at least this often (when anything was committed).
     pub checkpoint_interval: Duration,
     /// Sync the log and base images to disk. `false` only for tests.
@@ -30,6 +34,7 @@ impl Default for StoreOptions {
         StoreOptions {
             page_size: DEFAULT_PAGE_SIZE,
             checkpoint_log_bytes: 64 << 20,
+            checkpoint_image_bytes: 32 << 20,
             checkpoint_interval: Duration::from_secs(5),
             fsync: true,
             feed_capacity: 16384,

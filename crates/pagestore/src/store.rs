@@ -57,6 +57,8 @@ pub(crate) struct Counters {
     pub(crate) fsyncs: AtomicU64,
     pub(crate) checkpoints: AtomicU64,
     pub(crate) log_bytes_since_checkpoint: AtomicU64,
+    /// Bytes of page images materialised in memory since the last checkpoint.
+    pub(crate) image_bytes_since_checkpoint: AtomicU64,
 }
 
 /// Everything the store and its background threads share.

@@ -16,7 +16,9 @@ use crate::error::SqlError;
 use crate::names::{check_name, quote_ident, quote_literal, sqlite_index, sqlite_table};
 use crate::plan::{SkipIf, StatementKind};
 use crate::rewrite::Rewriter;
-use crate::types::{enum_members, is_char_type, sqlite_affinity, sqlite_decl};
+use crate::types::{
+    enum_members, is_char_type, is_decimal_type, sqlite_affinity, sqlite_decl, DECIMAL_COLLATION,
+};
 use crate::Ctx;
 
 type Ddl = Result<StatementKind, SqlError>;
@@ -369,6 +371,10 @@ fn sqlite_column(meta: &TableMeta, col: &ColumnMeta) -> String {
         if !c.ends_with("_bin") && c != "binary" {
             s.push_str(" COLLATE NOCASE");
         }
+    }
+    if is_decimal_type(&col.column_type) {
+        // Stored as text (TEXT affinity); compare, sort and index numerically.
+        s.push_str(&format!(" COLLATE {DECIMAL_COLLATION}"));
     }
     if col.data_type == "enum" {
         let members: Vec<String> = enum_members(&col.column_type)
@@ -854,7 +860,9 @@ fn alter_table(at: sqlparser::ast::AlterTable, ctx: &Ctx<'_>) -> Ddl {
                     // SQLite needs a default for NOT NULL columns on ALTER; MySQL uses the type's zero.
                     let mut c2 = col.clone();
                     c2.default = Some(
-                        if sqlite_affinity(&sqlite_decl(&col.column_type)) == "TEXT" {
+                        if sqlite_affinity(&sqlite_decl(&col.column_type)) == "TEXT"
+                            && !is_decimal_type(&col.column_type)
+                        {
                             String::new()
                         } else {
                             "0".into()
@@ -1106,8 +1114,11 @@ fn change_column(
         ));
     }
     let is_pk = meta.primary_key.iter().any(|c| c.eq_ignore_ascii_case(old));
-    let same_affinity = sqlite_affinity(&sqlite_decl(&existing.column_type))
+    // DECIMAL and character columns share TEXT affinity but not the SQLite
+    // collation, which only a table rebuild could change.
+    let same_affinity = (sqlite_affinity(&sqlite_decl(&existing.column_type))
         == sqlite_affinity(&sqlite_decl(&col.column_type))
+        && is_decimal_type(&existing.column_type) == is_decimal_type(&col.column_type))
         || (is_pk
             && crate::types::is_integer_type(&col.column_type)
             && crate::types::is_integer_type(&existing.column_type));

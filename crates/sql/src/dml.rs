@@ -3,7 +3,7 @@
 use sqlparser::ast::{
     visit_expressions_mut, Assignment, AssignmentTarget, Delete, DoUpdate, Expr, FromTable, Ident,
     Insert, ObjectName, ObjectNamePart, OnConflict, OnConflictAction, OnInsert, SetExpr,
-    SqliteOnConflict, TableFactor, TableObject, Update, Value,
+    SqliteOnConflict, TableFactor, TableObject, UnaryOperator, Update, Value,
 };
 use std::ops::ControlFlow;
 
@@ -12,6 +12,7 @@ use crate::error::SqlError;
 use crate::names::{quote_ident, quote_literal, sqlite_table};
 use crate::plan::{DmlVerb, StatementKind};
 use crate::rewrite::{count_params, raw, Rewriter};
+use crate::types::is_decimal_type;
 use crate::Ctx;
 
 type Dml = Result<(StatementKind, usize), SqlError>;
@@ -72,6 +73,41 @@ fn default_expr(meta: Option<&TableMeta>, column: &str) -> String {
     }
 }
 
+/// The text of a numeric literal, with its sign (`-12.50`).
+fn numeric_literal_text(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => Some(n.clone()),
+            _ => None,
+        },
+        Expr::UnaryOp { op, expr } => {
+            let inner = numeric_literal_text(expr)?;
+            match op {
+                UnaryOperator::Minus => Some(format!("-{inner}")),
+                UnaryOperator::Plus => Some(inner),
+                _ => None,
+            }
+        }
+        Expr::Nested(inner) => numeric_literal_text(inner),
+        _ => None,
+    }
+}
+
+/// Turns a numeric literal assigned to a DECIMAL column into a text literal:
+/// SQLite would parse `12345678901234.567890` as a REAL and lose digits before
+/// the column's TEXT affinity stores it.
+fn keep_decimal_digits(meta: Option<&TableMeta>, column: &str, value: &mut Expr) {
+    let is_decimal = meta
+        .and_then(|m| m.column(column))
+        .is_some_and(|c| is_decimal_type(&c.column_type));
+    if !is_decimal {
+        return;
+    }
+    if let Some(text) = numeric_literal_text(value) {
+        *value = Expr::Value(Value::SingleQuotedString(text).into());
+    }
+}
+
 /// INSERT / REPLACE.
 pub(crate) fn insert(mut ins: Insert, ctx: &Ctx<'_>) -> Dml {
     let TableObject::TableName(name) = &ins.table else {
@@ -111,7 +147,8 @@ pub(crate) fn insert(mut ins: Insert, ctx: &Ctx<'_>) -> Dml {
         .insert_alias
         .take()
         .map(|a| a.row_alias.to_string().to_ascii_lowercase());
-    if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = ins.on.take() {
+    if let Some(OnInsert::DuplicateKeyUpdate(mut assignments)) = ins.on.take() {
+        decimal_assignments(meta.as_deref(), &mut assignments);
         let assignments = excluded_assignments(assignments, row_alias.as_deref());
         if let Some(source) = ins.source.as_mut() {
             if let SetExpr::Select(select) = source.body.as_mut() {
@@ -207,11 +244,16 @@ fn fill_values(
     }
     for row in values.rows.iter_mut() {
         for (i, value) in row.content.iter_mut().enumerate() {
+            let Some(column) = columns.get(i) else {
+                if is_default_keyword(value) {
+                    *value = raw("NULL".into());
+                }
+                continue;
+            };
             if is_default_keyword(value) {
-                *value = match columns.get(i) {
-                    Some(column) => raw(default_expr(meta, column)),
-                    None => raw("NULL".into()),
-                };
+                *value = raw(default_expr(meta, column));
+            } else {
+                keep_decimal_digits(meta, column, value);
             }
         }
     }
@@ -296,6 +338,16 @@ fn excluded_assignments(
     assignments
 }
 
+/// [`keep_decimal_digits`] for each `column = literal` of a SET list.
+fn decimal_assignments(meta: Option<&TableMeta>, assignments: &mut [Assignment]) {
+    for a in assignments {
+        if let AssignmentTarget::ColumnName(name) = &a.target {
+            let column = last_part(name);
+            keep_decimal_digits(meta, &column, &mut a.value);
+        }
+    }
+}
+
 fn single_table(relation: &TableFactor) -> Result<&ObjectName, SqlError> {
     match relation {
         TableFactor::Table { name, .. } => Ok(name),
@@ -332,6 +384,10 @@ pub(crate) fn update(mut up: Update, ctx: &Ctx<'_>) -> Dml {
         return Err(SqlError::unsupported("multi-table UPDATE"));
     }
     let (db, table) = split_name(single_table(&up.table.relation)?, ctx)?;
+    decimal_assignments(
+        ctx.catalog.table(&db, &table).as_deref(),
+        &mut up.assignments,
+    );
     let mut rw = Rewriter::new(ctx.current_db, &up);
     rw.run(&mut up)?;
     let mut sets = Vec::with_capacity(up.assignments.len());

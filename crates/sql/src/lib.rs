@@ -33,4 +33,4 @@ pub use raw_bytes::RAW_BYTE_BASE;
 pub use show_create::show_create_table;
 pub use split::{expand_executable_comments, split_statements};
 pub use translator::{translate_each, translate_statement, Ctx, Translator};
-pub use types::{column_type_text, type_info, MysqlType, TypeInfo};
+pub use types::{column_type_text, type_info, MysqlType, TypeInfo, DECIMAL_COLLATION};

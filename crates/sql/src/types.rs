@@ -144,7 +144,8 @@ pub(crate) fn canonical_base(base: &str) -> &str {
     match base {
         "integer" => "int",
         "bool" | "boolean" => "tinyint",
-        "dec" | "numeric" | "fixed" => "decimal",
+        // `decimal_text` is the SQLite declared type this crate writes for DECIMAL.
+        "dec" | "numeric" | "fixed" | "decimal_text" => "decimal",
         "real" | "float8" => "double",
         "character" => "char",
         "int1" => "tinyint",
@@ -303,6 +304,16 @@ pub(crate) fn is_char_type(column_type: &str) -> bool {
     )
 }
 
+/// SQLite collation of DECIMAL columns; registered by `borealis-functions`
+/// under the same name (`borealis_functions::MYSQL_DECIMAL`).
+pub const DECIMAL_COLLATION: &str = "mysql_decimal";
+
+/// True for DECIMAL (and its aliases): stored as exact text with
+/// `COLLATE mysql_decimal`.
+pub(crate) fn is_decimal_type(column_type: &str) -> bool {
+    canonical_base(&parse_type(column_type).base) == "decimal"
+}
+
 /// SQLite's affinity class for a declared type (SQLite's own rules, §3.1).
 pub(crate) fn sqlite_affinity(decl: &str) -> &'static str {
     let d = decl.to_ascii_uppercase();
@@ -333,6 +344,10 @@ pub(crate) fn sqlite_decl(column_type: &str) -> String {
     if base == "SET" {
         // SET is an SQLite keyword and cannot be a type name.
         out = "SET_TEXT".to_string();
+    } else if base == "DECIMAL" {
+        // A name containing "TEXT" gets TEXT affinity, so values keep every
+        // digit instead of becoming REALs; the MySQL name stays readable.
+        out = "DECIMAL_TEXT".to_string();
     }
     if numeric_args {
         out.push('(');
@@ -394,6 +409,13 @@ mod tests {
             (MysqlType::VarString, 64, true)
         );
         assert_eq!(type_info("datetime(6)").decimals, 6);
+        // Declared types SQLite reports for DECIMAL columns (result metadata fallback).
+        let t = type_info("DECIMAL_TEXT(20,6)");
+        assert_eq!(
+            (t.column_type, t.decimals, t.length),
+            (MysqlType::NewDecimal, 6, 22)
+        );
+        assert_eq!(column_type_text("DECIMAL_TEXT(20,6)"), "decimal(20,6)");
         assert!(type_info("varbinary(16)").binary);
         assert_eq!(type_info("enum('a','bcd')").length, 3);
         assert_eq!(type_info("INTEGER").column_type, MysqlType::Long);
@@ -403,7 +425,14 @@ mod tests {
     #[test]
     fn sqlite_declarations() {
         assert_eq!(sqlite_decl("int unsigned"), "INT UNSIGNED");
-        assert_eq!(sqlite_decl("decimal(10,2)"), "DECIMAL(10,2)");
+        assert_eq!(sqlite_decl("decimal(10,2)"), "DECIMAL_TEXT(10,2)");
+        assert_eq!(
+            sqlite_decl("numeric(5) unsigned"),
+            "DECIMAL_TEXT(5) UNSIGNED"
+        );
+        assert_eq!(sqlite_affinity("DECIMAL_TEXT(10,2) UNSIGNED"), "TEXT");
+        assert!(is_decimal_type("fixed(4,1)"));
+        assert!(!is_decimal_type("double"));
         assert_eq!(sqlite_decl("enum('a','b')"), "ENUM");
         assert_eq!(sqlite_affinity("VARBINARY(16)"), "NUMERIC");
         assert_eq!(enum_members("enum('a','it''s')"), vec!["a", "it's"]);

@@ -102,6 +102,16 @@ fn register(conn: &Connection) {
         Ok(unit)
     })
     .unwrap();
+    // Simplified stand-in for borealis-functions' exact collation: numeric
+    // order via f64 (enough for the short values these tests use), then bytes.
+    conn.create_collation(DECIMAL_COLLATION, |a: &str, b: &str| {
+        let num = |s: &str| s.trim().parse::<f64>().ok();
+        match (num(a), num(b)) {
+            (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+            _ => a.as_bytes().cmp(b.as_bytes()),
+        }
+    })
+    .unwrap();
     conn.create_scalar_function("regexp", 2, f, |ctx| {
         let p: String = ctx.get(0)?;
         let s: String = ctx.get(1)?;
