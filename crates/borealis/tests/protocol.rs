@@ -234,3 +234,30 @@ async fn ping_reset_init_db_and_kill_query() {
     assert!(pl.iter().any(|r| r.get::<u32, _>(0) == Some(id)));
     assert_eq!(code_of(other.query_drop("KILL 999999").await), 1094);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_query_interrupts_a_running_statement_and_kill_closes_a_session() {
+    let s = Server::start(&[]);
+    let mut victim = s.conn().await;
+    let id = victim.id();
+    let long = tokio::spawn(async move {
+        let r: Result<Option<i64>, _> = victim
+            .query_first("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000000) SELECT count(*) FROM c")
+            .await;
+        (r, victim)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut killer = s.conn().await;
+    killer.query_drop(format!("KILL QUERY {id}")).await.unwrap();
+    let (r, mut victim) = tokio::time::timeout(Duration::from_secs(20), long)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code_of(r), 1317);
+    // The session survives KILL QUERY…
+    let one: i64 = victim.query_first("SELECT 1").await.unwrap().unwrap();
+    assert_eq!(one, 1);
+    // …but not KILL CONNECTION.
+    killer.query_drop(format!("KILL {id}")).await.unwrap();
+    assert!(victim.query_drop("SELECT 1").await.is_err());
+}

@@ -297,6 +297,19 @@ impl Session {
         result
     }
 
+    /// After `KILL <id>` the session's next command gets 1927 and the connection is closed, as
+    /// in MySQL (the error return makes the protocol layer drop the connection).
+    fn close_if_killed(&self, out: &mut ResultSink<'_>) -> std::io::Result<()> {
+        if !self.process.is_killed() {
+            return Ok(());
+        }
+        out.error(&MysqlError::new(1927, "70100", "Connection was killed"))?;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "session killed",
+        ))
+    }
+
     fn long_query_time(&self) -> f64 {
         match self.var("long_query_time") {
             Some(VarValue::Float(f)) => f,
@@ -357,6 +370,7 @@ impl ProtocolSession for Session {
             .status
             .questions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.close_if_killed(out)?;
         self.run_text(sql, out)
     }
 
@@ -404,6 +418,7 @@ impl ProtocolSession for Session {
             .status
             .questions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.close_if_killed(out)?;
         let Some(p) = self.prepared.get(&statement_id) else {
             return out.error(&MysqlError::new(
                 1243,
