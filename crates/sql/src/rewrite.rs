@@ -374,6 +374,12 @@ impl Rewriter<'_> {
                     interval_call(left, right, false).or_else(|| interval_call(right, left, false))
                 }
                 BinaryOperator::Minus => interval_call(left, right, true),
+                BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq => exact_comparison(left, op, right),
                 _ => None,
             },
             Expr::UnaryOp {
@@ -433,6 +439,64 @@ impl Rewriter<'_> {
             _ => None,
         };
         Ok(out)
+    }
+}
+
+/// `column <op> literal` where the literal has more digits than a REAL keeps:
+/// the literal becomes text. SQLite would parse it as a REAL and, against a
+/// DECIMAL column (TEXT affinity), compare the REAL's rendering; as text it
+/// compares exactly through the column's collation. Numeric columns apply
+/// NUMERIC affinity to the text, so they see the same number as before.
+fn exact_comparison(left: &Expr, op: &BinaryOperator, right: &Expr) -> Option<Expr> {
+    let is_column = |e: &Expr| match e {
+        Expr::Identifier(id) => !is_raw_ident(id),
+        Expr::CompoundIdentifier(_) => true,
+        _ => false,
+    };
+    let (l, r) = if is_column(left) {
+        (
+            left.clone(),
+            Expr::Value(Value::SingleQuotedString(lossy_literal(right)?).into()),
+        )
+    } else if is_column(right) {
+        (
+            Expr::Value(Value::SingleQuotedString(lossy_literal(left)?).into()),
+            right.clone(),
+        )
+    } else {
+        return None;
+    };
+    Some(Expr::BinaryOp {
+        left: Box::new(l),
+        op: op.clone(),
+        right: Box::new(r),
+    })
+}
+
+/// The text of a numeric literal (optionally negated) that an f64 cannot hold
+/// exactly: a fraction or exponent with more than 15 significant digits, or
+/// an integer outside i64 (SQLite keeps other integers exact).
+fn lossy_literal(e: &Expr) -> Option<String> {
+    let text = number_text(e)?;
+    let mantissa = text.split(['e', 'E']).next().unwrap_or("");
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
+    let fits_integer = text.parse::<i64>().is_ok();
+    (!fits_integer && significant > 15).then_some(text)
+}
+
+/// `12.5` or `-12.5` as written.
+fn number_text(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => Some(n.clone()),
+            _ => None,
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => Some(format!("-{}", number_text(expr)?)),
+        _ => None,
     }
 }
 
@@ -644,6 +708,35 @@ mod tests {
         assert_eq!(
             rewrite("SELECT c FROM t", None),
             Err(SqlError::NoDatabaseSelected)
+        );
+    }
+
+    #[test]
+    fn long_literals_compared_with_columns_stay_exact() {
+        assert_eq!(
+            rewrite(
+                "SELECT d FROM t WHERE d = 12345678901234.567890",
+                Some("db")
+            )
+            .unwrap(),
+            "SELECT \"d\" FROM \"db.t\" WHERE \"d\" = '12345678901234.567890'"
+        );
+        assert_eq!(
+            rewrite(
+                "SELECT 1 FROM t WHERE -12345678901234.567890 < t.d",
+                Some("db")
+            )
+            .unwrap(),
+            "SELECT 1 FROM \"db.t\" WHERE '-12345678901234.567890' < \"db.t\".\"d\""
+        );
+        // Short literals and plain integers are exact as SQLite numbers.
+        assert_eq!(
+            rewrite(
+                "SELECT d FROM t WHERE d = 12.50 AND i = 123456789012345678",
+                Some("db")
+            )
+            .unwrap(),
+            "SELECT \"d\" FROM \"db.t\" WHERE \"d\" = 12.50 AND \"i\" = 123456789012345678"
         );
     }
 

@@ -155,7 +155,7 @@ fn catalog_round_trip_and_show() {
     db.exec("INSERT INTO users (email) VALUES ('a@b'), ('c@d')");
     assert_eq!(
         db.rows("SELECT id, status, score FROM users ORDER BY id"),
-        vec![vec!["1", "a", "0"], vec!["2", "a", "0"]]
+        vec![vec!["1", "a", "0.00"], vec!["2", "a", "0.00"]]
     );
     db.exec("INSERT INTO users (email, name) VALUES ('a@b', 'x') ON DUPLICATE KEY UPDATE name = VALUES(name)");
     assert_eq!(
@@ -168,6 +168,50 @@ fn catalog_round_trip_and_show() {
         db.rows("SELECT email FROM users WHERE id = 2"),
         vec![vec!["z@z"]]
     );
+}
+
+#[test]
+fn decimal_columns_store_exact_text() {
+    let mut db = Db::new();
+    db.exec("CREATE TABLE money (id INT PRIMARY KEY, d DECIMAL(20,6), UNIQUE KEY d_key (d))");
+    let create: String = db
+        .conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'test.money'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        create.contains("\"d\" DECIMAL_TEXT(20,6) COLLATE mysql_decimal"),
+        "{create}"
+    );
+    let meta = common::SqliteCatalog(&db.conn)
+        .table("test", "money")
+        .unwrap();
+    assert_eq!(meta.columns[1].column_type, "decimal(20,6)");
+    assert!(show_create_table(&meta).contains("`d` decimal(20,6) DEFAULT NULL"));
+    db.exec("INSERT INTO money VALUES (1, 12345678901234.567890), (2, -0.5), (3, 10)");
+    db.exec("INSERT INTO money SET id = 4, d = +11.25");
+    db.exec("UPDATE money SET d = 99999999999999.999999 WHERE id = 3");
+    assert_eq!(
+        db.rows("SELECT id, d FROM money WHERE d > 10 ORDER BY d"),
+        vec![
+            vec!["4", "11.25"],
+            vec!["1", "12345678901234.567890"],
+            vec!["3", "99999999999999.999999"],
+        ]
+    );
+    assert_eq!(db.rows("SELECT MIN(d) FROM money"), vec![vec!["-0.5"]]);
+    // The UNIQUE index compares through the collation: 11.250 == 11.25.
+    let dup = db
+        .translate("INSERT INTO money VALUES (5, 11.250)")
+        .unwrap();
+    let StatementKind::Dml { sql, .. } = &dup[0].kind else {
+        panic!("not DML: {:?}", dup[0].kind);
+    };
+    assert!(sql.contains("'11.250'"), "{sql}");
+    assert!(db.conn.execute(sql, []).is_err());
 }
 
 #[test]
