@@ -288,11 +288,27 @@ fn with_retries<T>(
                     .retries
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::debug!(attempt, conflict = ?c, "retrying a single-statement transaction");
-                let micros = 50 * u64::from(attempt) + u64::from(rand_jitter()) % 200;
+                // A retry at a snapshot that does not yet include the winner loses again:
+                // wait until the winning commit is applied here, then add a little jitter so
+                // sessions that lost to the same winner do not collide in lockstep.
+                if let Some(c) = &c {
+                    wait_applied(s, c.winner_lsn);
+                }
+                let micros = 20 * u64::from(attempt) + u64::from(rand_jitter()) % 100;
                 std::thread::sleep(std::time::Duration::from_micros(micros));
             }
             other => return other,
         }
+    }
+}
+
+/// Waits (bounded: 200 × 50 µs = 10 ms) until this instance has applied `lsn`.
+fn wait_applied(s: &Session, lsn: borealis_pagestore::Lsn) {
+    for _ in 0..200 {
+        if s.shared.engine.applied_lsn() >= lsn {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(50));
     }
 }
 
