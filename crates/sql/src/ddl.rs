@@ -3,8 +3,8 @@
 
 use sqlparser::ast::{
     AlterTableOperation, ColumnDef, ColumnOption, CreateIndex, CreateTable, CreateTableOptions,
-    Expr, IndexColumn, ObjectName, ObjectType, ReferentialAction, SqlOption, Statement,
-    TableConstraint, Value,
+    DataType, Expr, Ident, IndexColumn, ObjectName, ObjectType, ReferentialAction, SqlOption,
+    Statement, TableConstraint, Value,
 };
 
 use crate::catalog::{
@@ -963,17 +963,7 @@ fn alter_table(at: sqlparser::ast::AlterTable, ctx: &Ctx<'_>) -> Ddl {
                 options,
                 ..
             } => {
-                let def = ColumnDef {
-                    name: new_name.clone(),
-                    data_type: data_type.clone(),
-                    options: options
-                        .iter()
-                        .map(|o| sqlparser::ast::ColumnOptionDef {
-                            name: None,
-                            option: o.clone(),
-                        })
-                        .collect(),
-                };
+                let def = column_def(new_name, data_type, options);
                 change_column(&mut meta, &old_name.value, &def, ctx, &t, &mut out)?;
             }
             AlterTableOperation::ModifyColumn {
@@ -982,17 +972,7 @@ fn alter_table(at: sqlparser::ast::AlterTable, ctx: &Ctx<'_>) -> Ddl {
                 options,
                 ..
             } => {
-                let def = ColumnDef {
-                    name: col_name.clone(),
-                    data_type: data_type.clone(),
-                    options: options
-                        .iter()
-                        .map(|o| sqlparser::ast::ColumnOptionDef {
-                            name: None,
-                            option: o.clone(),
-                        })
-                        .collect(),
-                };
+                let def = column_def(col_name, data_type, options);
                 change_column(&mut meta, &col_name.value, &def, ctx, &t, &mut out)?;
             }
             AlterTableOperation::AddConstraint { constraint, .. } => match constraint {
@@ -1155,4 +1135,19 @@ fn change_column(
         *slot = col;
     }
     Ok(())
+}
+
+/// The column definition of `CHANGE` / `MODIFY`, which sqlparser gives as loose parts.
+fn column_def(name: &Ident, data_type: &DataType, options: &[ColumnOption]) -> ColumnDef {
+    ColumnDef {
+        name: name.clone(),
+        data_type: data_type.clone(),
+        options: options
+            .iter()
+            .map(|o| sqlparser::ast::ColumnOptionDef {
+                name: None,
+                option: o.clone(),
+            })
+            .collect(),
+    }
 }

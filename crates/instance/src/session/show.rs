@@ -275,72 +275,34 @@ fn variable_rows(s: &Session, global: bool) -> Table {
 fn status_rows(s: &Session) -> Table {
     let e = s.shared.engine.stats();
     let st = s.shared.engine.store().stats();
-    let extra = vec![
+    let counters: [(&str, u64); 19] = [
+        ("Borealis_applied_lsn", s.shared.engine.applied_lsn()),
+        ("Borealis_buffer_pool_bytes", e.pool_bytes),
+        ("Borealis_buffer_pool_capacity_bytes", e.pool_capacity_bytes),
+        ("Borealis_buffer_pool_evictions", e.pool_evictions),
+        ("Borealis_buffer_pool_hits", e.pool_hits),
+        ("Borealis_buffer_pool_misses", e.pool_misses),
+        ("Borealis_commits", e.commits),
+        ("Borealis_pages_written", e.pages_written),
+        ("Borealis_replication_lag_ms", 0),
+        ("Borealis_store_checkpoints", st.checkpoints),
+        ("Borealis_store_commits", st.commits),
+        ("Borealis_store_conflicts", st.conflicts),
+        ("Borealis_store_fsyncs", st.fsyncs),
+        ("Borealis_store_latest_lsn", st.latest_lsn),
+        ("Borealis_store_log_bytes", st.log_bytes),
+        ("Borealis_store_oldest_lsn", st.oldest_lsn),
+        ("Borealis_store_retained_versions", st.retained_versions),
         (
-            "Borealis_applied_lsn".to_string(),
-            s.shared.engine.applied_lsn().to_string(),
+            "Innodb_buffer_pool_read_requests",
+            e.pool_hits + e.pool_misses,
         ),
-        (
-            "Borealis_buffer_pool_bytes".to_string(),
-            e.pool_bytes.to_string(),
-        ),
-        (
-            "Borealis_buffer_pool_capacity_bytes".to_string(),
-            e.pool_capacity_bytes.to_string(),
-        ),
-        (
-            "Borealis_buffer_pool_evictions".to_string(),
-            e.pool_evictions.to_string(),
-        ),
-        (
-            "Borealis_buffer_pool_hits".to_string(),
-            e.pool_hits.to_string(),
-        ),
-        (
-            "Borealis_buffer_pool_misses".to_string(),
-            e.pool_misses.to_string(),
-        ),
-        ("Borealis_commits".to_string(), e.commits.to_string()),
-        (
-            "Borealis_pages_written".to_string(),
-            e.pages_written.to_string(),
-        ),
-        ("Borealis_replication_lag_ms".to_string(), "0".to_string()),
-        (
-            "Borealis_store_checkpoints".to_string(),
-            st.checkpoints.to_string(),
-        ),
-        ("Borealis_store_commits".to_string(), st.commits.to_string()),
-        (
-            "Borealis_store_conflicts".to_string(),
-            st.conflicts.to_string(),
-        ),
-        ("Borealis_store_fsyncs".to_string(), st.fsyncs.to_string()),
-        (
-            "Borealis_store_latest_lsn".to_string(),
-            st.latest_lsn.to_string(),
-        ),
-        (
-            "Borealis_store_log_bytes".to_string(),
-            st.log_bytes.to_string(),
-        ),
-        (
-            "Borealis_store_oldest_lsn".to_string(),
-            st.oldest_lsn.to_string(),
-        ),
-        (
-            "Borealis_store_retained_versions".to_string(),
-            st.retained_versions.to_string(),
-        ),
-        (
-            "Innodb_buffer_pool_read_requests".to_string(),
-            (e.pool_hits + e.pool_misses).to_string(),
-        ),
-        (
-            "Innodb_buffer_pool_reads".to_string(),
-            e.pool_misses.to_string(),
-        ),
+        ("Innodb_buffer_pool_reads", e.pool_misses),
     ];
+    let extra = counters
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     s.shared
         .status
         .rows(extra)
