@@ -22,11 +22,57 @@ pub struct ColumnShape {
     ty: Option<TypeInfo>,
 }
 
+/// The result columns of one statement. When every column's type is known up front (the usual
+/// case: columns straight from tables), the definitions are resolved once and reused as they
+/// are on every execution — no per-query copies on the hot path.
+pub struct Shape {
+    cols: Vec<ColumnShape>,
+    typed: Option<(Vec<ColumnDef>, Vec<TypeInfo>)>,
+}
+
+impl Shape {
+    fn new(cols: Vec<ColumnShape>) -> Shape {
+        let typed = cols
+            .iter()
+            .map(|c| c.ty.clone().map(|t| (c.def.clone(), t)))
+            .collect::<Option<Vec<_>>>()
+            .map(|pairs| pairs.into_iter().unzip());
+        Shape { cols, typed }
+    }
+
+    fn len(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Definitions and types, deciding untyped (expression) columns from the first row.
+    fn resolve(&self, first: Option<&rusqlite::Row<'_>>) -> (Vec<ColumnDef>, Vec<TypeInfo>) {
+        self.cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match &c.ty {
+                Some(ti) => (c.def.clone(), ti.clone()),
+                None => {
+                    let ti = first
+                        .map(|r| {
+                            r.get_ref(i)
+                                .map(type_of_value)
+                                .unwrap_or_else(|_| text_type())
+                        })
+                        .unwrap_or_else(text_type);
+                    let mut def = c.def.clone();
+                    fill_def(&mut def, &ti);
+                    (def, ti)
+                }
+            })
+            .unzip()
+    }
+}
+
 /// Column shapes per SQLite statement text; cleared when the schema epoch moves.
 #[derive(Default)]
 pub struct ShapeCache {
     epoch: u64,
-    shapes: HashMap<String, Arc<Vec<ColumnShape>>>,
+    shapes: HashMap<String, Arc<Shape>>,
 }
 
 /// Bound on cached shapes per session (a session runs a bounded working set of statements).
@@ -68,41 +114,26 @@ pub fn query(
     let ncols = shape.len();
     let mut rows = stmt.raw_query();
     let first = rows.next().map_err(|e| s.sqlite_error(e))?;
-    let mut types: Vec<TypeInfo> = Vec::with_capacity(ncols);
-    let mut defs: Vec<ColumnDef> = Vec::with_capacity(ncols);
-    for (i, c) in shape.iter().enumerate() {
-        match &c.ty {
-            Some(ti) => {
-                types.push(ti.clone());
-                defs.push(c.def.clone());
-            }
-            None => {
-                let ti = first
-                    .map(|r| {
-                        r.get_ref(i)
-                            .map(type_of_value)
-                            .unwrap_or_else(|_| text_type())
-                    })
-                    .unwrap_or_else(text_type);
-                let mut def = c.def.clone();
-                fill_def(&mut def, &ti);
-                types.push(ti);
-                defs.push(def);
-            }
+    let resolved;
+    let (defs, types): (&[ColumnDef], &[TypeInfo]) = match &shape.typed {
+        Some((defs, types)) => (defs, types),
+        None => {
+            resolved = shape.resolve(first);
+            (&resolved.0, &resolved.1)
         }
-    }
-    out.begin_rows(&defs)?;
+    };
+    out.begin_rows(defs)?;
     let mut buf: Vec<Value> = Vec::with_capacity(ncols);
     let mut sent: u64 = 0;
     if let Some(row) = first {
-        write_row(row, &types, binary, &mut buf, out)?;
+        write_row(row, types, binary, &mut buf, out)?;
         sent += 1;
     }
     if sent > 0 {
         loop {
             match rows.next() {
                 Ok(Some(row)) => {
-                    write_row(row, &types, binary, &mut buf, out)?;
+                    write_row(row, types, binary, &mut buf, out)?;
                     sent += 1;
                 }
                 Ok(None) => break,
@@ -145,7 +176,7 @@ fn shape_for(
     epoch: u64,
     sql: &str,
     stmt: &rusqlite::Statement<'_>,
-) -> Arc<Vec<ColumnShape>> {
+) -> Arc<Shape> {
     if cache.epoch != epoch || cache.shapes.len() >= SHAPE_CACHE_ENTRIES {
         cache.shapes.clear();
         cache.epoch = epoch;
@@ -156,7 +187,7 @@ fn shape_for(
         }
     }
     let catalog = SessionCatalog::new(conn, &shared.catalog, epoch);
-    let shape = Arc::new(compute_shape(stmt, &catalog));
+    let shape = Arc::new(Shape::new(compute_shape(stmt, &catalog)));
     cache.shapes.insert(sql.to_string(), shape.clone());
     shape
 }
@@ -294,6 +325,7 @@ pub fn prepared_columns(s: &mut Session, t: &Translated) -> ExecResult<Vec<Colum
     let stmt = conn.prepare_cached(sql).map_err(|e| s.sqlite_error(e))?;
     let shape = shape_for(&mut s.shapes, &s.shared, conn, epoch, sql, &stmt);
     Ok(shape
+        .cols
         .iter()
         .map(|c| {
             let mut def = c.def.clone();
