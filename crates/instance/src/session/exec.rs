@@ -24,6 +24,7 @@ pub fn run(
         } => {
             s.shared.status.count(Com::Select);
             begin_implicit_if_needed(s)?;
+            refresh_read_committed_snapshot(s)?;
             s.engine.set_locking_reads(*locking);
             let r = rows::query(s, sql, params, out, more, *calc_found_rows);
             s.engine.set_locking_reads(false);
@@ -43,6 +44,7 @@ pub fn run(
             });
             check_writable(s)?;
             begin_implicit_if_needed(s)?;
+            refresh_read_committed_snapshot(s)?;
             let autocommit_statement = !s.in_transaction();
             with_retries(s, autocommit_statement, |s| {
                 dml(s, sql, params, auto_increment.is_some())
@@ -224,6 +226,26 @@ fn begin_implicit_if_needed(s: &mut Session) -> ExecResult<()> {
         s.txn_read_only = false;
     }
     Ok(())
+}
+
+/// READ COMMITTED: every statement reads at a new snapshot. SQLite keeps one snapshot per
+/// transaction, so a transaction that has only read so far is restarted before the statement
+/// (releasing its snapshot; the next read takes the newest). Once it has written, its page
+/// deltas are relative to its snapshot, so it keeps that snapshot until it ends.
+fn refresh_read_committed_snapshot(s: &mut Session) -> ExecResult<()> {
+    if !s.in_transaction() || !s.read_committed() {
+        return Ok(());
+    }
+    let state = s
+        .engine
+        .conn()
+        .transaction_state(Some("main"))
+        .map_err(|e| s.sqlite_error(e))?;
+    if state != rusqlite::TransactionState::Read {
+        return Ok(());
+    }
+    exec_batch(s, "COMMIT")?;
+    exec_batch(s, "BEGIN")
 }
 
 /// Statements that cause an implicit commit (DDL, BEGIN, …) commit the open transaction first.

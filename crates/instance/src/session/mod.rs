@@ -174,6 +174,14 @@ impl Session {
         self.fctx.set_auto_increment(inc, off);
     }
 
+    /// The session reads at a new snapshot per statement (READ COMMITTED / READ UNCOMMITTED).
+    fn read_committed(&self) -> bool {
+        matches!(
+            self.var("transaction_isolation"),
+            Some(VarValue::Str(level)) if level == "READ-COMMITTED" || level == "READ-UNCOMMITTED"
+        )
+    }
+
     fn in_transaction(&self) -> bool {
         !self.engine.conn().is_autocommit()
     }
