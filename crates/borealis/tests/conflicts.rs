@@ -239,15 +239,37 @@ async fn read_committed_takes_a_new_snapshot_per_statement() {
     setup(&s).await;
     let mut x = s.conn_db("cf").await;
     let mut y = s.conn_db("cf").await;
-    x.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.unwrap();
+    x.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .await
+        .unwrap();
     x.query_drop("BEGIN").await.unwrap();
-    let before: i64 = x.query_first("SELECT v FROM b WHERE id = 1").await.unwrap().unwrap();
-    y.query_drop("UPDATE b SET v = 77 WHERE id = 1").await.unwrap();
-    let after: i64 = x.query_first("SELECT v FROM b WHERE id = 1").await.unwrap().unwrap();
-    assert_eq!((before, after), (0, 77), "READ COMMITTED sees commits made between its statements");
+    let before: i64 = x
+        .query_first("SELECT v FROM b WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
+    y.query_drop("UPDATE b SET v = 77 WHERE id = 1")
+        .await
+        .unwrap();
+    let after: i64 = x
+        .query_first("SELECT v FROM b WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (before, after),
+        (0, 77),
+        "READ COMMITTED sees commits made between its statements"
+    );
     // A write based on what it read commits: no conflict, nobody changed page `a` since.
-    x.exec_drop("UPDATE a SET v = ? WHERE id = 1", (after,)).await.unwrap();
+    x.exec_drop("UPDATE a SET v = ? WHERE id = 1", (after,))
+        .await
+        .unwrap();
     x.query_drop("COMMIT").await.unwrap();
-    let v: i64 = y.query_first("SELECT v FROM a WHERE id = 1").await.unwrap().unwrap();
+    let v: i64 = y
+        .query_first("SELECT v FROM a WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(v, 77);
 }

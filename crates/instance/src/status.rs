@@ -119,7 +119,6 @@ impl Status {
                 "Threads_connected".into(),
                 self.threads_connected.load(Relaxed).to_string(),
             ),
-            ("Threads_running".into(), "1".into()),
             ("Uptime".into(), self.uptime_secs().to_string()),
         ];
         for (name, counter) in COM_NAMES.iter().zip(self.com.iter()) {

@@ -299,10 +299,18 @@ fn status_rows(s: &Session) -> Table {
         ),
         ("Innodb_buffer_pool_reads", e.pool_misses),
     ];
-    let extra = counters
+    let running = s
+        .shared
+        .processes
+        .rows()
+        .iter()
+        .filter(|p| p.command != "Sleep")
+        .count();
+    let mut extra: Vec<(String, String)> = counters
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    extra.push(("Threads_running".to_string(), running.to_string()));
     s.shared
         .status
         .rows(extra)
