@@ -442,3 +442,37 @@ async fn variables_status_and_read_only() {
     let a: i64 = c.query_first("SELECT @a + 2").await.unwrap().unwrap();
     assert_eq!(a, 42);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn found_rows_counts_without_limit() {
+    let s = Server::start(&[]);
+    let mut c = s.conn_db("fr").await;
+    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY, g INT)")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO t VALUES (1,1),(2,1),(3,1),(4,2),(5,2)")
+        .await
+        .unwrap();
+    let page: Vec<i64> = c
+        .query("SELECT SQL_CALC_FOUND_ROWS id FROM t WHERE g = 1 ORDER BY id LIMIT 1, 1")
+        .await
+        .unwrap();
+    assert_eq!(page, vec![2]);
+    let total: i64 = c.query_first("SELECT FOUND_ROWS()").await.unwrap().unwrap();
+    assert_eq!(total, 3);
+    // With a placeholder in LIMIT (binary protocol).
+    let page: Vec<i64> = c
+        .exec(
+            "SELECT SQL_CALC_FOUND_ROWS id FROM t WHERE g = ? LIMIT ?",
+            (2, 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    let total: i64 = c.query_first("SELECT FOUND_ROWS()").await.unwrap().unwrap();
+    assert_eq!(total, 2);
+    // Without SQL_CALC_FOUND_ROWS: the rows the last SELECT returned.
+    let _: Vec<i64> = c.query("SELECT id FROM t LIMIT 4").await.unwrap();
+    let n: i64 = c.query_first("SELECT FOUND_ROWS()").await.unwrap().unwrap();
+    assert_eq!(n, 4);
+}

@@ -138,8 +138,9 @@ pub enum StatementKind {
         sql: String,
         /// FOR UPDATE / LOCK IN SHARE MODE / FOR SHARE was present (stripped).
         locking: bool,
-        /// SQL_CALC_FOUND_ROWS was present (stripped).
-        calc_found_rows: bool,
+        /// SQL_CALC_FOUND_ROWS was present (stripped): the SQLite query that counts the rows
+        /// the statement would return without its LIMIT, for `FOUND_ROWS()`.
+        found_rows_sql: Option<String>,
     },
     /// INSERT/REPLACE/UPDATE/DELETE.
     Dml {

@@ -53,7 +53,7 @@ fn query(sql: String) -> StatementKind {
     StatementKind::Query {
         sql,
         locking: false,
-        calc_found_rows: false,
+        found_rows_sql: None,
     }
 }
 

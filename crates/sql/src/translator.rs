@@ -178,10 +178,16 @@ fn translate_ast(
             crate::projection::name_unaliased_expressions(&mut query, sql);
             let mut rw = Rewriter::new(ctx.current_db, &query);
             rw.run(&mut query)?;
+            let found_rows_sql = rw.flags.calc_found_rows.then(|| {
+                let mut unlimited = query.clone();
+                unlimited.limit_clause = None;
+                unlimited.order_by = None;
+                format!("SELECT count(*) FROM ({unlimited})")
+            });
             let kind = StatementKind::Query {
                 sql: query.to_string(),
                 locking: rw.flags.locking,
-                calc_found_rows: rw.flags.calc_found_rows,
+                found_rows_sql,
             };
             Ok((kind, rw.flags.params))
         }

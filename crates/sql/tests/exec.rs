@@ -52,7 +52,7 @@ fn sysbench_statements() {
         StatementKind::Query {
             sql: "SELECT \"c\" FROM \"test.sbtest1\" WHERE \"id\" = ?".into(),
             locking: false,
-            calc_found_rows: false
+            found_rows_sql: None
         }
     );
     let t = db

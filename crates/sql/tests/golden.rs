@@ -74,9 +74,9 @@ fn query_flags() {
     let flags = |s: &str| match one(s) {
         StatementKind::Query {
             locking,
-            calc_found_rows,
+            found_rows_sql,
             sql,
-        } => (locking, calc_found_rows, sql),
+        } => (locking, found_rows_sql.is_some(), sql),
         other => panic!("{other:?}"),
     };
     assert_eq!(
@@ -91,6 +91,13 @@ fn query_flags() {
         flags("SELECT SQL_CALC_FOUND_ROWS a FROM t LIMIT 1"),
         (false, true, "SELECT \"a\" FROM \"test.t\" LIMIT 1".into())
     );
+    match one("SELECT SQL_CALC_FOUND_ROWS a FROM t ORDER BY a LIMIT 5, 1") {
+        StatementKind::Query { found_rows_sql, .. } => assert_eq!(
+            found_rows_sql.as_deref(),
+            Some("SELECT count(*) FROM (SELECT \"a\" FROM \"test.t\")")
+        ),
+        other => panic!("{other:?}"),
+    }
     assert_eq!(
         flags("SELECT SQL_NO_CACHE HIGH_PRIORITY a FROM t USE INDEX (i)"),
         (false, false, "SELECT \"a\" FROM \"test.t\"".into())

@@ -20,13 +20,13 @@ pub fn run(
         StatementKind::Query {
             sql,
             locking,
-            calc_found_rows,
+            found_rows_sql,
         } => {
             s.shared.status.count(Com::Select);
             begin_implicit_if_needed(s)?;
             refresh_read_committed_snapshot(s)?;
             s.engine.set_locking_reads(*locking);
-            let r = rows::query(s, sql, params, out, more, *calc_found_rows);
+            let r = rows::query(s, sql, params, out, more, found_rows_sql.as_deref());
             s.engine.set_locking_reads(false);
             r
         }

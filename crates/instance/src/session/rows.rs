@@ -103,7 +103,7 @@ pub fn query(
     params: &[Value],
     out: &mut ResultSink<'_>,
     more: bool,
-    _calc_found_rows: bool,
+    found_rows_sql: Option<&str>,
 ) -> ExecResult<()> {
     let epoch = s.shared.epoch();
     let binary = out.is_binary();
@@ -143,7 +143,11 @@ pub fn query(
     }
     drop(rows);
     drop(stmt);
-    s.fctx.set_found_rows(sent);
+    let found = match found_rows_sql {
+        Some(count_sql) => count_rows(s, count_sql, params)?,
+        None => sent,
+    };
+    s.fctx.set_found_rows(found);
     s.fctx.set_row_count(-1);
     s.shared
         .status
@@ -151,6 +155,23 @@ pub fn query(
         .fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
     out.end_rows(s.warning_count(), more)?;
     Ok(())
+}
+
+/// SQL_CALC_FOUND_ROWS: the rows the query would return without its LIMIT. The count query
+/// drops LIMIT (and ORDER BY), whose `?` parameters come last, so it binds a prefix of them.
+fn count_rows(s: &Session, count_sql: &str, params: &[Value]) -> ExecResult<u64> {
+    let conn = s.engine.conn();
+    let mut stmt = conn
+        .prepare_cached(count_sql)
+        .map_err(|e| s.sqlite_error(e))?;
+    let n = stmt.parameter_count().min(params.len());
+    bind(&mut stmt, &params[..n])?;
+    let mut rows = stmt.raw_query();
+    let count: i64 = match rows.next().map_err(|e| s.sqlite_error(e))? {
+        Some(row) => row.get(0)?,
+        None => 0,
+    };
+    Ok(u64::try_from(count).unwrap_or(0))
 }
 
 fn write_row(

@@ -474,7 +474,7 @@ fn send_filtered(
         "WITH v({}) AS ({body}) SELECT * FROM v WHERE {where_sql}",
         names.join(", ")
     );
-    rows::query(s, &sql, &[], out, more, false)
+    rows::query(s, &sql, &[], out, more, None)
 }
 
 fn text_column(name: &str) -> ColumnDef {
