@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -75,13 +75,6 @@ class Server:
             return "(no server log)"
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
-
-
-def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago (the OS picks it for a port-0 bind)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def borealis_bin() -> Path:
@@ -141,8 +134,9 @@ def start_borealis(root_password: Optional[str] = None) -> Server:
     binary = borealis_bin()
     data_dir = Path(tempfile.mkdtemp(prefix="borealis-test-"))
     log_path = data_dir.parent / (data_dir.name + ".log")
-    port = free_port()
-    args = [str(binary), "up", "--data", str(data_dir), "--port", str(port)]
+    # Port 0: the server binds a free port itself and prints it (a port picked here could be
+    # taken by another client socket before the server binds it).
+    args = [str(binary), "up", "--data", str(data_dir), "--port", "0"]
     if root_password is not None:
         args += ["--root-password", root_password]
     log_file = open(log_path, "wb")
@@ -152,6 +146,13 @@ def start_borealis(root_password: Optional[str] = None) -> Server:
         )
     finally:
         log_file.close()  # the child keeps its own descriptor
+    try:
+        port = _ready_port(proc, log_path)
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=STOP_GRACE_S)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise
     server = Server(
         kind="borealis",
         host="127.0.0.1",
@@ -168,6 +169,23 @@ def start_borealis(root_password: Optional[str] = None) -> Server:
         cleanup_borealis(server)  # the log tail is already in the exception message
         raise
     return server
+
+
+READY_LINE = re.compile(rb"Borealis ready: instance endpoint 127\.0\.0\.1:(\d+)")
+
+
+def _ready_port(proc: subprocess.Popen, log_path: Path) -> int:
+    """The port from the server's ready line (bounded wait: READY_TIMEOUT_S)."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        m = READY_LINE.search(log_path.read_bytes()) if log_path.exists() else None
+        if m:
+            return int(m.group(1))
+        if proc.poll() is not None:
+            tail = log_path.read_bytes()[-2000:].decode(errors="replace") if log_path.exists() else ""
+            raise RuntimeError(f"borealis exited during start (code {proc.returncode}):\n{tail}")
+        time.sleep(0.05)
+    raise RuntimeError(f"borealis printed no ready line within {READY_TIMEOUT_S} s")
 
 
 def cleanup_borealis(server: Server) -> None:

@@ -160,6 +160,12 @@ pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
             source,
         }
     })?;
+    // With port 0 the OS chose the port: show the real one in @@port.
+    if let Some(def) = crate::variables::find("port") {
+        shared
+            .globals
+            .set(def, VarValue::Int(i64::from(server.local_addr().port())));
+    }
     tracing::info!(addr = %server.local_addr(), lsn = shared.engine.applied_lsn(), "instance ready");
     Ok(InstanceHandle { server, shared })
 }

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,18 +21,13 @@ pub struct Server {
     child: Option<Child>,
 }
 
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
-
 impl Server {
     /// Starts a server on a new, empty data directory.
     pub fn start(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
         let mut s = Server {
-            port: free_port(),
+            port: 0,
             data,
             _dir: Some(dir),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -45,7 +40,7 @@ impl Server {
     /// Starts a server on an existing data directory (e.g. after a crash).
     pub fn start_on(data: &Path, extra: &[&str]) -> Server {
         let mut s = Server {
-            port: free_port(),
+            port: 0,
             data: data.to_path_buf(),
             _dir: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -55,13 +50,15 @@ impl Server {
         s
     }
 
+    /// Starts the server on port 0 and learns the port it bound from its "ready" line: a port
+    /// picked in advance can be taken by another test's client socket before the server binds it.
     fn spawn(&mut self) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_borealis"));
         cmd.arg("up")
             .arg("--data")
             .arg(&self.data)
             .arg("--port")
-            .arg(self.port.to_string())
+            .arg("0")
             .args(&self.extra)
             .env(
                 "BOREALIS_LOG",
@@ -71,15 +68,35 @@ impl Server {
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn borealis");
         let stdout = child.stdout.take().expect("stdout");
-        // Drain stdout in the background so the child never blocks on a full pipe.
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Read the ready line, then keep draining stdout so the child never blocks on a pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
-                if line.is_err() {
-                    break;
+                let Ok(line) = line else { break };
+                if let Some(port) = ready_port(&line) {
+                    let _ = tx.send(port);
                 }
             }
         });
         self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(port) = rx.recv_timeout(Duration::from_millis(100)) {
+                self.port = port;
+                break;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("borealis exited during start: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "borealis did not become ready within 60 s"
+            );
+        }
         self.wait_ready();
     }
 
@@ -160,9 +177,15 @@ impl Server {
     /// Restarts on the same data directory (after `kill9` or `stop`).
     pub fn restart(&mut self) {
         self.kill9();
-        self.port = free_port();
         self.spawn();
     }
+}
+
+/// The port in "Borealis ready: instance endpoint 127.0.0.1:PORT …".
+fn ready_port(line: &str) -> Option<u16> {
+    let rest = line.strip_prefix("Borealis ready: instance endpoint ")?;
+    let addr = rest.split_whitespace().next()?;
+    addr.rsplit(':').next()?.parse().ok()
 }
 
 extern "C" {
