@@ -182,9 +182,11 @@ pub static VARIABLES: &[VarDef] = &[
 
 /// Looks up a variable definition by (case-insensitive) name.
 pub fn find(name: &str) -> Option<&'static VarDef> {
-    let lower = name.to_ascii_lowercase();
+    // Compares lower-cased bytes without allocating: looked up on every `@@var` and per
+    // statement for session settings. Registry names are lower case.
+    let lower = name.bytes().map(|b| b.to_ascii_lowercase());
     VARIABLES
-        .binary_search_by(|d| d.name.cmp(lower.as_str()))
+        .binary_search_by(|d| d.name.bytes().cmp(lower.clone()))
         .ok()
         .map(|i| &VARIABLES[i])
 }

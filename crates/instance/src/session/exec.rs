@@ -295,15 +295,11 @@ fn with_retries<T>(
     retry: bool,
     mut f: impl FnMut(&mut Session) -> ExecResult<T>,
 ) -> ExecResult<T> {
-    let retries = if retry {
-        s.var_int("borealis_conflict_retries").clamp(0, 1000) as u32
-    } else {
-        0
-    };
     let mut attempt = 0;
     loop {
         match f(s) {
-            Err(crate::errors::ExecError::Conflict(c)) if attempt < retries => {
+            // The setting is read only after a conflict: nothing is added to the common path.
+            Err(crate::errors::ExecError::Conflict(c)) if retry && attempt < max_retries(s) => {
                 attempt += 1;
                 s.shared
                     .status
@@ -322,6 +318,10 @@ fn with_retries<T>(
             other => return other,
         }
     }
+}
+
+fn max_retries(s: &Session) -> u32 {
+    s.var_int("borealis_conflict_retries").clamp(0, 1000) as u32
 }
 
 /// Waits (bounded: 200 × 50 µs = 10 ms) until this instance has applied `lsn`.

@@ -14,51 +14,28 @@ type Table = Vec<Vec<Option<String>>>;
 pub fn show(s: &mut Session, show: &Show, out: &mut ResultSink<'_>, more: bool) -> ExecResult<()> {
     match show {
         Show::Variables {
-            global,
-            like,
-            where_sql,
+            like, where_sql, ..
+        }
+        | Show::Status {
+            like, where_sql, ..
         } => {
-            let rows = variable_rows(s, *global);
+            let rows = match show {
+                Show::Variables { global, .. } => variable_rows(s, *global),
+                _ => status_rows(s),
+            };
+            let cols = ["Variable_name", "Value"];
             send(
                 s,
                 out,
                 more,
-                &["Variable_name", "Value"],
+                &cols,
                 rows,
                 like.as_deref(),
                 where_sql.as_deref(),
             )
         }
-        Show::Status {
-            global: _,
-            like,
-            where_sql,
-        } => {
-            let rows = status_rows(s);
-            send(
-                s,
-                out,
-                more,
-                &["Variable_name", "Value"],
-                rows,
-                like.as_deref(),
-                where_sql.as_deref(),
-            )
-        }
-        Show::Warnings => {
-            let rows = warning_rows(s, false);
-            send(
-                s,
-                out,
-                more,
-                &["Level", "Code", "Message"],
-                rows,
-                None,
-                None,
-            )
-        }
-        Show::Errors => {
-            let rows = warning_rows(s, true);
+        Show::Warnings | Show::Errors => {
+            let rows = warning_rows(s, matches!(show, Show::Errors));
             send(
                 s,
                 out,
