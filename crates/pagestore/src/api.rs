@@ -103,6 +103,10 @@ pub enum CommitError {
     /// further commits until restarted; reads keep working.
     #[error("commit log write failed: {0}")]
     LogFailed(String),
+    /// The page store could not be reached (a networked store). The commit may or may not have
+    /// been made; the client is told so and must not assume either.
+    #[error("page store unreachable, commit outcome unknown: {0}")]
+    Unavailable(String),
 }
 
 #[derive(Debug, thiserror::Error)]

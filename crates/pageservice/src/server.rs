@@ -1,0 +1,312 @@
+//! The storage process's gRPC service: a [`LocalPageStore`] served to instances.
+//!
+//! Store calls block (a commit waits for its group's fsync, a read may go to disk), so each runs
+//! on tokio's blocking pool; the async side only decodes, validates and encodes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use borealis_pagestore::{CommitError, LocalPageStore, PageStore, SubscribeError};
+use borealis_rpc::pageservice as pb;
+use borealis_rpc::pageservice::page_service_server::{PageService, PageServiceServer};
+use tonic::{Request, Response, Status};
+
+use crate::leases::Leases;
+use crate::membership::Membership;
+
+/// Most changes one `ChangesAfter` returns: bounds the reply (a change is at most a few pages
+/// of deltas in the common case) while letting a lagging instance catch up in few calls.
+const MAX_CHANGES_PER_REPLY: u32 = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+struct Service {
+    store: Arc<LocalPageStore>,
+    leases: Arc<Leases>,
+    members: Arc<Membership>,
+}
+
+/// A running page service. Dropping it stops serving.
+pub struct StorageHandle {
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl StorageHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop serving and wait for in-flight calls to finish (bounded: 5 s).
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+impl Drop for StorageHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Serve `store` on `addr` (port 0: the OS chooses; see [`StorageHandle::local_addr`]).
+pub fn serve(store: Arc<LocalPageStore>, addr: SocketAddr) -> Result<StorageHandle, ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("pageservice")
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let leases = Arc::new(Leases::default());
+    let service = Service {
+        store: store.clone(),
+        leases: leases.clone(),
+        members: Arc::new(Membership::default()),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let svc = PageServiceServer::new(service)
+        .max_decoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES);
+    runtime.spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .add_service(svc)
+            .serve_with_incoming_shutdown(incoming, async {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "page service stopped");
+        }
+    });
+    // Expired leases must be dropped even when no client calls in (a killed instance).
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            leases.sweep();
+        }
+    });
+    tracing::info!(addr = %local, lsn = store.latest_lsn(), "page service ready");
+    Ok(StorageHandle {
+        addr: local,
+        shutdown: Some(tx),
+        runtime: Some(runtime),
+    })
+}
+
+/// Run a blocking store call on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Status> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::internal(format!("store call failed: {e}")))
+}
+
+#[tonic::async_trait]
+impl PageService for Service {
+    async fn hello(
+        &self,
+        request: Request<pb::HelloRequest>,
+    ) -> Result<Response<pb::HelloReply>, Status> {
+        let version = request.into_inner().format_version;
+        if version != borealis_rpc::FORMAT_VERSION {
+            return Err(Status::failed_precondition(format!(
+                "wire format {version} is not supported (this page service speaks {})",
+                borealis_rpc::FORMAT_VERSION
+            )));
+        }
+        Ok(Response::new(pb::HelloReply {
+            format_version: borealis_rpc::FORMAT_VERSION,
+            page_size: self.store.page_size() as u32,
+            latest_lsn: self.store.latest_lsn(),
+        }))
+    }
+
+    async fn latest_lsn(
+        &self,
+        _request: Request<pb::Empty>,
+    ) -> Result<Response<pb::LsnReply>, Status> {
+        Ok(Response::new(pb::LsnReply {
+            lsn: self.store.latest_lsn(),
+        }))
+    }
+
+    async fn db_pages(
+        &self,
+        request: Request<pb::LsnRequest>,
+    ) -> Result<Response<pb::DbPagesReply>, Status> {
+        let at = request.into_inner().lsn;
+        let store = self.store.clone();
+        let result = match blocking(move || store.db_pages(at)).await? {
+            Ok(n) => pb::db_pages_reply::Result::DbPages(n),
+            Err(e) => pb::db_pages_reply::Result::Failure(borealis_rpc::read_error_to_wire(&e)),
+        };
+        Ok(Response::new(pb::DbPagesReply {
+            result: Some(result),
+        }))
+    }
+
+    async fn read_page(
+        &self,
+        request: Request<pb::ReadPageRequest>,
+    ) -> Result<Response<pb::ReadPageReply>, Status> {
+        let req = request.into_inner();
+        let store = self.store.clone();
+        let result = match blocking(move || store.read_page(req.page_no, req.at)).await? {
+            Ok(v) => pb::read_page_reply::Result::Version(pb::PageVersion {
+                lsn: v.lsn,
+                next_lsn: v.next_lsn,
+                as_of: v.as_of,
+                data: v.data.to_vec(),
+            }),
+            Err(e) => pb::read_page_reply::Result::Failure(borealis_rpc::read_error_to_wire(&e)),
+        };
+        Ok(Response::new(pb::ReadPageReply {
+            result: Some(result),
+        }))
+    }
+
+    async fn commit(
+        &self,
+        request: Request<pb::CommitRequest>,
+    ) -> Result<Response<pb::CommitReply>, Status> {
+        let ws = borealis_rpc::write_set_from_wire(request.into_inner(), self.store.page_size())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let store = self.store.clone();
+        let result = blocking(move || {
+            store
+                .commit(ws)
+                .and_then(|lsn| match store.db_pages(lsn) {
+                    Ok(db_pages) => Ok((lsn, db_pages)),
+                    Err(e) => Err(CommitError::LogFailed(e.to_string())),
+                })
+        })
+        .await?;
+        let result = match result {
+            Ok((lsn, db_pages)) => pb::commit_reply::Result::Committed(pb::Committed { lsn, db_pages }),
+            Err(e) => borealis_rpc::commit_error_to_wire(&e),
+        };
+        Ok(Response::new(pb::CommitReply {
+            result: Some(result),
+        }))
+    }
+
+    async fn set_horizon(
+        &self,
+        request: Request<pb::HorizonRequest>,
+    ) -> Result<Response<pb::HorizonReply>, Status> {
+        let req = request.into_inner();
+        let granted = self
+            .leases
+            .set(self.store.as_ref(), req.client_id, req.horizon);
+        Ok(Response::new(pb::HorizonReply {
+            granted,
+            floor: self.store.stats().oldest_lsn,
+        }))
+    }
+
+    async fn changes_after(
+        &self,
+        request: Request<pb::ChangesRequest>,
+    ) -> Result<Response<pb::ChangesReply>, Status> {
+        let req = request.into_inner();
+        let max = req.max.clamp(1, MAX_CHANGES_PER_REPLY);
+        let mut reply = pb::ChangesReply {
+            latest_lsn: self.store.latest_lsn(),
+            ..Default::default()
+        };
+        let mut feed = match self.store.subscribe(req.after) {
+            Ok(feed) => feed,
+            Err(SubscribeError::Lagged { oldest, .. }) => {
+                reply.lagged = true;
+                reply.oldest = oldest;
+                return Ok(Response::new(reply));
+            }
+            Err(SubscribeError::Closed) => return Err(Status::unavailable("page store closed")),
+        };
+        // Bounded by `max`; a zero timeout never waits for commits that have not happened.
+        for _ in 0..max {
+            match feed.next_change(Duration::ZERO) {
+                Ok(Some(change)) => reply.changes.push(borealis_rpc::change_to_wire(&change, 0)),
+                Ok(None) => break,
+                Err(SubscribeError::Lagged { oldest, .. }) => {
+                    reply.lagged = true;
+                    reply.oldest = oldest;
+                    break;
+                }
+                Err(SubscribeError::Closed) => break,
+            }
+        }
+        Ok(Response::new(reply))
+    }
+
+    async fn stats(&self, _request: Request<pb::Empty>) -> Result<Response<pb::StatsReply>, Status> {
+        Ok(Response::new(borealis_rpc::stats_to_wire(&self.store.stats())))
+    }
+
+    async fn register(
+        &self,
+        request: Request<pb::Member>,
+    ) -> Result<Response<pb::MembersReply>, Status> {
+        let refused = match self.members.register(request.into_inner()) {
+            Ok(()) => String::new(),
+            Err(e) => e.to_string(),
+        };
+        let mut reply = self.members_reply();
+        reply.refused = refused;
+        Ok(Response::new(reply))
+    }
+
+    async fn deregister(
+        &self,
+        request: Request<pb::DeregisterRequest>,
+    ) -> Result<Response<pb::Empty>, Status> {
+        let req = request.into_inner();
+        self.members.deregister(req.slot, req.incarnation);
+        Ok(Response::new(pb::Empty {}))
+    }
+
+    async fn members(
+        &self,
+        _request: Request<pb::Empty>,
+    ) -> Result<Response<pb::MembersReply>, Status> {
+        Ok(Response::new(self.members_reply()))
+    }
+}
+
+impl Service {
+    fn members_reply(&self) -> pb::MembersReply {
+        pb::MembersReply {
+            members: self.members.list().iter().map(|m| m.to_wire()).collect(),
+            refused: String::new(),
+            latest_lsn: self.store.latest_lsn(),
+        }
+    }
+}
