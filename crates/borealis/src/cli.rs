@@ -21,8 +21,66 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Start Borealis on its embedded default (data in a local directory, MySQL on 127.0.0.1:3306).
+    /// Start Borealis on its embedded default: a local cluster (page service, 2 instances and
+    /// the endpoints) with data in a local directory, cluster endpoint on 127.0.0.1:3306.
     Up(UpArgs),
+    /// Run a page service: the durable, versioned page store that instances share.
+    Storage(StorageArgs),
+    /// Run one instance of a cluster on a page service.
+    Instance(InstanceArgs),
+}
+
+/// `borealis up`.
+#[derive(Args, Default)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Instances in the local cluster, 1..=16 [default: 2]
+    #[arg(long)]
+    pub instances: Option<u16>,
+    /// One process: a single instance with its page store embedded (no cluster, no endpoints)
+    #[arg(long)]
+    pub embedded: bool,
+    /// Port of the page service [default: port + 100, or 0 when port is 0]
+    #[arg(long)]
+    pub storage_port: Option<u16>,
+    /// A custom endpoint, NAME=PORT:SLOT,SLOT,… (repeatable); each new connection goes to
+    /// the next healthy member
+    #[arg(long = "endpoint")]
+    pub endpoints: Vec<String>,
+}
+
+/// `borealis storage`.
+#[derive(Args)]
+pub struct StorageArgs {
+    /// Directory of the page store
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Address to serve instances on (port 0: the OS chooses) [default: 127.0.0.1:3406]
+    #[arg(long, default_value = "127.0.0.1:3406")]
+    pub listen: SocketAddr,
+    /// Page size of a new volume in bytes [default: 16384]
+    #[arg(long)]
+    pub page_size: Option<usize>,
+    /// Do not fsync the commit log (unsafe; for experiments only)
+    #[arg(long)]
+    pub no_fsync: bool,
+}
+
+/// `borealis instance`.
+#[derive(Args)]
+pub struct InstanceArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The instance's slot in the cluster, 1..=16 (also its auto_increment_offset)
+    #[arg(long)]
+    pub slot: u16,
+    /// Address of the page service (host:port)
+    #[arg(long)]
+    pub storage: String,
+    /// Port peers push replicated changes to [default: 0, the OS chooses]
+    #[arg(long, default_value_t = 0)]
+    pub replication_port: u16,
 }
 
 impl Default for Command {
@@ -31,8 +89,9 @@ impl Default for Command {
     }
 }
 
-#[derive(Args, Default)]
-pub struct UpArgs {
+/// The settings of one instance, shared by `up` and `instance`.
+#[derive(Args, Default, Clone)]
+pub struct ServerArgs {
     /// Configuration file (TOML); keys are the long flag names with '_' for '-'.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -94,19 +153,53 @@ struct FileConfig {
     long_query_time: Option<f64>,
     general_log: Option<PathBuf>,
     slow_query_log: Option<PathBuf>,
+    // `borealis up` only:
+    instances: Option<u16>,
+    embedded: Option<bool>,
+    storage_port: Option<u16>,
+    endpoints: Option<Vec<String>>,
+}
+
+fn load_file(path: &Option<PathBuf>) -> Result<FileConfig, String> {
+    match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+            toml::from_str(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
+        }
+        None => Ok(FileConfig::default()),
+    }
+}
+
+/// What `borealis up` starts, with the configuration file applied (flags win).
+pub struct UpPlan {
+    pub instances: u16,
+    pub embedded: bool,
+    pub storage_port: Option<u16>,
+    pub endpoints: Vec<String>,
 }
 
 impl UpArgs {
+    pub fn plan(&self) -> Result<UpPlan, String> {
+        let file = load_file(&self.server.config)?;
+        let instances = self.instances.or(file.instances).unwrap_or(2);
+        if !(1..=16).contains(&instances) {
+            return Err(format!("--instances {instances} must be between 1 and 16"));
+        }
+        let mut endpoints = file.endpoints.unwrap_or_default();
+        endpoints.extend(self.endpoints.iter().cloned());
+        Ok(UpPlan {
+            instances,
+            embedded: self.embedded || file.embedded.unwrap_or(false),
+            storage_port: self.storage_port.or(file.storage_port),
+            endpoints,
+        })
+    }
+}
+
+impl ServerArgs {
     pub fn into_config(self) -> Result<InstanceConfig, String> {
-        let file: FileConfig = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-                toml::from_str(&text)
-                    .map_err(|e| format!("invalid config {}: {e}", path.display()))?
-            }
-            None => FileConfig::default(),
-        };
+        let file = load_file(&self.config)?;
         let mut cfg = InstanceConfig::embedded_default();
         if let Some(d) = self.data.or(file.data) {
             cfg.data_dir = d;
@@ -145,5 +238,77 @@ impl UpArgs {
         cfg.general_log = self.general_log.or(file.general_log);
         cfg.slow_query_log = self.slow_query_log.or(file.slow_query_log);
         Ok(cfg)
+    }
+}
+
+impl ServerArgs {
+    /// Flags an instance started by `borealis up` inherits (its data directory, port and
+    /// address are set per instance; page size and fsync belong to the page service).
+    pub fn instance_flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        let mut push = |name: &str, value: Option<String>| {
+            if let Some(v) = value {
+                flags.push(format!("--{name}"));
+                flags.push(v);
+            }
+        };
+        push(
+            "config",
+            self.config.as_ref().map(|p| p.display().to_string()),
+        );
+        push("root-password", self.root_password.clone());
+        push("buffer-pool-mb", self.buffer_pool_mb.map(|v| v.to_string()));
+        push(
+            "max-allowed-packet",
+            self.max_allowed_packet.map(|v| v.to_string()),
+        );
+        push(
+            "max-connections",
+            self.max_connections.map(|v| v.to_string()),
+        );
+        push(
+            "long-query-time",
+            self.long_query_time.map(|v| v.to_string()),
+        );
+        flags
+    }
+}
+
+/// A custom endpoint from `NAME=PORT:SLOT,SLOT,…`.
+pub fn parse_endpoint(text: &str) -> Result<(String, u16, Vec<u16>), String> {
+    let bad = || format!("endpoint '{text}' is not NAME=PORT:SLOT,SLOT,…");
+    let (name, rest) = text.split_once('=').ok_or_else(bad)?;
+    let (port, slots) = rest.split_once(':').ok_or_else(bad)?;
+    let port: u16 = port.trim().parse().map_err(|_| bad())?;
+    let slots = slots
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|n| (1..=16).contains(n))
+        })
+        .collect::<Option<Vec<u16>>>()
+        .ok_or_else(bad)?;
+    if name.trim().is_empty() || slots.is_empty() {
+        return Err(bad());
+    }
+    Ok((name.trim().to_string(), port, slots))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_endpoint;
+
+    #[test]
+    fn endpoints_parse() {
+        assert_eq!(
+            parse_endpoint("reports=3400:2,3").unwrap(),
+            ("reports".to_string(), 3400, vec![2, 3])
+        );
+        assert!(parse_endpoint("reports=3400:").is_err());
+        assert!(parse_endpoint("reports=x:1").is_err());
+        assert!(parse_endpoint("reports=3400:17").is_err());
+        assert!(parse_endpoint("3400:1").is_err());
     }
 }

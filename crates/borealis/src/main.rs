@@ -1,7 +1,16 @@
-//! `borealis`: the one binary. `borealis up` starts Borealis on its embedded default.
+//! `borealis`: the one binary.
+//!
+//! - `borealis up`: the embedded default — a local cluster (page service, instances,
+//!   endpoints) as child processes of this one; `--embedded` runs one instance with its page
+//!   store in this process instead.
+//! - `borealis storage`: a page service process.
+//! - `borealis instance`: one instance of a cluster, on a page service.
 
 mod cli;
 mod signals;
+mod up;
+
+use std::sync::Arc;
 
 use clap::Parser;
 
@@ -15,37 +24,87 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let code = match cli.command.unwrap_or_default() {
-        cli::Command::Up(args) => up(args),
+        cli::Command::Up(args) => up::up(args),
+        cli::Command::Storage(args) => storage(args),
+        cli::Command::Instance(args) => instance(args),
     };
     std::process::exit(code);
 }
 
-fn up(args: cli::UpArgs) -> i32 {
-    let cfg = match args.into_config() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("borealis: {e}");
-            return 2;
-        }
-    };
-    // Block SIGINT/SIGTERM before any thread starts so only `wait_for_shutdown` receives them.
+fn storage(args: cli::StorageArgs) -> i32 {
     let signals = signals::block_shutdown_signals();
-    let data_dir = cfg.data_dir.display().to_string();
-    let handle = match borealis_instance::start(cfg) {
-        Ok(h) => h,
+    let mut opts = borealis_pagestore::StoreOptions {
+        fsync: !args.no_fsync,
+        ..Default::default()
+    };
+    if let Some(ps) = args.page_size {
+        opts.page_size = ps;
+    }
+    let store = match borealis_pagestore::LocalPageStore::open(&args.data, opts) {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("borealis: cannot start: {e}");
+            eprintln!("borealis storage: cannot open {}: {e}", args.data.display());
             return 1;
         }
     };
-    let addr = handle.local_addr();
-    println!("Borealis ready: instance endpoint {addr} (slot 1), data in {data_dir}");
+    let handle = match borealis_pageservice::serve(Arc::clone(&store), args.listen) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("borealis storage: {e}");
+            return 1;
+        }
+    };
     println!(
-        "  connect with: mysql -h{} -P{} -uroot",
-        addr.ip(),
-        addr.port()
+        "Borealis storage ready: at {} data {}",
+        handle.local_addr(),
+        args.data.display()
     );
     signals::wait_for_shutdown(&signals);
     handle.shutdown();
+    store.close();
+    0
+}
+
+fn instance(args: cli::InstanceArgs) -> i32 {
+    if !(1..=16).contains(&args.slot) {
+        eprintln!(
+            "borealis instance: --slot {} must be between 1 and 16",
+            args.slot
+        );
+        return 2;
+    }
+    let bind = args
+        .server
+        .bind
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    let mut cfg = match args.server.into_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("borealis instance: {e}");
+            return 2;
+        }
+    };
+    cfg.slot = args.slot;
+    let signals = signals::block_shutdown_signals();
+    let opts = borealis_cluster::NodeOptions {
+        storage: args.storage,
+        replication_listen: std::net::SocketAddr::new(bind, args.replication_port),
+        metrics_addr: String::new(),
+    };
+    let node = match borealis_cluster::InstanceNode::start(cfg, opts) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("borealis instance: cannot start slot {}: {e}", args.slot);
+            return 1;
+        }
+    };
+    println!(
+        "Borealis instance ready: slot {} sql {} replication {}",
+        node.slot(),
+        node.sql_addr(),
+        node.replication_addr()
+    );
+    signals::wait_for_shutdown(&signals);
+    node.shutdown();
     0
 }

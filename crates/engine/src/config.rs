@@ -1,5 +1,7 @@
 //! Engine configuration.
 
+use std::time::Duration;
+
 use borealis_pagestore::{Origin, DEFAULT_PAGE_SIZE};
 
 /// How an [`crate::Engine`] is sized and identified.
@@ -13,6 +15,11 @@ pub struct EngineConfig {
     pub origin: Origin,
     /// Per-connection SQLite page cache in KiB (default 512).
     pub sqlite_cache_kib: i64,
+    /// How long applying a commit waits for earlier LSNs (pushed by their committers) before
+    /// fetching them from the page store. On one instance every LSN is local and arrives at
+    /// once; in a cluster a peer's push normally lands within a millisecond, and a short wait
+    /// keeps a commit from stalling when that peer died before pushing (default 2 s).
+    pub apply_wait: Duration,
 }
 
 impl Default for EngineConfig {
@@ -22,6 +29,7 @@ impl Default for EngineConfig {
             buffer_pool_bytes: 256 * 1024 * 1024,
             origin: 1,
             sqlite_cache_kib: 512,
+            apply_wait: Duration::from_secs(2),
         }
     }
 }

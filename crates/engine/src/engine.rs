@@ -2,17 +2,15 @@
 
 use crate::config::EngineConfig;
 use crate::error::EngineError;
+use crate::header;
 use crate::pool::{BufferPool, PoolStats};
 use crate::session::EngineSession;
 use crate::vfs::VfsRegistration;
-use borealis_pagestore::{CommittedChange, Lsn, PageNo, PageStore};
+use borealis_pagestore::{CommittedChange, Lsn, PageNo, PageStore, SubscribeError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-
-/// How long a commit waits for earlier LSNs to be applied before fetching them from the store.
-const APPLY_WAIT: Duration = Duration::from_secs(2);
 
 /// Counters exposed by [`Engine::stats`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -44,7 +42,17 @@ pub(crate) struct EngineCore {
     pub commits: AtomicU64,
     pub conflicts: AtomicU64,
     pub pages_written: AtomicU64,
+    /// Called with each commit of this engine's sessions as soon as the store acknowledged it
+    /// (replication pushes it to the peers from here).
+    pub commit_listener: OnceLock<CommitListener>,
+    /// Bumped whenever an applied change altered the schema cookie (DDL, from any instance).
+    pub schema_generation: AtomicU64,
+    /// The schema cookie as of the newest applied change that carried it.
+    schema_cookie: parking_lot::Mutex<[u8; 4]>,
 }
+
+/// See [`Engine::set_commit_listener`].
+pub type CommitListener = Box<dyn Fn(&CommittedChange) + Send + Sync>;
 
 impl EngineCore {
     /// Apply a committed change to the pool in LSN order. If an earlier LSN does not arrive in
@@ -54,7 +62,9 @@ impl EngineCore {
         change: &CommittedChange,
         images: &HashMap<PageNo, Arc<[u8]>>,
     ) -> Result<(), EngineError> {
-        let Err(gap) = self.pool.apply(change, images, APPLY_WAIT) else {
+        let wait = self.cfg.apply_wait;
+        let Err(gap) = self.pool.apply(change, images, wait) else {
+            self.note_schema(change);
             return Ok(());
         };
         tracing::warn!(
@@ -62,13 +72,16 @@ impl EngineCore {
             missing = gap.missing,
             "catching up from the change feed"
         );
-        let mut feed = self.store.subscribe(gap.missing - 1)?;
-        // Bounded: one iteration per missing LSN, each waiting at most APPLY_WAIT.
+        let mut feed = match self.store.subscribe(gap.missing - 1) {
+            Err(SubscribeError::Lagged { .. }) => return self.resync(),
+            other => other?,
+        };
+        // Bounded: one iteration per missing LSN, each waiting at most `apply_wait`.
         for _ in gap.missing..change.lsn {
             if self.pool.applied().0 + 1 >= change.lsn {
                 break;
             }
-            match feed.next_change(APPLY_WAIT)? {
+            match feed.next_change(wait)? {
                 Some(earlier) if earlier.lsn < change.lsn => {
                     self.pool
                         .apply(&earlier, &HashMap::new(), Duration::ZERO)
@@ -76,6 +89,7 @@ impl EngineCore {
                             lsn: earlier.lsn,
                             missing: g.missing,
                         })?;
+                    self.note_schema(&earlier);
                 }
                 _ => break,
             }
@@ -85,7 +99,48 @@ impl EngineCore {
             .map_err(|g| EngineError::ApplyGap {
                 lsn: change.lsn,
                 missing: g.missing,
-            })
+            })?;
+        self.note_schema(change);
+        Ok(())
+    }
+
+    /// Bump the schema generation when `change` wrote a new schema cookie.
+    fn note_schema(&self, change: &CommittedChange) {
+        let Some(page1) = change.deltas.iter().find(|d| d.page_no == 1) else {
+            return;
+        };
+        let cookie = header::SCHEMA_COOKIE;
+        let Some(range) = page1.ranges.iter().find(|r| {
+            let start = r.offset as usize;
+            start <= cookie.start && cookie.end <= start + r.bytes.len()
+        }) else {
+            return;
+        };
+        let at = cookie.start - range.offset as usize;
+        let mut new = [0u8; 4];
+        new.copy_from_slice(&range.bytes[at..at + 4]);
+        let mut current = self.schema_cookie.lock();
+        if *current != new {
+            *current = new;
+            self.schema_generation.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Forget the gap: this engine fell so far behind that the store no longer holds the
+    /// changes it missed. Cached images stop being current at the old applied LSN, and the
+    /// engine continues at the store's latest LSN (reading changed pages afresh).
+    fn resync(&self) -> Result<(), EngineError> {
+        let pin = self.store.pin_latest();
+        let latest = pin.lsn();
+        let db_pages = self.store.db_pages(latest)?;
+        tracing::warn!(
+            latest,
+            "resynchronising the buffer pool with the page store"
+        );
+        self.pool.resync(latest, db_pages);
+        // The schema may have changed in the gap.
+        self.schema_generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
     }
 }
 
@@ -128,6 +183,9 @@ impl Engine {
             commits: AtomicU64::new(0),
             conflicts: AtomicU64::new(0),
             pages_written: AtomicU64::new(0),
+            commit_listener: OnceLock::new(),
+            schema_generation: AtomicU64::new(0),
+            schema_cookie: parking_lot::Mutex::new([0; 4]),
         });
         let vfs = VfsRegistration::register(core.clone())?;
         Ok(Arc::new(Engine { core, vfs }))
@@ -141,6 +199,41 @@ impl Engine {
     /// Newest LSN applied to the buffer pool; new snapshots are taken here.
     pub fn applied_lsn(&self) -> Lsn {
         self.core.pool.applied().0
+    }
+
+    /// Wait until `lsn` is applied to the buffer pool, at most `timeout`; true if it is.
+    pub fn wait_applied(&self, lsn: Lsn, timeout: Duration) -> bool {
+        self.core.pool.wait_applied(lsn, timeout)
+    }
+
+    /// Apply every change up to the store's latest LSN (global read-after-write): wait briefly
+    /// for pushes in flight, then fetch what is still missing from the store. Returns the LSN
+    /// caught up to.
+    pub fn catch_up_with_store(&self, push_wait: Duration) -> Result<Lsn, EngineError> {
+        let target = self.core.store.latest_lsn();
+        if self.wait_applied(target, push_wait) {
+            return Ok(target);
+        }
+        let mut feed = match self.core.store.subscribe(self.applied_lsn()) {
+            Err(SubscribeError::Lagged { .. }) => {
+                self.core.resync()?;
+                return Ok(self.applied_lsn());
+            }
+            other => other?,
+        };
+        // Bounded: one change per missing LSN; each wait is at most `apply_wait`.
+        while self.applied_lsn() < target {
+            match feed.next_change(self.core.cfg.apply_wait)? {
+                Some(change) => self.apply_change(&change)?,
+                None => {
+                    return Err(EngineError::ApplyGap {
+                        lsn: target,
+                        missing: self.applied_lsn() + 1,
+                    })
+                }
+            }
+        }
+        Ok(target)
     }
 
     /// Apply a change committed elsewhere (replication). Changes at or below
@@ -160,6 +253,27 @@ impl Engine {
             }
         }
         self.core.apply(change, &HashMap::new())
+    }
+
+    /// Call `listener` with every commit of this engine's sessions, right after the store
+    /// acknowledged it and before it is applied locally. Set once (replication does).
+    pub fn set_commit_listener(&self, listener: CommitListener) -> Result<(), EngineError> {
+        self.core
+            .commit_listener
+            .set(listener)
+            .map_err(|_| EngineError::Config("a commit listener is already set".into()))
+    }
+
+    /// Changes with every applied schema change (DDL from any instance): caches of table
+    /// metadata keyed by it stay right when another instance alters the schema.
+    pub fn schema_generation(&self) -> u64 {
+        self.core.schema_generation.load(Ordering::Acquire)
+    }
+
+    /// Catch up with the store's latest LSN when the changes in between are no longer
+    /// available one by one (see `EngineCore::resync`).
+    pub fn resync(&self) -> Result<(), EngineError> {
+        self.core.resync()
     }
 
     /// Counters for status and metrics.

@@ -104,6 +104,19 @@ impl BufferPool {
         (state.applied_lsn, state.db_pages)
     }
 
+    /// Wait until `lsn` is applied, at most `timeout`; true if it is.
+    pub fn wait_applied(&self, lsn: Lsn, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.state.lock();
+        // Bounded by the deadline.
+        while state.applied_lsn < lsn {
+            if self.applied.wait_until(&mut state, deadline).timed_out() {
+                return state.applied_lsn >= lsn;
+            }
+        }
+        true
+    }
+
     /// The image of `page_no` valid at `snapshot`, if cached.
     pub fn lookup(&self, page_no: PageNo, snapshot: Lsn) -> Option<Arc<[u8]>> {
         let mut state = self.state.lock();
@@ -204,6 +217,25 @@ impl BufferPool {
         state.db_pages = change.db_pages;
         self.applied.notify_all();
         Ok(())
+    }
+
+    /// Jump to `latest` without the changes in between: every current image becomes valid only
+    /// up to the old applied LSN (older snapshots still use them), and later snapshots read
+    /// pages afresh from the store. Does nothing if `latest` is not ahead.
+    pub fn resync(&self, latest: Lsn, db_pages: u32) {
+        let mut state = self.state.lock();
+        if latest <= state.applied_lsn {
+            return;
+        }
+        let valid_to = state.applied_lsn + 1;
+        for entry in state.slots.iter_mut().flatten() {
+            if entry.lsn_to.is_none() {
+                entry.lsn_to = Some(valid_to);
+            }
+        }
+        state.applied_lsn = latest;
+        state.db_pages = db_pages;
+        self.applied.notify_all();
     }
 
     /// Give the current entry of `page_no` the upper bound `lsn`, returning its image.

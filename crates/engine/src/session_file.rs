@@ -372,6 +372,9 @@ impl SessionFile {
                     db_pages,
                     deltas: deltas.clone(),
                 };
+                if let Some(listener) = self.core.commit_listener.get() {
+                    listener(&change);
+                }
                 self.core.apply(&change, &images)?;
                 self.core.commits.fetch_add(1, Ordering::Relaxed);
                 self.core

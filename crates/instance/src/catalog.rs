@@ -146,6 +146,20 @@ impl Catalog for SessionCatalog<'_> {
 
 /// Creates the catalog tables in a new, empty volume (idempotent).
 pub fn bootstrap(engine: &Arc<Engine>) -> ExecResult<()> {
+    // Instances of a new cluster may bootstrap at once; the losers' commits conflict and
+    // then find the catalog made. Bounded: a handful of racing instances.
+    let mut attempt = 0;
+    loop {
+        match bootstrap_once(engine) {
+            Err(ExecError::Sqlite(e)) if borealis_engine::is_conflict(&e) && attempt < 16 => {
+                attempt += 1
+            }
+            other => return other,
+        }
+    }
+}
+
+fn bootstrap_once(engine: &Arc<Engine>) -> ExecResult<()> {
     let session = engine
         .open_session()
         .map_err(|e| crate::errors::err(1105, "HY000", format!("cannot open a session: {e}")))?;

@@ -37,6 +37,9 @@ pub struct InstanceConfig {
     pub general_log: Option<PathBuf>,
     /// Slow query log file, off when `None`.
     pub slow_query_log: Option<PathBuf>,
+    /// Part of a multi-instance cluster: `auto_increment_increment` is 16 and
+    /// `auto_increment_offset` the slot, both read-only, so ids never collide across writers.
+    pub cluster: bool,
 }
 
 impl InstanceConfig {
@@ -58,6 +61,7 @@ impl InstanceConfig {
             long_query_time: 10.0,
             general_log: None,
             slow_query_log: None,
+            cluster: false,
         }
     }
 }

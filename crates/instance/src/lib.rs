@@ -20,7 +20,7 @@ mod values;
 mod variables;
 
 pub use config::InstanceConfig;
-pub use server::{start, InstanceError, InstanceHandle};
+pub use server::{start, start_with_store, ClusterStatus, InstanceError, InstanceHandle};
 
 #[cfg(test)]
 mod tests {

@@ -45,14 +45,33 @@ pub struct Shared {
     pub catalog: CatalogCache,
     /// Bumped after every DDL this instance commits; keys the translation and column caches.
     pub schema_epoch: AtomicU64,
-    pub read_only: AtomicBool,
+    pub read_only: Arc<AtomicBool>,
     pub general_log: QueryLog,
     pub slow_log: QueryLog,
     pub server_version: String,
+    /// Cluster-wide status (replication) when the instance is part of a cluster.
+    pub cluster: std::sync::OnceLock<Box<dyn ClusterStatus>>,
+    /// The engine's schema generation last seen, to notice DDL applied from other instances.
+    seen_schema_generation: AtomicU64,
+}
+
+/// Status rows a cluster adds to `SHOW GLOBAL STATUS` (replication counters and lag).
+pub trait ClusterStatus: Send + Sync {
+    fn status_rows(&self) -> Vec<(String, String)>;
 }
 
 impl Shared {
+    /// The schema epoch keying translation and metadata caches. DDL applied from another
+    /// instance (seen as a new engine schema generation) bumps it too.
     pub fn epoch(&self) -> u64 {
+        let generation = self.engine.schema_generation();
+        if self
+            .seen_schema_generation
+            .swap(generation, Ordering::AcqRel)
+            != generation
+        {
+            self.bump_epoch();
+        }
         self.schema_epoch.load(Ordering::Acquire)
     }
 
@@ -77,6 +96,25 @@ impl InstanceHandle {
         self.server.local_addr()
     }
 
+    /// The engine (replication applies changes to it and hooks its commits).
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.shared.engine
+    }
+
+    /// Install the cluster's status rows (once).
+    pub fn set_cluster_status(&self, status: Box<dyn ClusterStatus>) {
+        let _ = self.shared.cluster.set(status);
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.shared.is_read_only()
+    }
+
+    /// The live `read_only` flag (the membership heartbeat reports it to the endpoints).
+    pub fn read_only_flag(&self) -> Arc<AtomicBool> {
+        self.shared.read_only.clone()
+    }
+
     /// Stops accepting connections; acknowledged commits are already durable.
     pub fn shutdown(self) {
         self.server.shutdown();
@@ -98,7 +136,12 @@ impl Backend for InstanceBackend {
 
 pub const VERSION: &str = concat!("8.0.36-Borealis-", env!("CARGO_PKG_VERSION"));
 
-/// Opens (or creates) the volume in `cfg.data_dir` and starts serving on `cfg.listen`.
+/// How long a commit in a cluster waits for a peer's earlier commit to be pushed before
+/// fetching it from the page store (pushes normally land well within a millisecond).
+const CLUSTER_APPLY_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Opens (or creates) the volume in `cfg.data_dir` with an embedded page store and starts
+/// serving on `cfg.listen`.
 pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| InstanceError::Store(e.to_string()))?;
     let store_opts = StoreOptions {
@@ -108,11 +151,31 @@ pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
     };
     let store = LocalPageStore::open(&cfg.data_dir.join("pagestore"), store_opts)
         .map_err(|e| InstanceError::Store(e.to_string()))?;
-    let store: Arc<dyn PageStore> = store;
+    start_with_store(cfg, store)
+}
+
+/// Starts an instance on `store` (embedded or a page service reached over the network).
+pub fn start_with_store(
+    mut cfg: InstanceConfig,
+    store: Arc<dyn PageStore>,
+) -> Result<InstanceHandle, InstanceError> {
+    if cfg.page_size != store.page_size() {
+        // The volume's page size was fixed when it was created; follow it.
+        cfg.page_size = store.page_size();
+    }
+    if cfg.cluster {
+        cfg.auto_increment_increment = 16;
+    }
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| InstanceError::Store(e.to_string()))?;
     let engine_cfg = EngineConfig {
         page_size: cfg.page_size,
         buffer_pool_bytes: cfg.buffer_pool_bytes,
         origin: cfg.slot,
+        apply_wait: if cfg.cluster {
+            CLUSTER_APPLY_WAIT
+        } else {
+            EngineConfig::default().apply_wait
+        },
         ..EngineConfig::default()
     };
     let engine =
@@ -126,7 +189,7 @@ pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
         processes: ProcessList::default(),
         catalog: CatalogCache::default(),
         schema_epoch: AtomicU64::new(1),
-        read_only: AtomicBool::new(cfg.read_only),
+        read_only: Arc::new(AtomicBool::new(cfg.read_only)),
         general_log: QueryLog::new(
             cfg.general_log
                 .clone()
@@ -140,6 +203,8 @@ pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
             cfg.slow_query_log.is_some(),
         ),
         server_version: VERSION.to_string(),
+        cluster: std::sync::OnceLock::new(),
+        seen_schema_generation: AtomicU64::new(engine.schema_generation()),
         engine,
         cfg,
     });

@@ -520,7 +520,10 @@ struct RemoteSubscription {
 const POLL_PAUSE: Duration = Duration::from_millis(2);
 
 impl Subscription for RemoteSubscription {
-    fn next_change(&mut self, timeout: Duration) -> Result<Option<CommittedChange>, SubscribeError> {
+    fn next_change(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<CommittedChange>, SubscribeError> {
         let deadline = Instant::now() + timeout;
         // Bounded by the deadline.
         loop {

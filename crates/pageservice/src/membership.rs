@@ -117,7 +117,10 @@ impl Membership {
         let Ok(slot) = u16::try_from(slot) else {
             return;
         };
-        if slots.get(&slot).is_some_and(|e| e.info.incarnation == incarnation) {
+        if slots
+            .get(&slot)
+            .is_some_and(|e| e.info.incarnation == incarnation)
+        {
             slots.remove(&slot);
         }
     }

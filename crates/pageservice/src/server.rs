@@ -201,16 +201,16 @@ impl PageService for Service {
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let store = self.store.clone();
         let result = blocking(move || {
-            store
-                .commit(ws)
-                .and_then(|lsn| match store.db_pages(lsn) {
-                    Ok(db_pages) => Ok((lsn, db_pages)),
-                    Err(e) => Err(CommitError::LogFailed(e.to_string())),
-                })
+            store.commit(ws).and_then(|lsn| match store.db_pages(lsn) {
+                Ok(db_pages) => Ok((lsn, db_pages)),
+                Err(e) => Err(CommitError::LogFailed(e.to_string())),
+            })
         })
         .await?;
         let result = match result {
-            Ok((lsn, db_pages)) => pb::commit_reply::Result::Committed(pb::Committed { lsn, db_pages }),
+            Ok((lsn, db_pages)) => {
+                pb::commit_reply::Result::Committed(pb::Committed { lsn, db_pages })
+            }
             Err(e) => borealis_rpc::commit_error_to_wire(&e),
         };
         Ok(Response::new(pb::CommitReply {
@@ -267,8 +267,13 @@ impl PageService for Service {
         Ok(Response::new(reply))
     }
 
-    async fn stats(&self, _request: Request<pb::Empty>) -> Result<Response<pb::StatsReply>, Status> {
-        Ok(Response::new(borealis_rpc::stats_to_wire(&self.store.stats())))
+    async fn stats(
+        &self,
+        _request: Request<pb::Empty>,
+    ) -> Result<Response<pb::StatsReply>, Status> {
+        Ok(Response::new(borealis_rpc::stats_to_wire(
+            &self.store.stats(),
+        )))
     }
 
     async fn register(

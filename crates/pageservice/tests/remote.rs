@@ -10,7 +10,11 @@ use borealis_pagestore::{
 
 const PAGE: usize = 4096;
 
-fn start() -> (tempfile::TempDir, borealis_pageservice::StorageHandle, RemotePageStore) {
+fn start() -> (
+    tempfile::TempDir,
+    borealis_pageservice::StorageHandle,
+    RemotePageStore,
+) {
     let dir = tempfile::tempdir().unwrap();
     let opts = StoreOptions {
         page_size: PAGE,
@@ -77,14 +81,20 @@ fn pins_and_catch_up() {
         last = store.commit(write(last, 2, 2, i, 1)).unwrap();
     }
     let old = store.read_page(2, pin.lsn()).unwrap();
-    assert_eq!(old.lsn, first, "the pinned snapshot still sees its own version");
+    assert_eq!(
+        old.lsn, first,
+        "the pinned snapshot still sees its own version"
+    );
     assert_eq!(&old.data[100..108], &[1; 8]);
     let mut feed = store.subscribe(0).unwrap();
     for lsn in 1..=last {
         let change = feed.next_change(Duration::from_secs(1)).unwrap().unwrap();
         assert_eq!(change.lsn, lsn);
     }
-    assert!(feed.next_change(Duration::from_millis(20)).unwrap().is_none());
+    assert!(feed
+        .next_change(Duration::from_millis(20))
+        .unwrap()
+        .is_none());
 }
 
 #[test]

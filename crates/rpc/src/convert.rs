@@ -39,7 +39,10 @@ pub fn delta_from_wire(d: change::PageDelta, page_size: usize) -> Result<ps::Pag
             .filter(|&s| s <= page_size)
             .ok_or_else(|| Malformed(format!("range beyond page {} end", d.page_no)))?;
         if start < end || r.bytes.is_empty() {
-            return Err(Malformed(format!("unsorted or empty range in page {}", d.page_no)));
+            return Err(Malformed(format!(
+                "unsorted or empty range in page {}",
+                d.page_no
+            )));
         }
         end = stop;
         ranges.push(ps::ByteRange {
@@ -102,7 +105,10 @@ pub fn write_set_to_wire(ws: &ps::WriteSet) -> pb::CommitRequest {
     }
 }
 
-pub fn write_set_from_wire(r: pb::CommitRequest, page_size: usize) -> Result<ps::WriteSet, Malformed> {
+pub fn write_set_from_wire(
+    r: pb::CommitRequest,
+    page_size: usize,
+) -> Result<ps::WriteSet, Malformed> {
     Ok(ps::WriteSet {
         snapshot: r.snapshot,
         db_pages: r.db_pages,
@@ -266,8 +272,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn arb_delta(page_size: usize) -> impl Strategy<Value = ps::PageDelta> {
-        (1u32..1000, proptest::collection::vec((0usize..64, 1usize..64), 0..8)).prop_map(
-            move |(page_no, gaps)| {
+        (
+            1u32..1000,
+            proptest::collection::vec((0usize..64, 1usize..64), 0..8),
+        )
+            .prop_map(move |(page_no, gaps)| {
                 let mut offset = 0usize;
                 let mut ranges = Vec::new();
                 for (gap, len) in gaps {
@@ -282,8 +291,7 @@ mod tests {
                     offset = start + len;
                 }
                 ps::PageDelta { page_no, ranges }
-            },
-        )
+            })
     }
 
     proptest! {
@@ -319,18 +327,30 @@ mod tests {
     fn malformed_deltas_are_errors() {
         let beyond = change::PageDelta {
             page_no: 3,
-            ranges: vec![change::ByteRange { offset: 4000, bytes: vec![1; 200] }],
+            ranges: vec![change::ByteRange {
+                offset: 4000,
+                bytes: vec![1; 200],
+            }],
         };
         assert!(delta_from_wire(beyond, 4096).is_err());
         let overlapping = change::PageDelta {
             page_no: 3,
             ranges: vec![
-                change::ByteRange { offset: 10, bytes: vec![1; 20] },
-                change::ByteRange { offset: 15, bytes: vec![1; 2] },
+                change::ByteRange {
+                    offset: 10,
+                    bytes: vec![1; 20],
+                },
+                change::ByteRange {
+                    offset: 15,
+                    bytes: vec![1; 2],
+                },
             ],
         };
         assert!(delta_from_wire(overlapping, 4096).is_err());
-        let zero = change::PageDelta { page_no: 0, ranges: vec![] };
+        let zero = change::PageDelta {
+            page_no: 0,
+            ranges: vec![],
+        };
         assert!(delta_from_wire(zero, 4096).is_err());
         assert!(origin_from_wire(70_000).is_err());
     }

@@ -25,6 +25,7 @@ pub fn run(
             s.shared.status.count(Com::Select);
             begin_implicit_if_needed(s)?;
             refresh_read_committed_snapshot(s)?;
+            regional_read_after_write(s)?;
             s.engine.set_locking_reads(*locking);
             let r = rows::query(s, sql, params, out, more, found_rows_sql.as_deref());
             s.engine.set_locking_reads(false);
@@ -45,6 +46,7 @@ pub fn run(
             check_writable(s)?;
             begin_implicit_if_needed(s)?;
             refresh_read_committed_snapshot(s)?;
+            regional_read_after_write(s)?;
             let autocommit_statement = !s.in_transaction();
             with_retries(s, autocommit_statement, |s| {
                 dml(s, sql, params, auto_increment.is_some())
@@ -96,6 +98,11 @@ pub fn run(
             consistent_snapshot,
         } => {
             s.shared.status.count(Com::Begin);
+            if *consistent_snapshot {
+                // The snapshot is taken by BEGIN itself: catch up first.
+                implicit_commit(s)?;
+                regional_read_after_write(s)?;
+            }
             begin(s, *read_only, *consistent_snapshot)?;
             ok(s, out, 0, more)
         }
@@ -226,6 +233,37 @@ fn begin_implicit_if_needed(s: &mut Session) -> ExecResult<()> {
         s.txn_read_only = false;
     }
     Ok(())
+}
+
+/// How long REGIONAL_RAW waits for pushes of commits the store already acknowledged before it
+/// fetches them from the store itself.
+const REGIONAL_PUSH_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// `aurora_mm_session_consistency_level = 'REGIONAL_RAW'`: a statement that is about to take
+/// a snapshot (autocommit, or the first of a transaction) first applies every commit the page
+/// store has acknowledged, from any instance, so it reads them all.
+fn regional_read_after_write(s: &mut Session) -> ExecResult<()> {
+    if s.engine.snapshot_lsn().is_some() {
+        return Ok(());
+    }
+    let regional = matches!(
+        s.var("aurora_mm_session_consistency_level"),
+        Some(crate::variables::VarValue::Str(v)) if v.eq_ignore_ascii_case("REGIONAL_RAW")
+    );
+    if !regional {
+        return Ok(());
+    }
+    s.shared
+        .engine
+        .catch_up_with_store(REGIONAL_PUSH_WAIT)
+        .map(|_| ())
+        .map_err(|e| {
+            err(
+                1105,
+                "HY000",
+                format!("REGIONAL_RAW could not catch up with the page store: {e}"),
+            )
+        })
 }
 
 /// READ COMMITTED: every statement reads at a new snapshot. SQLite keeps one snapshot per

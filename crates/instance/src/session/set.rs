@@ -44,6 +44,18 @@ fn set_item(
     })?;
     let global = matches!(item.scope, Scope::Global | Scope::Persist);
     check_scope(def, global)?;
+    if s.shared.cfg.cluster && def.name.starts_with("auto_increment_") {
+        // In a cluster every slot generates ids of its own residue class (offset = slot,
+        // increment = 16); changing either could make two instances generate the same id.
+        return Err(err(
+            1238,
+            "HY000",
+            format!(
+                "Variable '{}' is a read only variable in a multi-instance cluster",
+                def.name
+            ),
+        ));
+    }
     let raw = match &item.value {
         SetValue::Default if global => VarValue::Str(def.default.to_string()),
         SetValue::Default => s.shared.globals.get(def.name).unwrap_or(VarValue::Null),

@@ -288,6 +288,9 @@ fn status_rows(s: &Session) -> Table {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     extra.push(("Threads_running".to_string(), running.to_string()));
+    if let Some(cluster) = s.shared.cluster.get() {
+        extra.extend(cluster.status_rows());
+    }
     s.shared
         .status
         .rows(extra)

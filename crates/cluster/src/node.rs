@@ -1,0 +1,167 @@
+//! One instance process in a cluster.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use borealis_instance::{ClusterStatus, InstanceConfig, InstanceHandle};
+use borealis_pageservice::{MemberInfo, RemotePageStore};
+use borealis_replication::{Replicator, ReplicatorConfig};
+
+/// How often an instance renews its membership (the page service forgets it after 2 s).
+pub const HEARTBEAT: Duration = Duration::from_millis(250);
+
+/// How long an instance waits for the page service at start.
+const STORAGE_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("{0}")]
+    Storage(#[from] borealis_pageservice::ClientError),
+    #[error("{0}")]
+    Instance(#[from] borealis_instance::InstanceError),
+    #[error("{0}")]
+    Replication(#[from] borealis_replication::ReplicationError),
+    #[error("cannot join the cluster: {0}")]
+    Join(String),
+}
+
+/// Where the instance finds its cluster.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// The page service (`host:port`).
+    pub storage: String,
+    /// Where peers push committed changes to this instance (port 0: the OS chooses).
+    pub replication_listen: SocketAddr,
+    /// The address to advertise for metrics (empty if none).
+    pub metrics_addr: String,
+}
+
+/// A running instance in a cluster.
+pub struct InstanceNode {
+    instance: InstanceHandle,
+    replicator: Arc<Replicator>,
+    store: RemotePageStore,
+    me: MemberInfo,
+    stopping: Arc<AtomicBool>,
+}
+
+struct ReplicationStatus(Arc<Replicator>);
+
+impl ClusterStatus for ReplicationStatus {
+    fn status_rows(&self) -> Vec<(String, String)> {
+        let s = self.0.stats();
+        [
+            ("Borealis_replication_peers", s.peers),
+            ("Borealis_replication_pushed", s.pushed),
+            ("Borealis_replication_push_dropped", s.push_dropped),
+            ("Borealis_replication_push_failed", s.push_failed),
+            ("Borealis_replication_received", s.received),
+            ("Borealis_replication_receive_dropped", s.receive_dropped),
+            ("Borealis_replication_applied_pushed", s.applied_pushed),
+            ("Borealis_replication_applied_fetched", s.applied_fetched),
+            ("Borealis_replication_resyncs", s.resyncs),
+            ("Borealis_replication_last_lag_us", s.last_lag_us),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
+
+impl InstanceNode {
+    /// Connect to the page service, start the instance on it, start replication, and join the
+    /// membership (refused if another live process holds the slot).
+    pub fn start(mut cfg: InstanceConfig, opts: NodeOptions) -> Result<InstanceNode, NodeError> {
+        cfg.cluster = true;
+        let store = RemotePageStore::connect(&opts.storage, STORAGE_WAIT)?;
+        let slot = cfg.slot;
+        let instance = borealis_instance::start_with_store(cfg, Arc::new(store.clone()))?;
+        let replicator = Replicator::start(
+            instance.engine().clone(),
+            store.clone(),
+            ReplicatorConfig {
+                slot,
+                listen: opts.replication_listen,
+            },
+            Box::new(|_lag| {}),
+        )?;
+        instance.set_cluster_status(Box::new(ReplicationStatus(replicator.clone())));
+        let me = MemberInfo {
+            slot,
+            incarnation: rand::random(),
+            sql_addr: instance.local_addr().to_string(),
+            replication_addr: replicator.local_addr().to_string(),
+            metrics_addr: opts.metrics_addr,
+            read_only: instance.is_read_only(),
+            applied_lsn: instance.engine().applied_lsn(),
+            last_seen: Duration::ZERO,
+        };
+        let members = store.register(&me).map_err(NodeError::Join)?;
+        replicator.set_peers(&live_peers(&members));
+        let node = InstanceNode {
+            instance,
+            replicator,
+            store,
+            me,
+            stopping: Arc::new(AtomicBool::new(false)),
+        };
+        node.start_heartbeat();
+        Ok(node)
+    }
+
+    pub fn sql_addr(&self) -> SocketAddr {
+        self.instance.local_addr()
+    }
+
+    pub fn replication_addr(&self) -> SocketAddr {
+        self.replicator.local_addr()
+    }
+
+    pub fn slot(&self) -> u16 {
+        self.me.slot
+    }
+
+    fn start_heartbeat(&self) {
+        let store = self.store.clone();
+        let replicator = self.replicator.clone();
+        let engine = self.instance.engine().clone();
+        let stopping = self.stopping.clone();
+        let read_only = self.instance.read_only_flag();
+        let mut me = self.me.clone();
+        let spawned = std::thread::Builder::new()
+            .name("membership".into())
+            .spawn(move || {
+                // Ends when the node shuts down.
+                while !stopping.load(Ordering::Acquire) {
+                    std::thread::sleep(HEARTBEAT);
+                    me.applied_lsn = engine.applied_lsn();
+                    me.read_only = read_only.load(Ordering::Relaxed);
+                    match store.register(&me) {
+                        Ok(members) => replicator.set_peers(&live_peers(&members)),
+                        Err(e) => tracing::warn!(error = %e, "membership heartbeat failed"),
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the membership heartbeat");
+        }
+    }
+
+    /// Leave the cluster and stop serving. Acknowledged commits are already durable in the
+    /// page service.
+    pub fn shutdown(self) {
+        self.stopping.store(true, Ordering::Release);
+        self.store.deregister(self.me.slot, self.me.incarnation);
+        self.instance.shutdown();
+    }
+}
+
+fn live_peers(members: &[MemberInfo]) -> Vec<(u16, String)> {
+    members
+        .iter()
+        .filter(|m| m.is_alive())
+        .map(|m| (m.slot, m.replication_addr.clone()))
+        .collect()
+}

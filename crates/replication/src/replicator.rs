@@ -1,0 +1,194 @@
+//! The replicator of one instance: its push service, its peers' queues and its applier.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Weak};
+
+use borealis_engine::Engine;
+use borealis_pageservice::RemotePageStore;
+use borealis_pagestore::{CommittedChange, PageStore};
+use borealis_rpc::replication::replication_server::ReplicationServer;
+use parking_lot::RwLock;
+
+use crate::applier::{Applier, LagSink};
+use crate::inbox::{Inbox, Received};
+use crate::outbox::Peer;
+use crate::stats::{Counters, ReplicationStats};
+
+/// Received changes waiting for the applier: a few seconds of a busy cluster's commits. When
+/// full, pushes are dropped and the applier fetches the gap from the page store.
+const INBOX_QUEUE: usize = 16384;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicationError {
+    #[error("cannot listen for replication on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start replication: {0}")]
+    Start(String),
+}
+
+/// Where the replicator listens and who it is.
+#[derive(Clone, Debug)]
+pub struct ReplicatorConfig {
+    /// This instance's slot (changes are never pushed to itself).
+    pub slot: u16,
+    /// Address of the push service (port 0: the OS chooses).
+    pub listen: SocketAddr,
+}
+
+pub struct Replicator {
+    runtime: tokio::runtime::Runtime,
+    slot: u16,
+    addr: SocketAddr,
+    peers: RwLock<HashMap<u16, Peer>>,
+    counters: Arc<Counters>,
+}
+
+impl Replicator {
+    /// Start the push service and the applier, and hook the engine's commits.
+    pub fn start(
+        engine: Arc<Engine>,
+        store: RemotePageStore,
+        cfg: ReplicatorConfig,
+        on_lag: LagSink,
+    ) -> Result<Arc<Replicator>, ReplicationError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("replication")
+            .enable_all()
+            .build()
+            .map_err(|e| ReplicationError::Start(e.to_string()))?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(cfg.listen))
+            .map_err(|source| ReplicationError::Listen {
+                addr: cfg.listen,
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| ReplicationError::Listen {
+                addr: cfg.listen,
+                source,
+            })?;
+        let counters = Arc::new(Counters::default());
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Received>(INBOX_QUEUE);
+        let inbox = Inbox {
+            engine: engine.clone(),
+            page_size: store.page_size(),
+            queue: tx,
+            counters: counters.clone(),
+        };
+        let service = ReplicationServer::new(inbox)
+            .max_decoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES);
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        runtime.spawn(async move {
+            let served = tonic::transport::Server::builder()
+                .tcp_nodelay(true)
+                .add_service(service)
+                .serve_with_incoming(incoming)
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "replication service stopped");
+            }
+        });
+        let applier = Applier {
+            engine: engine.clone(),
+            store,
+            queue: rx,
+            counters: counters.clone(),
+            on_lag,
+        };
+        std::thread::Builder::new()
+            .name("replication-apply".into())
+            .spawn(move || applier.run())
+            .map_err(|e| ReplicationError::Start(e.to_string()))?;
+        let replicator = Arc::new(Replicator {
+            runtime,
+            slot: cfg.slot,
+            addr,
+            peers: RwLock::new(HashMap::new()),
+            counters,
+        });
+        let weak: Weak<Replicator> = Arc::downgrade(&replicator);
+        engine
+            .set_commit_listener(Box::new(move |change| {
+                if let Some(r) = weak.upgrade() {
+                    r.broadcast(change);
+                }
+            }))
+            .map_err(|e| ReplicationError::Start(e.to_string()))?;
+        tracing::info!(addr = %addr, "replication ready");
+        Ok(replicator)
+    }
+
+    /// The address peers push to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queue `change` for every peer, never waiting: a full queue drops it for that peer,
+    /// which then fetches it from the page store.
+    pub fn broadcast(&self, change: &CommittedChange) {
+        let peers = self.peers.read();
+        if peers.is_empty() {
+            return;
+        }
+        let wire = Arc::new(borealis_rpc::change_to_wire(change, crate::unix_micros()));
+        for peer in peers.values() {
+            if peer.offer(wire.clone()) {
+                self.counters.pushed.fetch_add(1, Relaxed);
+            } else {
+                self.counters.push_dropped.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Replace the peer set (from the membership heartbeat): `(slot, replication address)` of
+    /// every live member. Our own slot is skipped; a peer whose address changed (restarted)
+    /// gets a new queue.
+    pub fn set_peers(&self, live: &[(u16, String)]) {
+        let wanted: HashMap<u16, &String> = live
+            .iter()
+            .filter(|(slot, addr)| *slot != self.slot && !addr.is_empty())
+            .map(|(slot, addr)| (*slot, addr))
+            .collect();
+        let unchanged = {
+            let peers = self.peers.read();
+            peers.len() == wanted.len()
+                && peers
+                    .iter()
+                    .all(|(slot, p)| wanted.get(slot).is_some_and(|a| **a == p.addr))
+        };
+        if unchanged {
+            return;
+        }
+        let mut peers = self.peers.write();
+        peers.retain(|slot, p| wanted.get(slot).is_some_and(|a| **a == p.addr));
+        for (slot, addr) in wanted {
+            if peers.contains_key(&slot) {
+                continue;
+            }
+            let started = Peer::start(
+                self.runtime.handle(),
+                self.slot,
+                addr.clone(),
+                self.counters.clone(),
+            );
+            match started {
+                Some(peer) => {
+                    tracing::info!(slot, addr = %addr, "replicating to peer");
+                    peers.insert(slot, peer);
+                }
+                None => tracing::warn!(slot, addr = %addr, "invalid peer address"),
+            }
+        }
+    }
+
+    pub fn stats(&self) -> ReplicationStats {
+        self.counters.snapshot(self.peers.read().len())
+    }
+}
