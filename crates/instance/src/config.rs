@@ -37,6 +37,12 @@ pub struct InstanceConfig {
     pub general_log: Option<PathBuf>,
     /// Slow query log file, off when `None`.
     pub slow_query_log: Option<PathBuf>,
+    /// Error log file (`log_error`); `None` = standard error. The binary points its `tracing`
+    /// output there; the instance only shows it as `@@log_error`.
+    pub log_error: Option<PathBuf>,
+    /// Address of the Prometheus endpoint (`GET /metrics`), off when `None`; port 0 lets the
+    /// OS choose (see [`crate::InstanceHandle::metrics_addr`]).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl InstanceConfig {
@@ -58,6 +64,8 @@ impl InstanceConfig {
             long_query_time: 10.0,
             general_log: None,
             slow_query_log: None,
+            log_error: None,
+            metrics_listen: None,
         }
     }
 }

@@ -11,6 +11,8 @@ pub mod config;
 mod auth;
 mod catalog;
 mod errors;
+mod histogram;
+mod metrics;
 mod processlist;
 mod querylog;
 mod server;
