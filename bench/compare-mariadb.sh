@@ -139,7 +139,7 @@ start_borealis() {
   rm -rf "$BDIR"; mkdir -p "$BDIR/data"
   log "starting Borealis on 127.0.0.1:$BPORT $BOREALIS_ARGS"
   # shellcheck disable=SC2086 # BOREALIS_ARGS is a list of flags
-  "$BOREALIS_BIN" up --data "$BDIR/data" --port "$BPORT" $BOREALIS_ARGS > "$BDIR/borealis.log" 2>&1 < /dev/null &
+  "$BOREALIS_BIN" up --embedded --data "$BDIR/data" --port "$BPORT" $BOREALIS_ARGS > "$BDIR/borealis.log" 2>&1 < /dev/null &
   BPID=$!
   local i
   for i in $(seq 1 "$START_TIMEOUT"); do

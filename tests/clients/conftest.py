@@ -136,7 +136,7 @@ def start_borealis(root_password: Optional[str] = None) -> Server:
     log_path = data_dir.parent / (data_dir.name + ".log")
     # Port 0: the server binds a free port itself and prints it (a port picked here could be
     # taken by another client socket before the server binds it).
-    args = [str(binary), "up", "--data", str(data_dir), "--port", "0"]
+    args = [str(binary), "up", "--embedded", "--data", str(data_dir), "--port", "0"]
     if root_password is not None:
         args += ["--root-password", root_password]
     log_file = open(log_path, "wb")

@@ -134,6 +134,13 @@ pub struct ServerArgs {
     /// Slow query log file (enables the slow query log)
     #[arg(long)]
     pub slow_query_log: Option<PathBuf>,
+    /// Error log file (log_error): warnings, errors and startup lines are appended there
+    /// instead of standard error
+    #[arg(long)]
+    pub log_error: Option<PathBuf>,
+    /// Serve Prometheus metrics on http://BIND:PORT/metrics (0 = a free port) [default: off]
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
 }
 
 /// The configuration file: the same settings as the flags.
@@ -158,6 +165,8 @@ struct FileConfig {
     embedded: Option<bool>,
     storage_port: Option<u16>,
     endpoints: Option<Vec<String>>,
+    log_error: Option<PathBuf>,
+    metrics_port: Option<u16>,
 }
 
 fn load_file(path: &Option<PathBuf>) -> Result<FileConfig, String> {
@@ -237,6 +246,11 @@ impl ServerArgs {
         }
         cfg.general_log = self.general_log.or(file.general_log);
         cfg.slow_query_log = self.slow_query_log.or(file.slow_query_log);
+        cfg.log_error = self.log_error.or(file.log_error);
+        cfg.metrics_listen = self
+            .metrics_port
+            .or(file.metrics_port)
+            .map(|p| SocketAddr::new(ip, p));
         Ok(cfg)
     }
 }

@@ -10,25 +10,66 @@ mod cli;
 mod signals;
 mod up;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BOREALIS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let code = match cli.command.unwrap_or_default() {
+    let command = cli.command.unwrap_or_default();
+    let log_error = match &command {
+        cli::Command::Up(a) => a
+            .server
+            .clone()
+            .into_config()
+            .ok()
+            .and_then(|c| c.log_error),
+        cli::Command::Instance(a) => a
+            .server
+            .clone()
+            .into_config()
+            .ok()
+            .and_then(|c| c.log_error),
+        cli::Command::Storage(_) => None,
+    };
+    if let Err(e) = init_error_log(log_error.as_deref()) {
+        eprintln!("borealis: {e}");
+        std::process::exit(1);
+    }
+    let code = match command {
         cli::Command::Up(args) => up::up(args),
         cli::Command::Storage(args) => storage(args),
         cli::Command::Instance(args) => instance(args),
     };
     std::process::exit(code);
+}
+
+/// Sends `tracing` output (the error log) to `log_error`, appended, or to standard error.
+/// `BOREALIS_LOG` selects the detail. Panics are written to the error log too.
+fn init_error_log(log_error: Option<&Path>) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOREALIS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match log_error {
+        None => builder.with_writer(std::io::stderr).init(),
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("cannot open error log {}: {e}", path.display()))?;
+            // Each event is formatted whole and written with one write(2) on an O_APPEND
+            // file, so lines from different threads never interleave.
+            builder.with_ansi(false).with_writer(Arc::new(file)).init();
+            let default_hook = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                tracing::error!(panic = %info, "panic");
+                default_hook(info);
+            }));
+        }
+    }
+    Ok(())
 }
 
 fn storage(args: cli::StorageArgs) -> i32 {
@@ -89,7 +130,6 @@ fn instance(args: cli::InstanceArgs) -> i32 {
     let opts = borealis_cluster::NodeOptions {
         storage: args.storage,
         replication_listen: std::net::SocketAddr::new(bind, args.replication_port),
-        metrics_addr: String::new(),
     };
     let node = match borealis_cluster::InstanceNode::start(cfg, opts) {
         Ok(n) => n,
@@ -98,8 +138,12 @@ fn instance(args: cli::InstanceArgs) -> i32 {
             return 1;
         }
     };
+    let metrics = node
+        .metrics_addr()
+        .map(|m| format!(" metrics {m}"))
+        .unwrap_or_default();
     println!(
-        "Borealis instance ready: slot {} sql {} replication {}",
+        "Borealis instance ready: slot {} sql {} replication {}{metrics}",
         node.slot(),
         node.sql_addr(),
         node.replication_addr()

@@ -45,11 +45,16 @@ fn embedded(server: ServerArgs) -> i32 {
     let handle = match borealis_instance::start(cfg) {
         Ok(h) => h,
         Err(e) => {
+            tracing::error!(error = %e, "cannot start");
             eprintln!("borealis: cannot start: {e}");
             return 1;
         }
     };
     let addr = handle.local_addr();
+    // Printed before the ready line, so whoever waits for "ready" already has this one.
+    if let Some(m) = handle.metrics_addr() {
+        println!("Borealis metrics: http://{m}/metrics");
+    }
     println!("Borealis ready: instance endpoint {addr} (slot 1), data in {data_dir}");
     println!(
         "  connect with: mysql -h{} -P{} -uroot",
@@ -203,8 +208,22 @@ fn start_instance(
         storage.to_string(),
         "--data".into(),
         data.join(&name).display().to_string(),
+        "--log-error".into(),
+        data.join("logs")
+            .join(format!("{name}.log"))
+            .display()
+            .to_string(),
     ];
     args.extend(server.instance_flags());
+    // Every instance of a cluster serves its own Prometheus endpoint: at --metrics-port + slot,
+    // or on a port the OS chooses.
+    let metrics_port = match server.metrics_port {
+        Some(base) if base != 0 => base
+            .checked_add(slot)
+            .ok_or_else(|| format!("metrics port {base} + {slot} is beyond 65535"))?,
+        _ => 0,
+    };
+    args.extend(["--metrics-port".into(), metrics_port.to_string()]);
     let with_port = |p: u16| {
         let mut a = args.clone();
         a.extend([
@@ -224,6 +243,9 @@ fn start_instance(
     let sql = field(&fields, "sql")
         .ok_or_else(|| format!("{name} did not report its address"))?
         .to_string();
+    if let Some(m) = field(&fields, "metrics") {
+        println!("  metrics {slot:<2}        http://{m}/metrics");
+    }
     // Restarted on the same port, so its instance endpoint stays put.
     let bound: SocketAddr = sql.parse().map_err(|_| format!("{name} reported {sql}"))?;
     sup.set_args(&name, with_port(bound.port()));

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use borealis_instance::status::{counter, gauge, StatusVar};
 use borealis_instance::{ClusterStatus, InstanceConfig, InstanceHandle};
 use borealis_pageservice::{MemberInfo, RemotePageStore};
 use borealis_replication::{Replicator, ReplicatorConfig};
@@ -34,8 +35,6 @@ pub struct NodeOptions {
     pub storage: String,
     /// Where peers push committed changes to this instance (port 0: the OS chooses).
     pub replication_listen: SocketAddr,
-    /// The address to advertise for metrics (empty if none).
-    pub metrics_addr: String,
 }
 
 /// A running instance in a cluster.
@@ -50,23 +49,19 @@ pub struct InstanceNode {
 struct ReplicationStatus(Arc<Replicator>);
 
 impl ClusterStatus for ReplicationStatus {
-    fn status_rows(&self) -> Vec<(String, String)> {
+    fn status_vars(&self) -> Vec<StatusVar> {
         let s = self.0.stats();
-        [
-            ("Borealis_replication_peers", s.peers),
-            ("Borealis_replication_pushed", s.pushed),
-            ("Borealis_replication_push_dropped", s.push_dropped),
-            ("Borealis_replication_push_failed", s.push_failed),
-            ("Borealis_replication_received", s.received),
-            ("Borealis_replication_receive_dropped", s.receive_dropped),
-            ("Borealis_replication_applied_pushed", s.applied_pushed),
-            ("Borealis_replication_applied_fetched", s.applied_fetched),
-            ("Borealis_replication_resyncs", s.resyncs),
-            ("Borealis_replication_last_lag_us", s.last_lag_us),
+        vec![
+            gauge("Borealis_replication_peers", s.peers, "Peers this instance pushes commits to."),
+            counter("Borealis_replication_pushed", s.pushed, "Changes queued for peers (one per peer per commit)."),
+            counter("Borealis_replication_push_dropped", s.push_dropped, "Changes not queued because a peer's queue was full (it catches up from the page store)."),
+            counter("Borealis_replication_push_failed", s.push_failed, "Push calls to peers that failed."),
+            counter("Borealis_replication_received", s.received, "Changes pushed to this instance by peers."),
+            counter("Borealis_replication_receive_dropped", s.receive_dropped, "Received changes dropped because the apply queue was full."),
+            counter("Borealis_replication_applied_pushed", s.applied_pushed, "Changes applied as pushed by their committer."),
+            counter("Borealis_replication_applied_fetched", s.applied_fetched, "Changes fetched from the page store to fill a gap."),
+            counter("Borealis_replication_resyncs", s.resyncs, "Times this instance fell so far behind that it resynchronised with the page store."),
         ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
     }
 }
 
@@ -78,6 +73,7 @@ impl InstanceNode {
         let store = RemotePageStore::connect(&opts.storage, STORAGE_WAIT)?;
         let slot = cfg.slot;
         let instance = borealis_instance::start_with_store(cfg, Arc::new(store.clone()))?;
+        let lag_sink = instance.lag_recorder();
         let replicator = Replicator::start(
             instance.engine().clone(),
             store.clone(),
@@ -85,7 +81,7 @@ impl InstanceNode {
                 slot,
                 listen: opts.replication_listen,
             },
-            Box::new(|_lag| {}),
+            lag_sink,
         )?;
         instance.set_cluster_status(Box::new(ReplicationStatus(replicator.clone())));
         let me = MemberInfo {
@@ -93,7 +89,10 @@ impl InstanceNode {
             incarnation: rand::random(),
             sql_addr: instance.local_addr().to_string(),
             replication_addr: replicator.local_addr().to_string(),
-            metrics_addr: opts.metrics_addr,
+            metrics_addr: instance
+                .metrics_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
             read_only: instance.is_read_only(),
             applied_lsn: instance.engine().applied_lsn(),
             last_seen: Duration::ZERO,
@@ -117,6 +116,10 @@ impl InstanceNode {
 
     pub fn replication_addr(&self) -> SocketAddr {
         self.replicator.local_addr()
+    }
+
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.instance.metrics_addr()
     }
 
     pub fn slot(&self) -> u16 {

@@ -40,6 +40,12 @@ pub struct InstanceConfig {
     /// Part of a multi-instance cluster: `auto_increment_increment` is 16 and
     /// `auto_increment_offset` the slot, both read-only, so ids never collide across writers.
     pub cluster: bool,
+    /// Error log file (`log_error`); `None` = standard error. The binary points its `tracing`
+    /// output there; the instance only shows it as `@@log_error`.
+    pub log_error: Option<PathBuf>,
+    /// Address of the Prometheus endpoint (`GET /metrics`), off when `None`; port 0 lets the
+    /// OS choose (see [`crate::InstanceHandle::metrics_addr`]).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl InstanceConfig {
@@ -62,6 +68,8 @@ impl InstanceConfig {
             general_log: None,
             slow_query_log: None,
             cluster: false,
+            log_error: None,
+            metrics_listen: None,
         }
     }
 }

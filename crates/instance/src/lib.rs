@@ -11,11 +11,13 @@ pub mod config;
 mod auth;
 mod catalog;
 mod errors;
+mod histogram;
+mod metrics;
 mod processlist;
 mod querylog;
 mod server;
 mod session;
-mod status;
+pub mod status;
 mod values;
 mod variables;
 

@@ -12,6 +12,7 @@ use borealis_sql::Translator;
 use crate::auth::Users;
 use crate::catalog::CatalogCache;
 use crate::config::InstanceConfig;
+use crate::metrics::MetricsServer;
 use crate::processlist::ProcessList;
 use crate::querylog::QueryLog;
 use crate::session::Session;
@@ -29,6 +30,11 @@ pub enum InstanceError {
     Bootstrap(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
@@ -55,9 +61,9 @@ pub struct Shared {
     seen_schema_generation: AtomicU64,
 }
 
-/// Status rows a cluster adds to `SHOW GLOBAL STATUS` (replication counters and lag).
+/// Status variables a cluster adds to `SHOW GLOBAL STATUS` and `/metrics` (replication).
 pub trait ClusterStatus: Send + Sync {
-    fn status_rows(&self) -> Vec<(String, String)>;
+    fn status_vars(&self) -> Vec<crate::status::StatusVar>;
 }
 
 impl Shared {
@@ -88,6 +94,7 @@ impl Shared {
 /// A running instance; dropping it does not stop it, `shutdown` does.
 pub struct InstanceHandle {
     server: ServerHandle,
+    metrics: Option<MetricsServer>,
     shared: Arc<Shared>,
 }
 
@@ -115,8 +122,22 @@ impl InstanceHandle {
         self.shared.read_only.clone()
     }
 
+    /// The bound address of the Prometheus endpoint, when `metrics_listen` was set.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::local_addr)
+    }
+
+    /// Records replication lag observations (see `Status::record_replication_lag`).
+    pub fn lag_recorder(&self) -> Box<dyn Fn(u64) + Send + Sync> {
+        let shared = self.shared.clone();
+        Box::new(move |micros| shared.status.record_replication_lag(micros))
+    }
+
     /// Stops accepting connections; acknowledged commits are already durable.
     pub fn shutdown(self) {
+        if let Some(m) = self.metrics {
+            m.shutdown();
+        }
         self.server.shutdown();
         tracing::info!(lsn = self.shared.engine.applied_lsn(), "instance stopped");
     }
@@ -182,26 +203,28 @@ pub fn start_with_store(
         Engine::new(store, engine_cfg).map_err(|e| InstanceError::Engine(e.to_string()))?;
     crate::catalog::bootstrap(&engine).map_err(|e| InstanceError::Bootstrap(e.to_string()))?;
 
+    let general_log = QueryLog::new(general_log_path(&cfg), cfg.general_log.is_some());
+    let slow_log = QueryLog::new(slow_log_path(&cfg), cfg.slow_query_log.is_some());
+    let mut dynamic = dynamic_globals(&cfg);
+    // A log file that cannot be opened leaves its log off; the variables say so.
+    dynamic.push((
+        "general_log",
+        VarValue::Int(i64::from(general_log.is_enabled())),
+    ));
+    dynamic.push((
+        "slow_query_log",
+        VarValue::Int(i64::from(slow_log.is_enabled())),
+    ));
     let shared = Arc::new(Shared {
-        globals: GlobalVariables::new(&dynamic_globals(&cfg)),
+        globals: GlobalVariables::new(&dynamic),
         translator: Translator::new(cfg.translation_cache_entries),
         status: Status::default(),
         processes: ProcessList::default(),
         catalog: CatalogCache::default(),
         schema_epoch: AtomicU64::new(1),
         read_only: Arc::new(AtomicBool::new(cfg.read_only)),
-        general_log: QueryLog::new(
-            cfg.general_log
-                .clone()
-                .unwrap_or_else(|| cfg.data_dir.join("general.log")),
-            cfg.general_log.is_some(),
-        ),
-        slow_log: QueryLog::new(
-            cfg.slow_query_log
-                .clone()
-                .unwrap_or_else(|| cfg.data_dir.join("slow.log")),
-            cfg.slow_query_log.is_some(),
-        ),
+        general_log,
+        slow_log,
         server_version: VERSION.to_string(),
         cluster: std::sync::OnceLock::new(),
         seen_schema_generation: AtomicU64::new(engine.schema_generation()),
@@ -231,8 +254,39 @@ pub fn start_with_store(
             .globals
             .set(def, VarValue::Int(i64::from(server.local_addr().port())));
     }
-    tracing::info!(addr = %server.local_addr(), lsn = shared.engine.applied_lsn(), "instance ready");
-    Ok(InstanceHandle { server, shared })
+    let metrics = match shared.cfg.metrics_listen {
+        Some(addr) => match MetricsServer::start(addr, shared.clone()) {
+            Ok(m) => Some(m),
+            Err(source) => {
+                server.shutdown();
+                return Err(InstanceError::Metrics { addr, source });
+            }
+        },
+        None => None,
+    };
+    tracing::info!(
+        addr = %server.local_addr(),
+        metrics = ?metrics.as_ref().map(MetricsServer::local_addr),
+        lsn = shared.engine.applied_lsn(),
+        "instance ready"
+    );
+    Ok(InstanceHandle {
+        server,
+        metrics,
+        shared,
+    })
+}
+
+fn general_log_path(cfg: &InstanceConfig) -> std::path::PathBuf {
+    cfg.general_log
+        .clone()
+        .unwrap_or_else(|| cfg.data_dir.join("general.log"))
+}
+
+fn slow_log_path(cfg: &InstanceConfig) -> std::path::PathBuf {
+    cfg.slow_query_log
+        .clone()
+        .unwrap_or_else(|| cfg.data_dir.join("slow.log"))
 }
 
 fn dynamic_globals(cfg: &InstanceConfig) -> Vec<(&'static str, VarValue)> {
@@ -272,8 +326,13 @@ fn dynamic_globals(cfg: &InstanceConfig) -> Vec<(&'static str, VarValue)> {
             ),
         ),
         (
-            "slow_query_log",
-            VarValue::Int(i64::from(cfg.slow_query_log.is_some())),
+            "log_error",
+            VarValue::Str(
+                cfg.log_error
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "stderr".into()),
+            ),
         ),
         ("hostname", VarValue::Str(host.trim().to_string())),
         ("long_query_time", VarValue::Float(cfg.long_query_time)),

@@ -15,6 +15,8 @@ use mysql_async::{Conn, Opts, OptsBuilder};
 /// A running `borealis up` process.
 pub struct Server {
     pub port: u16,
+    /// Port of the Prometheus endpoint, from the "Borealis metrics:" line (`--metrics-port`).
+    pub metrics_port: Option<u16>,
     pub data: PathBuf,
     _dir: Option<tempfile::TempDir>,
     extra: Vec<String>,
@@ -28,6 +30,7 @@ impl Server {
         let data = dir.path().join("data");
         let mut s = Server {
             port: 0,
+            metrics_port: None,
             data,
             _dir: Some(dir),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -41,6 +44,7 @@ impl Server {
     pub fn start_on(data: &Path, extra: &[&str]) -> Server {
         let mut s = Server {
             port: 0,
+            metrics_port: None,
             data: data.to_path_buf(),
             _dir: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -55,6 +59,7 @@ impl Server {
     fn spawn(&mut self) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_borealis"));
         cmd.arg("up")
+            .arg("--embedded")
             .arg("--data")
             .arg(&self.data)
             .arg("--port")
@@ -69,20 +74,24 @@ impl Server {
         let mut child = cmd.spawn().expect("spawn borealis");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
-        // Read the ready line, then keep draining stdout so the child never blocks on a pipe.
+        // Read the ready line (the metrics line comes before it), then keep draining stdout so
+        // the child never blocks on a pipe.
         std::thread::spawn(move || {
+            let mut metrics = None;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                metrics = metrics.or_else(|| metrics_port(&line));
                 if let Some(port) = ready_port(&line) {
-                    let _ = tx.send(port);
+                    let _ = tx.send((port, metrics));
                 }
             }
         });
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(port) = rx.recv_timeout(Duration::from_millis(100)) {
+            if let Ok((port, metrics)) = rx.recv_timeout(Duration::from_millis(100)) {
                 self.port = port;
+                self.metrics_port = metrics;
                 break;
             }
             if let Some(status) = self
@@ -185,6 +194,13 @@ impl Server {
 fn ready_port(line: &str) -> Option<u16> {
     let rest = line.strip_prefix("Borealis ready: instance endpoint ")?;
     let addr = rest.split_whitespace().next()?;
+    addr.rsplit(':').next()?.parse().ok()
+}
+
+/// The port in "Borealis metrics: http://127.0.0.1:PORT/metrics".
+fn metrics_port(line: &str) -> Option<u16> {
+    let rest = line.strip_prefix("Borealis metrics: http://")?;
+    let addr = rest.strip_suffix("/metrics")?;
     addr.rsplit(':').next()?.parse().ok()
 }
 

@@ -5,7 +5,7 @@ use borealis_sql::{DmlVerb, StatementKind, Translated};
 
 use super::{rows, set, show, Session};
 use crate::errors::{err, ExecResult};
-use crate::status::Com;
+use crate::status::{Com, DmlClass};
 use borealis_sql::Catalog as _;
 
 /// Runs `t` and writes its result to `out` (errors are returned for the caller to write).
@@ -37,12 +37,13 @@ pub fn run(
             auto_increment,
             ..
         } => {
-            s.shared.status.count(match verb {
-                DmlVerb::Insert => Com::Insert,
-                DmlVerb::Replace => Com::Replace,
-                DmlVerb::Update => Com::Update,
-                DmlVerb::Delete => Com::Delete,
-            });
+            let (com, class) = match verb {
+                DmlVerb::Insert => (Com::Insert, DmlClass::Insert),
+                DmlVerb::Replace => (Com::Replace, DmlClass::Replace),
+                DmlVerb::Update => (Com::Update, DmlClass::Update),
+                DmlVerb::Delete => (Com::Delete, DmlClass::Delete),
+            };
+            s.shared.status.count(com);
             check_writable(s)?;
             begin_implicit_if_needed(s)?;
             refresh_read_committed_snapshot(s)?;
@@ -52,6 +53,7 @@ pub fn run(
                 dml(s, sql, params, auto_increment.is_some())
             })
             .and_then(|info| {
+                s.shared.status.add_dml_rows(class, info.affected_rows);
                 out.ok(info, more)?;
                 Ok(())
             })

@@ -19,7 +19,7 @@ use borealis_functions::SessionContext;
 use borealis_protocol::{
     ColumnDef, ConnInfo, MysqlError, ResultSink, Session as ProtocolSession, StatusFlags, Value,
 };
-use borealis_sql::{Ctx, StatementKind, Translated};
+use borealis_sql::{Ctx, DmlVerb, StatementKind, Translated};
 use parking_lot::Mutex;
 use rusqlite::config::DbConfig;
 
@@ -27,6 +27,7 @@ use crate::catalog::SessionCatalog;
 use crate::errors::{err, to_mysql, ExecError, ExecResult};
 use crate::processlist::Process;
 use crate::server::Shared;
+use crate::status::StmtClass;
 use crate::variables::VarValue;
 use borealis_sql::Catalog as _;
 
@@ -295,7 +296,11 @@ impl Session {
         let result = exec::run(self, t, params, out, more);
         self.process.end();
         let elapsed = started.elapsed();
-        if self.shared.slow_log.is_enabled() && elapsed.as_secs_f64() >= self.long_query_time() {
+        self.shared
+            .status
+            .record_latency(stmt_class(&t.kind), elapsed);
+        // As in MySQL, Slow_queries counts whether or not the slow log is on.
+        if elapsed.as_secs_f64() >= self.long_query_time() {
             self.shared
                 .status
                 .slow_queries
@@ -324,6 +329,24 @@ impl Session {
             Some(VarValue::Int(i)) => i as f64,
             _ => 10.0,
         }
+    }
+}
+
+/// The latency-histogram class of a statement.
+fn stmt_class(kind: &StatementKind) -> StmtClass {
+    match kind {
+        StatementKind::Query { .. } => StmtClass::Select,
+        StatementKind::Dml { verb, .. } => match verb {
+            DmlVerb::Insert => StmtClass::Insert,
+            DmlVerb::Replace => StmtClass::Replace,
+            DmlVerb::Update => StmtClass::Update,
+            DmlVerb::Delete => StmtClass::Delete,
+        },
+        StatementKind::Commit => StmtClass::Commit,
+        StatementKind::Ddl { .. }
+        | StatementKind::CreateDatabase { .. }
+        | StatementKind::DropDatabase { .. } => StmtClass::Ddl,
+        _ => StmtClass::Other,
     }
 }
 

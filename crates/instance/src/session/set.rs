@@ -131,8 +131,20 @@ fn apply(s: &mut Session, def: &VarDef, value: &VarValue, global: bool) -> ExecR
             .shared
             .read_only
             .store(on, std::sync::atomic::Ordering::Relaxed),
-        "general_log" => s.shared.general_log.set_enabled(on),
-        "slow_query_log" => s.shared.slow_log.set_enabled(on),
+        "general_log" | "slow_query_log" => {
+            let log = query_log(s, def.name);
+            log.set_enabled(on)
+                .map_err(|e| log_file_error(def, value, &log.path(), &e))?;
+        }
+        "general_log_file" | "slow_query_log_file" => {
+            let path = std::path::PathBuf::from(value.show(variables::Kind::Str));
+            if path.as_os_str().is_empty() {
+                return Err(wrong_value(def, value));
+            }
+            query_log(s, def.name)
+                .set_path(path.clone())
+                .map_err(|e| log_file_error(def, value, &path, &e))?;
+        }
         "foreign_key_checks" if !global => {
             let pragma = if on {
                 "PRAGMA foreign_keys = ON"
@@ -154,6 +166,34 @@ fn apply(s: &mut Session, def: &VarDef, value: &VarValue, global: bool) -> ExecR
         _ => {}
     }
     Ok(())
+}
+
+/// The query log a `general_log*` / `slow_query_log*` variable controls.
+fn query_log<'a>(s: &'a Session, var: &str) -> &'a crate::querylog::QueryLog {
+    if var.starts_with("general_log") {
+        &s.shared.general_log
+    } else {
+        &s.shared.slow_log
+    }
+}
+
+/// 1231 naming the file that cannot be opened, as MySQL refuses an unwritable log file.
+fn log_file_error(
+    def: &VarDef,
+    value: &VarValue,
+    path: &std::path::Path,
+    e: &std::io::Error,
+) -> crate::errors::ExecError {
+    err(
+        1231,
+        "42000",
+        format!(
+            "Variable '{}' can't be set to the value of '{}' (cannot open '{}': {e})",
+            def.name,
+            value.show(def.kind),
+            path.display()
+        ),
+    )
 }
 
 fn in_transaction_error() -> crate::errors::ExecError {

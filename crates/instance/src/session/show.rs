@@ -250,52 +250,9 @@ fn variable_rows(s: &Session, global: bool) -> Table {
 }
 
 fn status_rows(s: &Session) -> Table {
-    let e = s.shared.engine.stats();
-    let st = s.shared.engine.store().stats();
-    let counters: [(&str, u64); 19] = [
-        ("Borealis_applied_lsn", s.shared.engine.applied_lsn()),
-        ("Borealis_buffer_pool_bytes", e.pool_bytes),
-        ("Borealis_buffer_pool_capacity_bytes", e.pool_capacity_bytes),
-        ("Borealis_buffer_pool_evictions", e.pool_evictions),
-        ("Borealis_buffer_pool_hits", e.pool_hits),
-        ("Borealis_buffer_pool_misses", e.pool_misses),
-        ("Borealis_commits", e.commits),
-        ("Borealis_pages_written", e.pages_written),
-        ("Borealis_replication_lag_ms", 0),
-        ("Borealis_store_checkpoints", st.checkpoints),
-        ("Borealis_store_commits", st.commits),
-        ("Borealis_store_conflicts", st.conflicts),
-        ("Borealis_store_fsyncs", st.fsyncs),
-        ("Borealis_store_latest_lsn", st.latest_lsn),
-        ("Borealis_store_log_bytes", st.log_bytes),
-        ("Borealis_store_oldest_lsn", st.oldest_lsn),
-        ("Borealis_store_retained_versions", st.retained_versions),
-        (
-            "Innodb_buffer_pool_read_requests",
-            e.pool_hits + e.pool_misses,
-        ),
-        ("Innodb_buffer_pool_reads", e.pool_misses),
-    ];
-    let running = s
-        .shared
-        .processes
-        .rows()
-        .iter()
-        .filter(|p| p.command != "Sleep")
-        .count();
-    let mut extra: Vec<(String, String)> = counters
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    extra.push(("Threads_running".to_string(), running.to_string()));
-    if let Some(cluster) = s.shared.cluster.get() {
-        extra.extend(cluster.status_rows());
-    }
-    s.shared
-        .status
-        .rows(extra)
+    crate::status::global_status(&s.shared)
         .into_iter()
-        .map(|(k, v)| vec![Some(k), Some(v)])
+        .map(|v| vec![Some(v.name.to_string()), Some(v.value.to_string())])
         .collect()
 }
 
