@@ -14,12 +14,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use borealis_pageservice::RemotePageStore;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::health::{HealthView, Healthy};
 
 /// Connecting to a chosen instance takes at most this long before the next one is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The instance must send its MySQL greeting within this time; one that accepted the TCP
+/// connection but dies (killed a moment ago) sends nothing and the next one is tried.
+const GREETING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Buffer for the greeting: a MySQL handshake packet is about 100 bytes.
+const GREETING_BUF: usize = 1024;
 
 /// What an endpoint routes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,6 +174,18 @@ impl Router {
                 }
             };
             let _ = backend.set_nodelay(true);
+            let mut greeting = vec![0u8; GREETING_BUF];
+            let n = match tokio::time::timeout(GREETING_TIMEOUT, backend.read(&mut greeting)).await
+            {
+                Ok(Ok(n)) if n > 0 => n,
+                _ => {
+                    self.health.mark_down(candidate.slot);
+                    continue;
+                }
+            };
+            if client.write_all(&greeting[..n]).await.is_err() {
+                return;
+            }
             if self.kind == EndpointKind::Cluster {
                 self.writer.store(candidate.slot, Ordering::Relaxed);
             }

@@ -97,7 +97,7 @@ impl InstanceNode {
             applied_lsn: instance.engine().applied_lsn(),
             last_seen: Duration::ZERO,
         };
-        let members = store.register(&me).map_err(NodeError::Join)?;
+        let members = register_when_free(&store, &me)?;
         replicator.set_peers(&live_peers(&members));
         let node = InstanceNode {
             instance,
@@ -158,6 +158,24 @@ impl InstanceNode {
         self.stopping.store(true, Ordering::Release);
         self.store.deregister(self.me.slot, self.me.incarnation);
         self.instance.shutdown();
+    }
+}
+
+/// Register, waiting out a previous incarnation of this slot that was killed and has not yet
+/// timed out in the membership (bounded: one membership timeout and a margin).
+fn register_when_free(
+    store: &RemotePageStore,
+    me: &MemberInfo,
+) -> Result<Vec<MemberInfo>, NodeError> {
+    let deadline = std::time::Instant::now()
+        + borealis_pageservice::membership::MEMBER_TIMEOUT
+        + Duration::from_secs(1);
+    loop {
+        match store.register(me) {
+            Ok(members) => return Ok(members),
+            Err(e) if std::time::Instant::now() >= deadline => return Err(NodeError::Join(e)),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
     }
 }
 

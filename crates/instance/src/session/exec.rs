@@ -25,7 +25,7 @@ pub fn run(
             s.shared.status.count(Com::Select);
             begin_implicit_if_needed(s)?;
             refresh_read_committed_snapshot(s)?;
-            regional_read_after_write(s)?;
+            regional_before_execution(s)?;
             s.engine.set_locking_reads(*locking);
             let r = rows::query(s, sql, params, out, more, found_rows_sql.as_deref());
             s.engine.set_locking_reads(false);
@@ -47,7 +47,7 @@ pub fn run(
             check_writable(s)?;
             begin_implicit_if_needed(s)?;
             refresh_read_committed_snapshot(s)?;
-            regional_read_after_write(s)?;
+            regional_before_execution(s)?;
             let autocommit_statement = !s.in_transaction();
             with_retries(s, autocommit_statement, |s| {
                 dml(s, sql, params, auto_increment.is_some())
@@ -103,7 +103,7 @@ pub fn run(
             if *consistent_snapshot {
                 // The snapshot is taken by BEGIN itself: catch up first.
                 implicit_commit(s)?;
-                regional_read_after_write(s)?;
+                regional_before_execution(s)?;
             }
             begin(s, *read_only, *consistent_snapshot)?;
             ok(s, out, 0, more)
@@ -244,21 +244,22 @@ const REGIONAL_PUSH_WAIT: std::time::Duration = std::time::Duration::from_millis
 /// `aurora_mm_session_consistency_level = 'REGIONAL_RAW'`: a statement that is about to take
 /// a snapshot (autocommit, or the first of a transaction) first applies every commit the page
 /// store has acknowledged, from any instance, so it reads them all.
-fn regional_read_after_write(s: &mut Session) -> ExecResult<()> {
+/// Returns whether it caught up.
+pub fn regional_read_after_write(s: &Session) -> ExecResult<bool> {
     if s.engine.snapshot_lsn().is_some() {
-        return Ok(());
+        return Ok(false);
     }
     let regional = matches!(
         s.var("aurora_mm_session_consistency_level"),
         Some(crate::variables::VarValue::Str(v)) if v.eq_ignore_ascii_case("REGIONAL_RAW")
     );
     if !regional {
-        return Ok(());
+        return Ok(false);
     }
     s.shared
         .engine
         .catch_up_with_store(REGIONAL_PUSH_WAIT)
-        .map(|_| ())
+        .map(|_| true)
         .map_err(|e| {
             err(
                 1105,
@@ -266,6 +267,14 @@ fn regional_read_after_write(s: &mut Session) -> ExecResult<()> {
                 format!("REGIONAL_RAW could not catch up with the page store: {e}"),
             )
         })
+}
+
+/// REGIONAL_RAW before a statement executes, unless its translation just caught up.
+fn regional_before_execution(s: &Session) -> ExecResult<()> {
+    if !s.regional_fresh.replace(false) {
+        regional_read_after_write(s)?;
+    }
+    Ok(())
 }
 
 /// READ COMMITTED: every statement reads at a new snapshot. SQLite keeps one snapshot per

@@ -77,6 +77,9 @@ pub struct Session {
     autocommit: bool,
     /// The open transaction was started with START TRANSACTION READ ONLY.
     txn_read_only: bool,
+    /// REGIONAL_RAW caught up while translating the current statement (its execution need
+    /// not ask the page store again).
+    regional_fresh: std::cell::Cell<bool>,
     prepared: HashMap<u32, Prepared>,
     warnings: Vec<Warning>,
     shapes: rows::ShapeCache,
@@ -128,6 +131,7 @@ impl Session {
             db: None,
             autocommit: true,
             txn_read_only: false,
+            regional_fresh: std::cell::Cell::new(false),
             prepared: HashMap::new(),
             warnings: Vec::new(),
             shapes: rows::ShapeCache::default(),
@@ -206,6 +210,11 @@ impl Session {
     }
 
     fn translate(&self, sql: &str) -> ExecResult<Arc<Vec<Translated>>> {
+        // REGIONAL_RAW: the catalog the translation reads must include DDL committed on
+        // other instances too.
+        if exec::regional_read_after_write(self)? {
+            self.regional_fresh.set(true);
+        }
         let catalog = self.catalog();
         let ctx = Ctx {
             current_db: self.db.as_deref(),
@@ -402,6 +411,7 @@ impl ProtocolSession for Session {
             .questions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.close_if_killed(out)?;
+        self.regional_fresh.set(false);
         self.run_text(sql, out)
     }
 
@@ -410,7 +420,10 @@ impl ProtocolSession for Session {
         statement_id: u32,
         sql: &str,
     ) -> Result<(u16, Vec<ColumnDef>), MysqlError> {
-        let statements = self.translate(sql).map_err(|e| to_mysql(&e))?;
+        let statements = self.translate(sql).map_err(|e| to_mysql(&e));
+        // A catch-up made while preparing does not carry over to a later execution.
+        self.regional_fresh.set(false);
+        let statements = statements?;
         if statements.len() != 1 {
             return Err(MysqlError::new(
                 1064,
@@ -450,6 +463,7 @@ impl ProtocolSession for Session {
             .questions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.close_if_killed(out)?;
+        self.regional_fresh.set(false);
         let Some(p) = self.prepared.get(&statement_id) else {
             return out.error(&MysqlError::new(
                 1243,
