@@ -10,7 +10,10 @@ pub mod config;
 
 mod auth;
 mod catalog;
+mod conflicts;
+mod conflicts_table;
 mod errors;
+mod pagemap;
 mod processlist;
 mod querylog;
 mod server;

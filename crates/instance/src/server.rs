@@ -1,17 +1,20 @@
 //! Starting an instance: open the page store and the engine, bootstrap a new volume's catalog,
 //! and serve the MySQL protocol. `Shared` is everything the sessions of one instance share.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use borealis_engine::{Engine, EngineConfig};
-use borealis_pagestore::{LocalPageStore, PageStore, StoreOptions};
+use borealis_engine::{Engine, EngineConfig, EngineSession};
+use borealis_pagestore::{LocalPageStore, PageNo, PageStore, StoreOptions};
 use borealis_protocol::{Backend, ConnInfo, MysqlError, Server, ServerConfig, ServerHandle};
 use borealis_sql::Translator;
+use parking_lot::Mutex;
 
 use crate::auth::Users;
 use crate::catalog::CatalogCache;
 use crate::config::InstanceConfig;
+use crate::conflicts::{ConflictLog, ConflictRecord, PageObject, Totals};
 use crate::processlist::ProcessList;
 use crate::querylog::QueryLog;
 use crate::session::Session;
@@ -49,6 +52,11 @@ pub struct Shared {
     pub general_log: QueryLog,
     pub slow_log: QueryLog,
     pub server_version: String,
+    /// Recent lost commits, for SHOW ENGINE BOREALIS STATUS and BOREALIS_CONFLICTS.
+    pub conflicts: ConflictLog,
+    /// A session of its own for diagnostics reads (page → table lookups), opened on first use,
+    /// so a lookup never runs inside, or adds to the read set of, a client's transaction.
+    diagnostics: Mutex<Option<EngineSession>>,
 }
 
 impl Shared {
@@ -63,6 +71,29 @@ impl Shared {
 
     pub fn is_read_only(&self) -> bool {
         self.read_only.load(Ordering::Relaxed)
+    }
+
+    /// The recent conflicts (oldest first) with their pages resolved, and the totals.
+    pub fn read_conflicts(&self) -> (Vec<ConflictRecord>, Totals) {
+        self.conflicts.read(|pages| self.resolve_pages(pages))
+    }
+
+    /// Page → table/index lookup on the diagnostics session, at the latest applied snapshot.
+    fn resolve_pages(&self, pages: &[PageNo]) -> HashMap<PageNo, PageObject> {
+        let mut guard = self.diagnostics.lock();
+        if guard.is_none() {
+            match self.engine.open_session() {
+                Ok(session) => *guard = Some(session),
+                Err(e) => {
+                    let why = PageObject::NotResolved(format!("cannot open a session: {e}"));
+                    return pages.iter().map(|&p| (p, why.clone())).collect();
+                }
+            }
+        }
+        match guard.as_ref() {
+            Some(session) => crate::pagemap::resolve(session.conn(), pages),
+            None => HashMap::new(),
+        }
     }
 }
 
@@ -140,6 +171,8 @@ pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
             cfg.slow_query_log.is_some(),
         ),
         server_version: VERSION.to_string(),
+        conflicts: ConflictLog::default(),
+        diagnostics: Mutex::new(None),
         engine,
         cfg,
     });
