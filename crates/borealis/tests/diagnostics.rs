@@ -176,3 +176,49 @@ async fn engine_status_shapes() {
         1286
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_page_conflict_names_the_index() {
+    let s = Server::start(&[]);
+    let mut c = s.conn_db("dg").await;
+    // Wide rows spread over many row pages; the small index on k fits in one page.
+    c.query_drop(
+        "CREATE TABLE w (id INT PRIMARY KEY, k INT NOT NULL, pad VARCHAR(3000) NOT NULL, KEY by_k (k))",
+    )
+    .await
+    .unwrap();
+    for id in 1..=40 {
+        c.exec_drop("INSERT INTO w VALUES (?, ?, REPEAT('p', 2000))", (id, id))
+            .await
+            .unwrap();
+    }
+    let mut x = s.conn_db("dg").await;
+    let mut y = s.conn_db("dg").await;
+    x.query_drop("BEGIN").await.unwrap();
+    y.query_drop("BEGIN").await.unwrap();
+    // Rows 1 and 40 are on different row pages but share the index page.
+    x.query_drop("UPDATE w SET k = 101 WHERE id = 1")
+        .await
+        .unwrap();
+    y.query_drop("UPDATE w SET k = 140 WHERE id = 40")
+        .await
+        .unwrap();
+    x.query_drop("COMMIT").await.unwrap();
+    assert_eq!(code_of(y.query_drop("COMMIT").await), 1213);
+    let rows: Vec<(String, String, Option<String>, String)> = c
+        .query(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, PAGE_OBJECT \
+             FROM information_schema.BOREALIS_CONFLICTS",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![(
+            "dg".into(),
+            "w".into(),
+            Some("by_k".into()),
+            "table `dg`.`w`, index `by_k`".into()
+        )]
+    );
+}
