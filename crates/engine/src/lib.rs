@@ -20,6 +20,7 @@ pub use config::EngineConfig;
 pub use engine::{Engine, EngineStats};
 pub use error::EngineError;
 pub use session::EngineSession;
+pub use session_file::LostCommit;
 
 /// True for a lost commit: `SQLITE_BUSY_SNAPSHOT` (extended code 517) from `COMMIT` or an
 /// autocommit statement.

@@ -2,7 +2,7 @@
 
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::session_file::SessionFile;
+use crate::session_file::{LostCommit, SessionFile};
 use crate::vfs::VfsRegistration;
 use borealis_pagestore::{Conflict, Lsn};
 use rusqlite::{Connection, OpenFlags};
@@ -50,7 +50,13 @@ impl EngineSession {
 
     /// Details of the last lost commit, if any (taken once).
     pub fn take_conflict(&self) -> Option<Conflict> {
-        self.file.take_conflict()
+        self.file.take_lost_commit().map(|l| l.conflict)
+    }
+
+    /// Like [`take_conflict`](Self::take_conflict), also saying whether the page that
+    /// conflicted was only locked by this transaction, not written (taken once).
+    pub fn take_lost_commit(&self) -> Option<LostCommit> {
+        self.file.take_lost_commit()
     }
 
     /// While on, pages read by the open transaction are locked: a concurrent commit to any of

@@ -6,7 +6,7 @@ use crate::engine::EngineCore;
 use crate::error::EngineError;
 use crate::header;
 use borealis_pagestore::{
-    CommitError, CommittedChange, Conflict, Lsn, PageNo, SnapshotPin, WriteSet,
+    CommitError, CommittedChange, Conflict, ConflictReason, Lsn, PageNo, SnapshotPin, WriteSet,
 };
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -46,8 +46,17 @@ struct FileState {
     read_set_lsn: Option<Lsn>,
     locked_pages: BTreeSet<PageNo>,
     locking_reads: bool,
-    conflict: Option<Conflict>,
+    conflict: Option<LostCommit>,
     last_commit_lsn: Option<Lsn>,
+}
+
+/// A lost commit as this session saw it: the store's verdict, and whether the page that
+/// conflicted was only locked by this transaction (read by a locking read, or by a schema
+/// change) rather than written by it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LostCommit {
+    pub conflict: Conflict,
+    pub locked_only: bool,
 }
 
 /// What a commit did.
@@ -399,7 +408,15 @@ impl SessionFile {
                     winner = conflict.winner_lsn,
                     "commit lost a conflict"
                 );
-                state.conflict = Some(conflict);
+                let page = conflict.page_no;
+                let locked_only = conflict.reason == ConflictReason::PageChanged
+                    && !deltas.iter().any(|d| d.page_no == page)
+                    && (state.locked_pages.contains(&page)
+                        || (schema_changed && state.read_pages.contains(&page)));
+                state.conflict = Some(LostCommit {
+                    conflict,
+                    locked_only,
+                });
                 state.size_pages = snap_pages;
                 state.low_water = snap_pages;
                 Ok(CommitOutcome::Conflict)
@@ -413,7 +430,7 @@ impl SessionFile {
     }
 
     /// Details of the last lost commit, taken once.
-    pub fn take_conflict(&self) -> Option<Conflict> {
+    pub fn take_lost_commit(&self) -> Option<LostCommit> {
         self.state.lock().conflict.take()
     }
 

@@ -10,9 +10,12 @@ pub mod config;
 
 mod auth;
 mod catalog;
+mod conflicts;
+mod conflicts_table;
 mod errors;
 mod histogram;
 mod metrics;
+mod pagemap;
 mod processlist;
 mod querylog;
 mod server;

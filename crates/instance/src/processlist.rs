@@ -64,6 +64,11 @@ impl Process {
         s.since = Instant::now();
     }
 
+    /// The text of the statement running now, if any.
+    pub fn info(&self) -> Option<String> {
+        self.state.lock().info.clone()
+    }
+
     pub fn end(&self) {
         let mut s = self.state.lock();
         s.command = "Sleep";

@@ -1,17 +1,20 @@
 //! Starting an instance: open the page store and the engine, bootstrap a new volume's catalog,
 //! and serve the MySQL protocol. `Shared` is everything the sessions of one instance share.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use borealis_engine::{Engine, EngineConfig};
-use borealis_pagestore::{LocalPageStore, PageStore, StoreOptions};
+use borealis_engine::{Engine, EngineConfig, EngineSession};
+use borealis_pagestore::{LocalPageStore, PageNo, PageStore, StoreOptions};
 use borealis_protocol::{Backend, ConnInfo, MysqlError, Server, ServerConfig, ServerHandle};
 use borealis_sql::Translator;
+use parking_lot::Mutex;
 
 use crate::auth::Users;
 use crate::catalog::CatalogCache;
 use crate::config::InstanceConfig;
+use crate::conflicts::{ConflictLog, ConflictRecord, PageObject, Totals};
 use crate::metrics::MetricsServer;
 use crate::processlist::ProcessList;
 use crate::querylog::QueryLog;
@@ -59,6 +62,11 @@ pub struct Shared {
     pub cluster: std::sync::OnceLock<Box<dyn ClusterStatus>>,
     /// The engine's schema generation last seen, to notice DDL applied from other instances.
     seen_schema_generation: AtomicU64,
+    /// Recent lost commits, for SHOW ENGINE BOREALIS STATUS and BOREALIS_CONFLICTS.
+    pub conflicts: ConflictLog,
+    /// A session of its own for diagnostics reads (page → table lookups), opened on first use,
+    /// so a lookup never runs inside, or adds to the read set of, a client's transaction.
+    diagnostics: Mutex<Option<EngineSession>>,
 }
 
 /// Status variables a cluster adds to `SHOW GLOBAL STATUS` and `/metrics` (replication).
@@ -88,6 +96,29 @@ impl Shared {
 
     pub fn is_read_only(&self) -> bool {
         self.read_only.load(Ordering::Relaxed)
+    }
+
+    /// The recent conflicts (oldest first) with their pages resolved, and the totals.
+    pub fn read_conflicts(&self) -> (Vec<ConflictRecord>, Totals) {
+        self.conflicts.read(|pages| self.resolve_pages(pages))
+    }
+
+    /// Page → table/index lookup on the diagnostics session, at the latest applied snapshot.
+    fn resolve_pages(&self, pages: &[PageNo]) -> HashMap<PageNo, PageObject> {
+        let mut guard = self.diagnostics.lock();
+        if guard.is_none() {
+            match self.engine.open_session() {
+                Ok(session) => *guard = Some(session),
+                Err(e) => {
+                    let why = PageObject::NotResolved(format!("cannot open a session: {e}"));
+                    return pages.iter().map(|&p| (p, why.clone())).collect();
+                }
+            }
+        }
+        match guard.as_ref() {
+            Some(session) => crate::pagemap::resolve(session.conn(), pages),
+            None => HashMap::new(),
+        }
     }
 }
 
@@ -228,6 +259,8 @@ pub fn start_with_store(
         server_version: VERSION.to_string(),
         cluster: std::sync::OnceLock::new(),
         seen_schema_generation: AtomicU64::new(engine.schema_generation()),
+        conflicts: ConflictLog::default(),
+        diagnostics: Mutex::new(None),
         engine,
         cfg,
     });

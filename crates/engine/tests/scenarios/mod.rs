@@ -91,7 +91,9 @@ pub fn same_row_second_commit_conflicts(store: Arc<dyn PageStore>) {
         .expect_err("second committer must lose");
     assert!(is_conflict(&err), "not a conflict: {err:?}");
     assert!(s2.conn().is_autocommit(), "transaction must be rolled back");
-    let c = s2.take_conflict().expect("conflict details");
+    let lost = s2.take_lost_commit().expect("conflict details");
+    assert!(!lost.locked_only, "the page was written: {lost:?}");
+    let c = lost.conflict;
     assert_eq!(c.reason, ConflictReason::PageChanged);
     assert_eq!(c.page_no, a_root);
     assert_eq!(Some(c.winner_lsn), s1.last_commit_lsn());
@@ -266,6 +268,11 @@ pub fn locking_reads(store: Arc<dyn PageStore>, locking: bool) {
     if locking {
         let err = result.expect_err("a locked page changed");
         assert!(is_conflict(&err), "{err:?}");
+        let lost = a.take_lost_commit().expect("conflict details");
+        assert!(
+            lost.locked_only,
+            "the page was read FOR UPDATE, not written: {lost:?}"
+        );
         assert_eq!(text(&a, "SELECT v FROM b WHERE id = 1"), "b1");
     } else {
         result.expect("without locking reads there is no conflict");

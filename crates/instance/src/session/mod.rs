@@ -37,6 +37,9 @@ pub struct Warning {
     pub level: &'static str,
     pub code: u16,
     pub message: String,
+    /// A lost commit's id in the conflict log: SHOW WARNINGS describes it from there, with
+    /// its page resolved to a table or index then (not on the conflict path).
+    pub conflict: Option<u64>,
 }
 
 /// A prepared statement: translated once, executed many times.
@@ -82,6 +85,9 @@ pub struct Session {
     regional_fresh: std::cell::Cell<bool>,
     prepared: HashMap<u32, Prepared>,
     warnings: Vec<Warning>,
+    /// Id in the conflict log of the commit this session lost last, until the statement
+    /// that lost it reports it as warnings.
+    lost_conflict: std::cell::Cell<Option<u64>>,
     shapes: rows::ShapeCache,
     /// CLIENT_MULTI_STATEMENTS: several statements per COM_QUERY.
     multi_statements: bool,
@@ -109,6 +115,13 @@ impl Session {
         borealis_functions::register(engine.conn(), fctx.clone()).map_err(|e| {
             MysqlError::new(1105, "HY000", format!("cannot register functions: {e}"))
         })?;
+        crate::conflicts_table::register(engine.conn(), &shared).map_err(|e| {
+            MysqlError::new(
+                1105,
+                "HY000",
+                format!("cannot register BOREALIS_CONFLICTS: {e}"),
+            )
+        })?;
         let host = info.peer.ip().to_string();
         fctx.set_user(format!("{}@{}", info.user, host));
         fctx.set_version(shared.server_version.clone());
@@ -134,6 +147,7 @@ impl Session {
             regional_fresh: std::cell::Cell::new(false),
             prepared: HashMap::new(),
             warnings: Vec::new(),
+            lost_conflict: std::cell::Cell::new(None),
             shapes: rows::ShapeCache::default(),
             multi_statements: info.multi_statements,
             closed: false,
@@ -232,7 +246,16 @@ impl Session {
                 .conflicts
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.txn_reset_after_rollback();
-            return ExecError::Conflict(self.engine.take_conflict());
+            let lost = self.engine.take_lost_commit();
+            if let Some(lost) = &lost {
+                let statement = self.process.info();
+                let id = self
+                    .shared
+                    .conflicts
+                    .record(self.id, lost, statement.as_deref());
+                self.lost_conflict.set(Some(id));
+            }
+            return ExecError::Conflict(lost.map(|l| l.conflict));
         }
         ExecError::Sqlite(e)
     }
@@ -248,8 +271,26 @@ impl Session {
                 level: "Note",
                 code,
                 message: message.into(),
+                conflict: None,
             });
         }
+    }
+
+    /// After a 1213, SHOW WARNINGS lists the error (as MySQL does) and a Note naming the page,
+    /// its table or index, and the winning instance.
+    fn add_conflict_warnings(&mut self, id: u64) {
+        self.warnings.push(Warning {
+            level: "Error",
+            code: 1213,
+            message: crate::errors::DEADLOCK_MESSAGE.into(),
+            conflict: None,
+        });
+        self.warnings.push(Warning {
+            level: "Note",
+            code: 1213,
+            message: format!("Conflict {id}: see SHOW ENGINE BOREALIS STATUS"),
+            conflict: Some(id),
+        });
     }
 
     fn warning_count(&self) -> u16 {
@@ -304,6 +345,11 @@ impl Session {
         self.shared.general_log.write(self.id, None, &t.mysql);
         let result = exec::run(self, t, params, out, more);
         self.process.end();
+        if let Some(id) = self.lost_conflict.take() {
+            if matches!(result, Err(ExecError::Conflict(_))) {
+                self.add_conflict_warnings(id);
+            }
+        }
         let elapsed = started.elapsed();
         self.shared
             .status

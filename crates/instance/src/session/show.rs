@@ -87,12 +87,18 @@ pub fn show(s: &mut Session, show: &Show, out: &mut ResultSink<'_>, more: bool) 
             )
         }
         Show::EngineStatus(name) => {
-            let text = engine_status(s);
-            let rows = vec![vec![
-                Some(name.to_ascii_uppercase()),
-                Some(String::new()),
-                Some(text),
-            ]];
+            let (kind, text) = match name.to_ascii_uppercase().as_str() {
+                "BOREALIS" => ("Borealis", engine_status(s)),
+                "INNODB" => ("InnoDB", INNODB_STATUS.to_string()),
+                _ => {
+                    return Err(err(
+                        1286,
+                        "42000",
+                        format!("Unknown storage engine '{name}'"),
+                    ))
+                }
+            };
+            let rows = vec![vec![Some(kind.into()), Some(String::new()), Some(text)]];
             send(s, out, more, &["Type", "Name", "Status"], rows, None, None)
         }
         Show::Grants => {
@@ -257,14 +263,23 @@ fn status_rows(s: &Session) -> Table {
 }
 
 fn warning_rows(s: &Session, errors_only: bool) -> Table {
+    let conflicts = if s.warnings.iter().any(|w| w.conflict.is_some()) && !errors_only {
+        s.shared.read_conflicts().0
+    } else {
+        Vec::new()
+    };
     s.warnings
         .iter()
         .filter(|w| !errors_only || w.level == "Error")
         .map(|w| {
+            let message = w
+                .conflict
+                .and_then(|id| conflicts.iter().find(|r| r.id == id))
+                .map_or_else(|| w.message.clone(), crate::conflicts::format_note);
             vec![
                 Some(w.level.to_string()),
                 Some(w.code.to_string()),
-                Some(w.message.clone()),
+                Some(message),
             ]
         })
         .collect()
@@ -301,18 +316,27 @@ fn process_rows(s: &Session, full: bool) -> Table {
         .collect()
 }
 
+/// `SHOW ENGINE INNODB STATUS` answers truthfully: there is no InnoDB here.
+const INNODB_STATUS: &str = "\n=====================================\nBOREALIS (NOT INNODB) STATUS\n=====================================\n\
+The storage engine of this server is Borealis (SQLite b-trees on a shared, versioned page store); InnoDB is not used.\n\
+Transactions conflict per page (first committer wins, the loser gets error 1213).\n\
+For recent conflicts (table or index, page, winning instance) and engine counters see SHOW ENGINE BOREALIS STATUS and information_schema.BOREALIS_CONFLICTS.\n";
+
 fn engine_status(s: &Session) -> String {
+    let mut text = engine_counters(s);
+    let (rows, totals) = s.shared.read_conflicts();
+    text.push_str(&crate::conflicts::format_status(&rows, &totals));
+    text
+}
+
+fn engine_counters(s: &Session) -> String {
     let e = s.shared.engine.stats();
     let st = s.shared.engine.store().stats();
-    let conflict = s
-        .engine
-        .take_conflict()
-        .map(|c| format!("{c:?}"))
-        .unwrap_or_else(|| "none in this session".into());
     format!(
-        "=====================================\nBOREALIS ENGINE STATUS\n=====================================\n\
-         applied LSN {}\nstore: latest LSN {}, oldest retained LSN {}, commits {}, conflicts {}, fsyncs {}, log bytes {}, checkpoints {}, retained page versions {}, database pages {}\n\
-         buffer pool: {} of {} bytes, hits {}, misses {}, evictions {}\nlast conflict of this session: {}\n",
+        "\n=====================================\nBOREALIS ENGINE STATUS\n=====================================\n\
+         instance slot {}\napplied LSN {}\nstore: latest LSN {}, oldest retained LSN {}, commits {}, conflicts {}, fsyncs {}, log bytes {}, checkpoints {}, retained page versions {}, database pages {}\n\
+         buffer pool: {} of {} bytes, hits {}, misses {}, evictions {}\n",
+        s.shared.cfg.slot,
         s.shared.engine.applied_lsn(),
         st.latest_lsn,
         st.oldest_lsn,
@@ -328,7 +352,6 @@ fn engine_status(s: &Session) -> String {
         e.pool_hits,
         e.pool_misses,
         e.pool_evictions,
-        conflict
     )
 }
 
