@@ -45,6 +45,9 @@ pub struct ChildSpec {
     pub args: Vec<String>,
 }
 
+/// The `key value` fields of a ready line.
+pub type ReadyFields = Vec<(String, String)>;
+
 /// A started child and the fields of its ready line (`key value` pairs after the prefix).
 struct Running {
     spec: ChildSpec,
@@ -103,7 +106,7 @@ impl Supervisor {
 
     /// Restart children that exit, until [`Supervisor::stop`]. A restarted child gets the
     /// arguments it was last given (see [`Supervisor::set_args`]); `on_restart` hears of it.
-    pub fn watch(&self, on_restart: impl Fn(&str, &[(String, String)]) + Send + 'static) {
+    pub fn watch(&self, on_restart: impl Fn(&str, &ReadyFields) + Send + 'static) {
         let children = self.children.clone();
         let stopping = self.stopping.clone();
         let exe = self.exe.clone();
@@ -139,7 +142,7 @@ fn restart_dead(
     stopping: &AtomicBool,
     exe: &Path,
     log_dir: &Path,
-    on_restart: &dyn Fn(&str, &[(String, String)]),
+    on_restart: &dyn Fn(&str, &ReadyFields),
 ) {
     let mut children = children.lock();
     for running in children.iter_mut() {
