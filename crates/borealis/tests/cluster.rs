@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::cluster::{kill9_pid, opts, Cluster, Proc};
+use common::cluster::{kill9_pid, opts, sigterm_pid, Cluster, Proc};
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 use parking_lot_free::PortMap;
@@ -761,6 +761,27 @@ async fn endpoints_route_around_a_killed_instance() {
         }
         assert!(Instant::now() < deadline, "instance 1 was not restarted");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A clean stop (SIGTERM) removes an instance: it is not restarted, and the custom endpoint
+    // sends every new connection to the remaining member.
+    let pid3: u32 = up.field("pid-instance-3").parse().unwrap();
+    let port3 = up.port_of("instance-3");
+    sigterm_pid(pid3);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::path::Path::new(&format!("/proc/{pid3}")).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "instance 3 did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        Conn::new(opts(port3)).await.is_err(),
+        "a cleanly stopped instance stays stopped"
+    );
+    for _ in 0..4 {
+        assert_eq!(slot_via(reports_port).await.unwrap(), 2);
     }
     up.sigterm();
     let n: u64 = {

@@ -1,5 +1,7 @@
 //! `borealis up --instances N`: the page service and N instances as child processes of this
-//! one, the endpoints in this process, and a watch that restarts a child that dies.
+//! one, the endpoints in this process, and a watch that restarts a child that dies (killed or
+//! crashed). A child that exits cleanly — `kill PID` sends SIGTERM, and an instance then leaves
+//! the cluster — stays stopped: that is how an instance is removed from a running cluster.
 //!
 //! Children write their logs (the error log) to `<data>/logs/<name>.log` and announce
 //! themselves on stdout with one "ready" line, which the supervisor parses for their addresses.
@@ -145,13 +147,20 @@ fn restart_dead(
     on_restart: &dyn Fn(&str, &ReadyFields),
 ) {
     let mut children = children.lock();
-    for running in children.iter_mut() {
+    let mut removed = Vec::new();
+    for (i, running) in children.iter_mut().enumerate() {
         if stopping.load(Ordering::Acquire) {
             return;
         }
         let Ok(Some(status)) = running.child.try_wait() else {
             continue;
         };
+        // A child that exited cleanly (SIGTERM: an instance leaving the cluster) stays stopped.
+        if status.success() {
+            tracing::info!(child = %running.spec.name, "child stopped cleanly; not restarting");
+            removed.push(i);
+            continue;
+        }
         tracing::warn!(child = %running.spec.name, %status, "child exited; restarting");
         std::thread::sleep(RESTART_PAUSE);
         let spec = ChildSpec {
@@ -165,6 +174,9 @@ fn restart_dead(
             }
             Err(e) => tracing::error!(error = %e, "restart failed; will retry"),
         }
+    }
+    for i in removed.into_iter().rev() {
+        children.remove(i);
     }
 }
 

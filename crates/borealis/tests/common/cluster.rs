@@ -123,6 +123,14 @@ pub fn kill9_pid(pid: u32) {
     }
 }
 
+/// SIGTERM a process by pid (a clean stop).
+pub fn sigterm_pid(pid: u32) {
+    // SAFETY: kill(2); the pid was printed by a process this test started.
+    unsafe {
+        kill(pid as i32, 15);
+    }
+}
+
 fn parse_fields(line: &str) -> BTreeMap<String, String> {
     let fields = line.split_once(" ready: ").map(|(_, f)| f).unwrap_or("");
     let words: Vec<&str> = fields.split_whitespace().collect();
