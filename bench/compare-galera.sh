@@ -14,7 +14,7 @@
 #      slot k's instance on P+k), prepares through the cluster endpoint, waits until every instance
 #      sees the rows, runs borealis-multi (one sysbench per instance endpoint) and borealis-one
 #      (all threads on slot 1's endpoint), prints each instance's Borealis_replication_lag% status.
-#   3. Borealis lone instance: `borealis up --data DIR --port P`, prepares, runs borealis-lone with
+#   3. Borealis lone instance: `borealis up --embedded --data DIR --port P`, prepares, runs borealis-lone with
 #      all threads: the denominator of the one-writer ratio.
 # A phase that fails prints FAILED and the script goes on with the next one. Conflicts are counted,
 # not fatal: sysbench ignores (and retries) the errors in SB_IGNORE; abort % = ignored errors /
@@ -312,7 +312,7 @@ start_borealis_cluster() {
   local d=$BASE/borealis-cluster
   rm -rf "$d" && mkdir -p "$d/data" || return 1
   log "borealis cluster: borealis up --instances 3 --port $BCPORT"
-  BCPID=$(start_borealis_group "$d/borealis.log" --instances 3 --data "$d/data" --port "$BCPORT") || return 1
+  BCPID=$(start_borealis_group "$d/borealis.log" --instances 3 --storage-port 0 --data "$d/data" --port "$BCPORT") || return 1
   wait_ports "$BCPID" "$d/borealis.log" "$BCPORT" $((BCPORT + 1)) $((BCPORT + 2)) $((BCPORT + 3)) || return 1
   grep -m1 '^Borealis ready:' "$d/borealis.log" >&2 || true
   tcpsql "$BCPORT" root "" "CREATE DATABASE IF NOT EXISTS sbtest"
@@ -322,8 +322,8 @@ start_borealis_lone() {
   BLPORT=$(free_ports 1) || return 1
   local d=$BASE/borealis-lone
   rm -rf "$d" && mkdir -p "$d/data" || return 1
-  log "borealis lone instance: borealis up --port $BLPORT"
-  BLPID=$(start_borealis_group "$d/borealis.log" --data "$d/data" --port "$BLPORT") || return 1
+  log "borealis lone instance: borealis up --embedded --port $BLPORT"
+  BLPID=$(start_borealis_group "$d/borealis.log" --embedded --data "$d/data" --port "$BLPORT") || return 1
   wait_ports "$BLPID" "$d/borealis.log" "$BLPORT" || return 1
   tcpsql "$BLPORT" root "" "CREATE DATABASE IF NOT EXISTS sbtest"
 }
