@@ -364,7 +364,11 @@ async fn bank_worker(
         let c = match conn.as_mut() {
             Some(c) => c,
             None => match Conn::new(opts(ports.get(slot))).await {
-                Ok(c) => conn.insert(c),
+                Ok(mut c) => {
+                    // The tables were created on slot 1 a moment ago.
+                    regional(&mut c).await;
+                    conn.insert(c)
+                }
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;

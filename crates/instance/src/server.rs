@@ -55,6 +55,9 @@ pub struct Shared {
     /// Bumped after every DDL this instance commits; keys the translation and column caches.
     pub schema_epoch: AtomicU64,
     pub read_only: Arc<AtomicBool>,
+    /// Serialises the retries of single-statement transactions that lost on page 1 (file
+    /// growth), so they queue instead of colliding again (see `session::exec`).
+    pub growth_retry: parking_lot::Mutex<()>,
     pub general_log: QueryLog,
     pub slow_log: QueryLog,
     pub server_version: String,
@@ -254,6 +257,7 @@ pub fn start_with_store(
         catalog: CatalogCache::default(),
         schema_epoch: AtomicU64::new(1),
         read_only: Arc::new(AtomicBool::new(cfg.read_only)),
+        growth_retry: parking_lot::Mutex::new(()),
         general_log,
         slow_log,
         server_version: VERSION.to_string(),

@@ -344,28 +344,51 @@ fn with_retries<T>(
     retry: bool,
     mut f: impl FnMut(&mut Session) -> ExecResult<T>,
 ) -> ExecResult<T> {
+    let shared = std::sync::Arc::clone(&s.shared);
+    // Held while retrying after a page-1 conflict (see GROWTH_RETRIES).
+    let mut serial: Option<parking_lot::MutexGuard<'_, ()>> = None;
     let mut attempt = 0;
     loop {
         match f(s) {
             // The setting is read only after a conflict: nothing is added to the common path.
-            Err(crate::errors::ExecError::Conflict(c)) if retry && attempt < max_retries(s) => {
+            Err(crate::errors::ExecError::Conflict(c)) if retry && attempt < retry_limit(s, &c) => {
                 attempt += 1;
-                s.shared
+                shared
                     .status
                     .retries
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::debug!(attempt, conflict = ?c, "retrying a single-statement transaction");
+                if serial.is_none() && c.as_ref().is_some_and(|c| c.page_no == 1) {
+                    serial = Some(shared.growth_retry.lock());
+                }
                 // A retry at a snapshot that does not yet include the winner loses again:
                 // wait until the winning commit is applied here, then add a little jitter so
                 // sessions that lost to the same winner do not collide in lockstep.
                 if let Some(c) = &c {
                     wait_applied(s, c.winner_lsn);
                 }
-                let micros = 20 * u64::from(attempt) + u64::from(rand_jitter()) % 100;
+                let micros = 20 * u64::from(attempt.min(50)) + u64::from(rand_jitter()) % 100;
                 std::thread::sleep(std::time::Duration::from_micros(micros));
             }
             other => return other,
         }
+    }
+}
+
+/// Retries of a single-statement transaction that lost on page 1 — the database size or
+/// freelist, i.e. concurrent statements growing the file (bulk inserts) — which every growing
+/// statement touches. Such a retry runs under the instance's growth lock, so retrying growers
+/// queue instead of colliding again, and gets this many attempts: a bulk load must not fail
+/// because four loaders grow the file at once.
+const GROWTH_RETRIES: u32 = 200;
+
+fn retry_limit(s: &Session, conflict: &Option<borealis_pagestore::Conflict>) -> u32 {
+    let configured = max_retries(s);
+    let growth = conflict.as_ref().is_some_and(|c| c.page_no == 1);
+    if growth && configured > 0 {
+        configured.max(GROWTH_RETRIES)
+    } else {
+        configured
     }
 }
 
