@@ -104,19 +104,19 @@ async fn autocommit_and_transactions_conflict_on_same_page() {
     setup(&s).await;
     let mut x = s.conn_db("cf").await;
     let mut y = s.conn_db("cf").await;
-    // y opens a transaction and writes page of `a`; x commits the same page first (autocommit).
+    // y opens a transaction and writes a row of `a`; x commits the same row first (autocommit).
     y.query_drop("BEGIN").await.unwrap();
     y.query_drop("UPDATE a SET v = 5 WHERE id = 3")
         .await
         .unwrap();
-    x.query_drop("UPDATE a SET v = 7 WHERE id = 1")
+    x.query_drop("UPDATE a SET v = 7 WHERE id = 3")
         .await
         .unwrap();
     assert_eq!(code_of(y.query_drop("COMMIT").await), 1213);
     // Now the reverse: the open transaction commits first, the autocommit statement loses.
     x.query_drop("BEGIN").await.unwrap();
     let snapshot: i64 = x
-        .query_first("SELECT v FROM a WHERE id = 1")
+        .query_first("SELECT v FROM a WHERE id = 3")
         .await
         .unwrap()
         .unwrap();
@@ -124,7 +124,7 @@ async fn autocommit_and_transactions_conflict_on_same_page() {
     y.query_drop("UPDATE a SET v = 8 WHERE id = 2")
         .await
         .unwrap();
-    x.query_drop("UPDATE a SET v = 9 WHERE id = 3")
+    x.query_drop("UPDATE a SET v = 9 WHERE id = 2")
         .await
         .unwrap();
     assert_eq!(code_of(x.query_drop("COMMIT").await), 1213);
@@ -272,4 +272,51 @@ async fn read_committed_takes_a_new_snapshot_per_statement() {
         .unwrap()
         .unwrap();
     assert_eq!(v, 77);
+}
+
+/// Different rows of one leaf page do not conflict: the page store merges the two changes
+/// (rows far enough apart that the edits do not touch); neighbouring rows still conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn different_rows_of_one_page_merge_and_neighbours_conflict() {
+    let s = Server::start(&[]);
+    setup(&s).await;
+    let mut x = s.conn_db("cf").await;
+    let mut y = s.conn_db("cf").await;
+    x.query_drop("BEGIN").await.unwrap();
+    y.query_drop("BEGIN").await.unwrap();
+    x.query_drop("UPDATE a SET v = 101 WHERE id = 1")
+        .await
+        .unwrap();
+    y.query_drop("UPDATE a SET v = 103 WHERE id = 3")
+        .await
+        .unwrap();
+    x.query_drop("COMMIT").await.unwrap();
+    y.query_drop("COMMIT").await.unwrap();
+    let rows: Vec<(i64, i64)> = x
+        .query("SELECT id, v FROM a WHERE id IN (1, 3) ORDER BY id")
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![(1, 101), (3, 103)], "both commits are kept");
+    let merges: Vec<(String, u64)> = x
+        .query("SHOW GLOBAL STATUS LIKE 'Borealis_store_merges'")
+        .await
+        .unwrap();
+    assert!(merges[0].1 >= 1, "{merges:?}");
+    // Rows next to each other: the edits touch, and the later committer loses.
+    x.query_drop("BEGIN").await.unwrap();
+    y.query_drop("BEGIN").await.unwrap();
+    x.query_drop("UPDATE a SET v = 201 WHERE id = 1")
+        .await
+        .unwrap();
+    y.query_drop("UPDATE a SET v = 202 WHERE id = 2")
+        .await
+        .unwrap();
+    x.query_drop("COMMIT").await.unwrap();
+    assert_eq!(code_of(y.query_drop("COMMIT").await), 1213);
+    let v: i64 = x
+        .query_first("SELECT v FROM a WHERE id = 2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(v, 202, "the loser's update is rolled back");
 }

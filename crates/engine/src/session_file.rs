@@ -6,7 +6,8 @@ use crate::engine::EngineCore;
 use crate::error::EngineError;
 use crate::header;
 use borealis_pagestore::{
-    CommitError, CommittedChange, Conflict, ConflictReason, Lsn, PageNo, SnapshotPin, WriteSet,
+    CommitError, CommitReceipt, CommittedChange, Conflict, ConflictReason, Lsn, PageNo,
+    SnapshotPin, WriteSet,
 };
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -364,8 +365,22 @@ impl SessionFile {
             locked_pages: locked.into_iter().collect(),
             origin: self.core.cfg.origin,
         };
-        match self.core.store.commit(ws) {
-            Ok(lsn) => {
+        match self.core.store.commit_merging(ws) {
+            Ok(CommitReceipt { lsn, merged }) => {
+                // Pages the store merged with a newer commit: our images of them are stale;
+                // the committed deltas (relative to the page before this commit) are applied.
+                let deltas = if merged.is_empty() {
+                    deltas
+                } else {
+                    let mut all = deltas.as_ref().clone();
+                    for m in merged {
+                        images.remove(&m.page_no);
+                        if let Some(d) = all.iter_mut().find(|d| d.page_no == m.page_no) {
+                            *d = m;
+                        }
+                    }
+                    Arc::new(all)
+                };
                 // The store keeps the *current* size for a write set that kept its snapshot's
                 // size: a concurrent commit may have grown the file since. Applying our own
                 // (stale) size would shrink the pool's size, and every later snapshot would cut

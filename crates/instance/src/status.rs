@@ -400,6 +400,11 @@ fn engine_counters(shared: &Shared) -> Vec<StatusVar> {
             st.conflicts,
             "Commits the page store rejected (first-committer-wins).",
         ),
+        counter(
+            "Borealis_store_merges",
+            st.merges,
+            "Leaf pages the page store merged at commit instead of a conflict (different rows of one page).",
+        ),
         counter("Borealis_store_fsyncs", st.fsyncs, "Commit log fsyncs."),
         gauge(
             "Borealis_store_latest_lsn",

@@ -16,8 +16,8 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use borealis_pagestore::{
-    CommitError, CommittedChange, Lsn, PageNo, PageStore, PageVersion, ReadError, SnapshotPin,
-    StoreStats, SubscribeError, Subscription, WriteSet,
+    CommitError, CommitReceipt, CommittedChange, Lsn, PageNo, PageStore, PageVersion, ReadError,
+    SnapshotPin, StoreStats, SubscribeError, Subscription, WriteSet,
 };
 use borealis_rpc::pageservice as pb;
 use borealis_rpc::pageservice::page_service_client::PageServiceClient;
@@ -406,6 +406,10 @@ impl PageStore for RemotePageStore {
     }
 
     fn commit(&self, ws: WriteSet) -> Result<Lsn, CommitError> {
+        self.commit_merging(ws).map(|r| r.lsn)
+    }
+
+    fn commit_merging(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
         let req = borealis_rpc::write_set_to_wire(&ws);
         let mut client = self.inner.client.clone();
         // Sent once: retrying a commit whose reply was lost could commit it twice.
@@ -418,12 +422,18 @@ impl PageStore for RemotePageStore {
         match reply.result {
             Some(pb::commit_reply::Result::Committed(c)) => {
                 self.inner.saw_latest(c.lsn);
+                let merged = c
+                    .merged
+                    .into_iter()
+                    .map(|d| borealis_rpc::delta_from_wire(d, self.inner.page_size))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| CommitError::Unavailable(format!("commit {}: {e}", c.lsn)))?;
                 let mut sizes = self.inner.recent_sizes.lock();
                 if sizes.len() == RECENT_SIZES {
                     sizes.pop_front();
                 }
                 sizes.push_back((c.lsn, c.db_pages));
-                Ok(c.lsn)
+                Ok(CommitReceipt { lsn: c.lsn, merged })
             }
             Some(pb::commit_reply::Result::Conflict(c)) => {
                 let conflict = borealis_rpc::conflict_from_wire(c)

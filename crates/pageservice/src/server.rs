@@ -201,16 +201,24 @@ impl PageService for Service {
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let store = self.store.clone();
         let result = blocking(move || {
-            store.commit(ws).and_then(|lsn| match store.db_pages(lsn) {
-                Ok(db_pages) => Ok((lsn, db_pages)),
-                Err(e) => Err(CommitError::LogFailed(e.to_string())),
-            })
+            store
+                .commit_merging(ws)
+                .and_then(|receipt| match store.db_pages(receipt.lsn) {
+                    Ok(db_pages) => Ok((receipt, db_pages)),
+                    Err(e) => Err(CommitError::LogFailed(e.to_string())),
+                })
         })
         .await?;
         let result = match result {
-            Ok((lsn, db_pages)) => {
-                pb::commit_reply::Result::Committed(pb::Committed { lsn, db_pages })
-            }
+            Ok((receipt, db_pages)) => pb::commit_reply::Result::Committed(pb::Committed {
+                lsn: receipt.lsn,
+                db_pages,
+                merged: receipt
+                    .merged
+                    .iter()
+                    .map(borealis_rpc::delta_to_wire)
+                    .collect(),
+            }),
             Err(e) => borealis_rpc::commit_error_to_wire(&e),
         };
         Ok(Response::new(pb::CommitReply {

@@ -70,6 +70,16 @@ pub struct CommittedChange {
     pub deltas: Arc<Vec<PageDelta>>,
 }
 
+/// What a successful commit reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitReceipt {
+    pub lsn: Lsn,
+    /// Pages the store merged instead of reporting a conflict (a leaf page on which this write
+    /// set and a newer commit changed different rows): their committed deltas, relative to the
+    /// page just before this commit. The writer's own images of these pages are stale.
+    pub merged: Vec<PageDelta>,
+}
+
 /// Why a commit lost first-committer-wins.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConflictReason {
@@ -211,6 +221,8 @@ pub struct StoreStats {
     /// Page versions kept in memory (not yet checkpointed or still pinned).
     pub retained_versions: u64,
     pub db_pages: u32,
+    /// Leaf pages merged at commit instead of a conflict (different rows of one page).
+    pub merges: u64,
 }
 
 /// The page store as compute sees it.
@@ -231,6 +243,15 @@ pub trait PageStore: Send + Sync {
     /// Validate the write set first-committer-wins against its snapshot and, if valid, assign
     /// the next LSN and return once the commit is durable (group commit shares one fsync).
     fn commit(&self, ws: WriteSet) -> Result<Lsn, CommitError>;
+
+    /// [`PageStore::commit`], also reporting the pages the store merged. A store that never
+    /// merges reports none.
+    fn commit_merging(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
+        self.commit(ws).map(|lsn| CommitReceipt {
+            lsn,
+            merged: Vec::new(),
+        })
+    }
 
     /// Pin `at` so its page versions are not reclaimed while the returned guard lives.
     fn pin(&self, at: Lsn) -> Result<SnapshotPin, ReadError>;

@@ -14,6 +14,7 @@ mod delta;
 mod error;
 mod feed;
 mod group_commit;
+pub mod leaf_merge;
 mod log;
 mod options;
 mod pins;

@@ -17,6 +17,7 @@ use crate::base::BaseStore;
 use crate::delta;
 use crate::error::StoreError;
 use crate::feed::Feed;
+use crate::leaf_merge;
 use crate::log::{self, LogWriter};
 use crate::options::StoreOptions;
 use crate::pins::Pins;
@@ -54,6 +55,7 @@ pub(crate) struct Durable {
 pub(crate) struct Counters {
     pub(crate) commits: AtomicU64,
     pub(crate) conflicts: AtomicU64,
+    pub(crate) merges: AtomicU64,
     pub(crate) fsyncs: AtomicU64,
     pub(crate) checkpoints: AtomicU64,
     pub(crate) log_bytes_since_checkpoint: AtomicU64,
@@ -111,6 +113,8 @@ struct Prepared {
     images: Vec<Arc<[u8]>>,
     schema_changed: bool,
     encoded: Vec<u8>,
+    /// Deltas of pages merged instead of conflicting (also in `change`).
+    merged: Vec<PageDelta>,
 }
 
 impl LocalPageStore {
@@ -345,7 +349,7 @@ impl Inner {
     }
 
     /// Validate `ws` against the state: `None` when it changes nothing.
-    fn prepare(&self, st: &State, ws: WriteSet) -> Result<Option<Prepared>, CommitError> {
+    fn prepare(&self, st: &State, mut ws: WriteSet) -> Result<Option<Prepared>, CommitError> {
         if ws.snapshot > st.last_lsn {
             return Err(CommitError::Invalid(format!(
                 "snapshot {} is newer than the latest LSN {}",
@@ -362,23 +366,33 @@ impl Inner {
         delta::check_shape(&ws, self.page_size).map_err(CommitError::Invalid)?;
         let snapshot_size = st.versions.db_pages_at(ws.snapshot);
         let size_changed = ws.db_pages != snapshot_size;
+        let snapshot = ws.snapshot;
         let conflict = |reason, page_no, (winner_lsn, winner_origin): (Lsn, Origin)| {
             CommitError::Conflict(Conflict {
                 reason,
                 page_no,
-                snapshot: ws.snapshot,
+                snapshot,
                 winner_lsn,
                 winner_origin,
             })
         };
-        let pages = ws
-            .deltas
-            .iter()
-            .map(|d| d.page_no)
-            .chain(ws.locked_pages.iter().copied());
-        for page_no in pages {
+        for &page_no in &ws.locked_pages {
             if let Some(&winner) = st.last_write.get(&page_no).filter(|w| w.0 > ws.snapshot) {
                 return Err(conflict(ConflictReason::PageChanged, page_no, winner));
+            }
+        }
+        let mut merged = Vec::new();
+        for i in 0..ws.deltas.len() {
+            let page_no = ws.deltas[i].page_no;
+            let Some(&winner) = st.last_write.get(&page_no).filter(|w| w.0 > ws.snapshot) else {
+                continue;
+            };
+            match self.merge_page(st, &ws.deltas[i], ws.snapshot) {
+                Some(delta) => {
+                    ws.deltas[i] = delta.clone();
+                    merged.push(delta);
+                }
+                None => return Err(conflict(ConflictReason::PageChanged, page_no, winner)),
             }
         }
         if size_changed {
@@ -423,7 +437,37 @@ impl Inner {
             images,
             schema_changed,
             encoded,
+            merged,
         }))
+    }
+
+    /// Try to merge the write set's change to a page that a newer commit also changed: a leaf
+    /// page on which the two changed different cells (rows). Returns the delta to commit
+    /// instead (relative to the current image), or `None` for a real conflict.
+    fn merge_page(&self, st: &State, mine: &PageDelta, snapshot: Lsn) -> Option<PageDelta> {
+        if mine.page_no == 1 {
+            return None;
+        }
+        let base = self.image_in(st, mine.page_no, snapshot)?;
+        let theirs = self.image_in(st, mine.page_no, st.last_lsn)?;
+        let my_image = delta::apply(&base, mine).ok()?;
+        let merged = leaf_merge::merge_leaf(&base, &my_image, &theirs, mine.page_no)?;
+        self.counters.merges.fetch_add(1, Ordering::Relaxed);
+        Some(delta::diff(mine.page_no, &theirs, &merged))
+    }
+
+    /// The image of `page_no` as of `at` (≤ the state's last LSN), under the state lock.
+    fn image_in(&self, st: &State, page_no: PageNo, at: Lsn) -> Option<Arc<[u8]>> {
+        match st.versions.lookup(page_no, at, st.last_lsn) {
+            Lookup::Found {
+                version: (_, data), ..
+            } => Some(data),
+            Lookup::Base { .. } => match self.base.read(page_no) {
+                Ok(Some((lsn, data))) if lsn <= at => Some(data),
+                Ok(Some(_)) | Err(_) => None,
+                Ok(None) => Some(Arc::clone(&self.zero_page)),
+            },
+        }
     }
 
     fn failure(&self) -> Option<String> {
@@ -440,16 +484,21 @@ impl Inner {
         }
     }
 
-    fn commit(&self, ws: WriteSet) -> Result<Lsn, CommitError> {
+    fn commit(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
         if let Some(msg) = self.failure() {
             return Err(CommitError::LogFailed(msg));
         }
         self.wait_for_room();
-        let lsn = {
+        let (lsn, merged) = {
             let mut st = self.state.lock();
             let prepared = match self.prepare(&st, ws) {
                 Ok(Some(p)) => p,
-                Ok(None) => return Ok(self.durable_lsn.load(Ordering::SeqCst)),
+                Ok(None) => {
+                    return Ok(CommitReceipt {
+                        lsn: self.durable_lsn.load(Ordering::SeqCst),
+                        merged: Vec::new(),
+                    })
+                }
                 Err(e) => {
                     if matches!(e, CommitError::Conflict(_)) {
                         self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
@@ -466,16 +515,18 @@ impl Inner {
                 images,
                 schema_changed,
                 encoded,
+                merged,
             } = prepared;
             Self::apply(&mut st, &self.zero_page, &change, images, schema_changed);
             pending.buf.extend_from_slice(&encoded);
             pending.last_lsn = change.lsn;
             let lsn = change.lsn;
             pending.changes.push(change);
-            lsn
+            (lsn, merged)
         };
         self.work_cv.notify_one();
         self.wait_durable(lsn)
+            .map(|lsn| CommitReceipt { lsn, merged })
     }
 
     fn wait_durable(&self, lsn: Lsn) -> Result<Lsn, CommitError> {
@@ -582,6 +633,7 @@ impl Inner {
             checkpoints: c.checkpoints.load(Ordering::Relaxed),
             retained_versions,
             db_pages,
+            merges: c.merges.load(Ordering::Relaxed),
         }
     }
 }
@@ -617,6 +669,12 @@ impl PageStore for LocalPageStore {
     /// current size unchanged; one that changes it conflicts (on page 1) with any size change
     /// after its snapshot.
     fn commit(&self, ws: WriteSet) -> Result<Lsn, CommitError> {
+        self.inner.commit(ws).map(|r| r.lsn)
+    }
+
+    /// Commits like [`PageStore::commit`]; a leaf page that a newer commit changed too is
+    /// merged when the two changed different cells (see `leaf_merge`).
+    fn commit_merging(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
         self.inner.commit(ws)
     }
 

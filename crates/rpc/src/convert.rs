@@ -249,6 +249,7 @@ pub fn stats_to_wire(s: &ps::StoreStats) -> pb::StatsReply {
         checkpoints: s.checkpoints,
         retained_versions: s.retained_versions,
         db_pages: s.db_pages,
+        merges: s.merges,
     }
 }
 
@@ -263,6 +264,7 @@ pub fn stats_from_wire(s: pb::StatsReply) -> ps::StoreStats {
         checkpoints: s.checkpoints,
         retained_versions: s.retained_versions,
         db_pages: s.db_pages,
+        merges: s.merges,
     }
 }
 

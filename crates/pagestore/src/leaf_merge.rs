@@ -1,0 +1,353 @@
+//! Three-way merge of one SQLite b-tree leaf page, for commits that lost first-committer-wins
+//! on a page whose rows the winner did not touch.
+//!
+//! `base` is the page at the loser's snapshot, `mine` the loser's new image, `theirs` the
+//! winner's (current) image. Each side is diffed against `base` as a list of cells: a cell is
+//! "kept" when its identity (rowid for table leaves, the whole cell for index leaves) and bytes
+//! are unchanged; between kept anchors, removed base cells and new cells form a hunk. When no
+//! hunk of one side overlaps or touches a hunk of the other, the hunks are applied to `base` and
+//! the page is rebuilt (cells packed at the end, every unused byte zero, as with SQLite's
+//! `secure_delete=ON`). Anything unusual — page 1, interior pages, malformed bytes, changed cells
+//! with overflow pages, a page that would not fit — refuses the merge: a refused merge costs a
+//! retry, a wrong one corrupts data. Input comes from the network, so parsing never panics.
+
+use std::collections::HashMap;
+
+/// Page type byte of a table b-tree leaf (rowid tables).
+const TABLE_LEAF: u8 = 0x0D;
+/// Page type byte of an index b-tree leaf.
+const INDEX_LEAF: u8 = 0x0A;
+/// Bytes of a leaf page's header (interior pages have 12; they are never merged).
+const LEAF_HEADER: usize = 8;
+/// SQLite never allocates less than this for a cell (`cellSizePtr`).
+const MIN_CELL: usize = 4;
+/// Smallest and largest SQLite page sizes.
+const MIN_PAGE: usize = 512;
+const MAX_PAGE: usize = 65536;
+
+/// Three-way merge of one SQLite b-tree leaf page. `None` = not mergeable (a real conflict).
+///
+/// All three slices must have the same length, a valid SQLite page size with no reserved bytes.
+/// Refuses (returns `None`) page 1, interior or mixed page types, malformed pages, changed cells
+/// that spill to overflow pages, overlapping or touching changes, and a result that does not fit.
+pub fn merge_leaf(base: &[u8], mine: &[u8], theirs: &[u8], page_no: u32) -> Option<Vec<u8>> {
+    let size = base.len();
+    if page_no == 1 || mine.len() != size || theirs.len() != size || !valid_page_size(size) {
+        return None;
+    }
+    let base = parse_leaf(base)?;
+    let mine = parse_leaf(mine)?;
+    let theirs = parse_leaf(theirs)?;
+    if mine.kind != base.kind || theirs.kind != base.kind {
+        return None;
+    }
+    let index = identity_index(&base)?;
+    let mine_hunks = diff(&base, &index, &mine)?;
+    let theirs_hunks = diff(&base, &index, &theirs)?;
+    let merged = apply(&base.cells, mine_hunks, theirs_hunks)?;
+    check_merged(base.kind, &merged)?;
+    build_page(base.kind, &merged, size)
+}
+
+/// A SQLite page size: a power of two from 512 to 65536.
+fn valid_page_size(size: usize) -> bool {
+    (MIN_PAGE..=MAX_PAGE).contains(&size) && size.is_power_of_two()
+}
+
+/// One cell of a parsed leaf page.
+#[derive(Debug, Clone, Copy)]
+struct Cell<'a> {
+    /// The cell's bytes as stored on the page (header, local payload, overflow page number).
+    bytes: &'a [u8],
+    /// Rowid for table leaves; unused (0) for index leaves.
+    rowid: i64,
+    /// The payload spills to overflow pages.
+    overflow: bool,
+}
+
+impl Cell<'_> {
+    /// Bytes this cell takes in the content area.
+    fn alloc_size(&self) -> usize {
+        self.bytes.len().max(MIN_CELL)
+    }
+}
+
+/// A leaf page as its type and its cells in pointer-array (key) order.
+struct Leaf<'a> {
+    kind: u8,
+    cells: Vec<Cell<'a>>,
+}
+
+/// Parse a leaf page (not page 1: the header is at offset 0). `None` on anything malformed:
+/// wrong type, pointers outside the content area, cells past the end or overlapping.
+fn parse_leaf(page: &[u8]) -> Option<Leaf<'_>> {
+    let kind = *page.first()?;
+    if kind != TABLE_LEAF && kind != INDEX_LEAF {
+        return None;
+    }
+    let count = usize::from(read_u16(page, 3)?);
+    let content_start = match read_u16(page, 5)? {
+        0 => MAX_PAGE,
+        n => usize::from(n),
+    };
+    let pointers_end = LEAF_HEADER.checked_add(count.checked_mul(2)?)?;
+    if pointers_end > content_start || content_start > page.len() {
+        return None;
+    }
+    let mut cells = Vec::with_capacity(count);
+    let mut spans = Vec::with_capacity(count);
+    for i in 0..count {
+        let offset = usize::from(read_u16(page, LEAF_HEADER + 2 * i)?);
+        if offset < content_start {
+            return None;
+        }
+        let cell = parse_cell(page, offset, kind)?;
+        spans.push((offset, offset + cell.alloc_size()));
+        cells.push(cell);
+    }
+    if !disjoint_within(&mut spans, page.len()) {
+        return None;
+    }
+    Some(Leaf { kind, cells })
+}
+
+/// Whether the byte ranges lie inside the page and do not overlap (sorts them).
+fn disjoint_within(spans: &mut [(usize, usize)], len: usize) -> bool {
+    spans.sort_unstable();
+    let mut prev_end = 0;
+    for &(start, end) in spans.iter() {
+        if start < prev_end || end > len {
+            return false;
+        }
+        prev_end = end;
+    }
+    true
+}
+
+/// Parse the cell at `offset` of a leaf page of type `kind`, per the SQLite file format.
+fn parse_cell(page: &[u8], offset: usize, kind: u8) -> Option<Cell<'_>> {
+    let usable = page.len();
+    let (payload, n1) = read_varint(page, offset)?;
+    let mut header = n1;
+    let mut rowid = 0;
+    if kind == TABLE_LEAF {
+        let (raw, n2) = read_varint(page, offset + header)?;
+        rowid = raw as i64; // two's complement, as SQLite stores rowids
+        header += n2;
+    }
+    let max_local = max_local(kind, usable)?;
+    let (local, overflow) = if payload <= max_local as u64 {
+        (payload as usize, false)
+    } else {
+        (spilled_local(payload, max_local, usable)?, true)
+    };
+    let mut len = header.checked_add(local)?;
+    if overflow {
+        len = len.checked_add(4)?; // first overflow page number
+    }
+    let bytes = page.get(offset..offset.checked_add(len)?)?;
+    Some(Cell {
+        bytes,
+        rowid,
+        overflow,
+    })
+}
+
+/// Largest payload kept entirely on a leaf page (X in the file format).
+fn max_local(kind: u8, usable: usize) -> Option<usize> {
+    if kind == TABLE_LEAF {
+        usable.checked_sub(35)
+    } else {
+        ((usable.checked_sub(12)? * 64) / 255).checked_sub(23)
+    }
+}
+
+/// Bytes of a spilled payload kept on the page (K or M in the file format).
+fn spilled_local(payload: u64, max_local: usize, usable: usize) -> Option<usize> {
+    let min_local = ((usable.checked_sub(12)? * 32) / 255).checked_sub(23)? as u64;
+    let chunk = usable.checked_sub(4)? as u64;
+    let k = min_local + (payload.checked_sub(min_local)? % chunk);
+    let local = if k <= max_local as u64 { k } else { min_local };
+    usize::try_from(local).ok()
+}
+
+/// Big-endian u16 at `at`.
+fn read_u16(page: &[u8], at: usize) -> Option<u16> {
+    let b = page.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// SQLite varint at `at`: up to 8 bytes of 7 bits (high bit = more), a 9th of 8 bits.
+/// Returns the value and its length; `None` if it runs past the page.
+fn read_varint(page: &[u8], at: usize) -> Option<(u64, usize)> {
+    let mut value: u64 = 0;
+    for i in 0..9 {
+        let byte = *page.get(at.checked_add(i)?)?;
+        if i == 8 {
+            return Some(((value << 8) | u64::from(byte), 9));
+        }
+        value = (value << 7) | u64::from(byte & 0x7F);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None // unreachable: the loop returns at i == 8
+}
+
+/// Identity of a cell: its rowid on a table leaf, its whole bytes on an index leaf.
+#[derive(PartialEq, Eq, Hash)]
+enum Identity<'a> {
+    Rowid(i64),
+    Bytes(&'a [u8]),
+}
+
+fn identity<'a>(kind: u8, cell: &Cell<'a>) -> Identity<'a> {
+    if kind == TABLE_LEAF {
+        Identity::Rowid(cell.rowid)
+    } else {
+        Identity::Bytes(cell.bytes)
+    }
+}
+
+/// Map from identity to position in `leaf`; `None` if two cells share an identity.
+fn identity_index<'a>(leaf: &Leaf<'a>) -> Option<HashMap<Identity<'a>, usize>> {
+    let mut index = HashMap::with_capacity(leaf.cells.len());
+    for (i, cell) in leaf.cells.iter().enumerate() {
+        if index.insert(identity(leaf.kind, cell), i).is_some() {
+            return None;
+        }
+    }
+    Some(index)
+}
+
+/// Base cells `[start, end)` replaced by `cells`.
+struct Hunk<'a> {
+    start: usize,
+    end: usize,
+    cells: Vec<Cell<'a>>,
+}
+
+/// The hunks turning `base` into `new`. `None` if kept cells are out of base order, an identity
+/// repeats in `new`, or a removed or inserted cell has an overflow page.
+fn diff<'a>(
+    base: &Leaf<'a>,
+    index: &HashMap<Identity<'a>, usize>,
+    new: &Leaf<'a>,
+) -> Option<Vec<Hunk<'a>>> {
+    identity_index(new)?; // identities unique in `new` too
+    let mut hunks = Vec::new();
+    let (mut base_at, mut new_at) = (0, 0);
+    for (ni, cell) in new.cells.iter().enumerate() {
+        let Some(&bi) = index.get(&identity(new.kind, cell)) else {
+            continue;
+        };
+        if base.cells[bi].bytes != cell.bytes {
+            continue; // same rowid, new bytes: a delete plus an insert
+        }
+        if bi < base_at {
+            return None; // kept cells reordered
+        }
+        push_hunk(&mut hunks, &base.cells, base_at..bi, &new.cells[new_at..ni])?;
+        base_at = bi + 1;
+        new_at = ni + 1;
+    }
+    let tail = &new.cells[new_at..];
+    push_hunk(&mut hunks, &base.cells, base_at..base.cells.len(), tail)?;
+    Some(hunks)
+}
+
+/// Record the hunk replacing `base[range]` by `cells` unless it is empty; `None` if any cell it
+/// removes or inserts has an overflow page.
+fn push_hunk<'a>(
+    hunks: &mut Vec<Hunk<'a>>,
+    base: &[Cell<'a>],
+    range: std::ops::Range<usize>,
+    cells: &[Cell<'a>],
+) -> Option<()> {
+    if range.is_empty() && cells.is_empty() {
+        return Some(());
+    }
+    let removed = base.get(range.clone())?;
+    if removed.iter().chain(cells).any(|c| c.overflow) {
+        return None;
+    }
+    hunks.push(Hunk {
+        start: range.start,
+        end: range.end,
+        cells: cells.to_vec(),
+    });
+    Some(())
+}
+
+/// Apply both sides' hunks to `base`; `None` if a hunk of one overlaps or touches the other's.
+fn apply<'a>(
+    base: &[Cell<'a>],
+    mine: Vec<Hunk<'a>>,
+    theirs: Vec<Hunk<'a>>,
+) -> Option<Vec<Cell<'a>>> {
+    let mut hunks: Vec<Hunk<'a>> = mine.into_iter().chain(theirs).collect();
+    hunks.sort_by_key(|h| (h.start, h.end));
+    // Sorted by start, two hunks [a1,b1) and [a2,b2) with a1 <= a2 conflict iff a2 <= b1;
+    // checking neighbours suffices (one side's own hunks are separated by a kept anchor).
+    if hunks.windows(2).any(|w| w[1].start <= w[0].end) {
+        return None;
+    }
+    let mut merged = Vec::with_capacity(base.len());
+    let mut at = 0;
+    for hunk in hunks {
+        merged.extend_from_slice(base.get(at..hunk.start)?);
+        merged.extend(hunk.cells);
+        at = hunk.end;
+    }
+    merged.extend_from_slice(base.get(at..)?);
+    Some(merged)
+}
+
+/// Sanity checks on the merged cell list: not empty, identities unique, rowids ascending.
+fn check_merged(kind: u8, cells: &[Cell<'_>]) -> Option<()> {
+    if cells.is_empty() {
+        return None; // an empty non-root leaf needs a rebalance; leave it to SQLite
+    }
+    if kind == TABLE_LEAF {
+        if cells.windows(2).any(|w| w[0].rowid >= w[1].rowid) {
+            return None;
+        }
+    } else {
+        identity_index(&Leaf {
+            kind,
+            cells: cells.to_vec(),
+        })?;
+    }
+    Some(())
+}
+
+/// Build a leaf page of `size` bytes holding `cells` in order: first freeblock 0, cells packed
+/// from the end downward (the first cell highest), no fragmented bytes, unused bytes zero.
+/// `None` if they do not fit.
+fn build_page(kind: u8, cells: &[Cell<'_>], size: usize) -> Option<Vec<u8>> {
+    let count = u16::try_from(cells.len()).ok()?;
+    let content: usize = cells.iter().map(Cell::alloc_size).sum();
+    let pointers_end = LEAF_HEADER + 2 * cells.len();
+    let content_start = size.checked_sub(content)?;
+    if content_start < pointers_end {
+        return None;
+    }
+    let mut page = vec![0u8; size];
+    page[0] = kind;
+    page[3..5].copy_from_slice(&count.to_be_bytes());
+    // 65536 is stored as 0 (only reachable with an empty 64 KiB page, which is refused above).
+    let stored_start = u16::try_from(content_start).unwrap_or(0);
+    page[5..7].copy_from_slice(&stored_start.to_be_bytes());
+    let mut top = size;
+    for (i, cell) in cells.iter().enumerate() {
+        top -= cell.alloc_size();
+        page[top..top + cell.bytes.len()].copy_from_slice(cell.bytes);
+        let pointer = u16::try_from(top).ok()?;
+        let at = LEAF_HEADER + 2 * i;
+        page[at..at + 2].copy_from_slice(&pointer.to_be_bytes());
+    }
+    Some(page)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,449 @@
+//! Unit tests of `merge_leaf` on hand-built pages.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// SQLite varint encoding of `v`.
+fn varint(v: u64) -> Vec<u8> {
+    if v > 0x00FF_FFFF_FFFF_FFFF {
+        let mut out = Vec::with_capacity(9);
+        let high = v >> 8;
+        for i in (0..8).rev() {
+            out.push((((high >> (7 * i)) & 0x7F) as u8) | 0x80);
+        }
+        out.push(v as u8);
+        return out;
+    }
+    let mut groups = vec![(v & 0x7F) as u8];
+    let mut rest = v >> 7;
+    while rest > 0 {
+        groups.push(((rest & 0x7F) as u8) | 0x80);
+        rest >>= 7;
+    }
+    groups.reverse();
+    groups
+}
+
+/// A table leaf cell: payload size, rowid, payload (no overflow).
+fn table_cell(rowid: i64, payload: &[u8]) -> Vec<u8> {
+    let mut cell = varint(payload.len() as u64);
+    cell.extend(varint(rowid as u64));
+    cell.extend_from_slice(payload);
+    cell
+}
+
+/// An index leaf cell: payload size, payload.
+fn index_cell(payload: &[u8]) -> Vec<u8> {
+    let mut cell = varint(payload.len() as u64);
+    cell.extend_from_slice(payload);
+    cell
+}
+
+/// A page of type `kind` holding `cells` packed like `build_page` does (first cell highest).
+fn page(kind: u8, size: usize, cells: &[Vec<u8>]) -> Vec<u8> {
+    let mut page = vec![0u8; size];
+    page[0] = kind;
+    page[3..5].copy_from_slice(&(cells.len() as u16).to_be_bytes());
+    let mut top = size;
+    for (i, cell) in cells.iter().enumerate() {
+        top -= cell.len().max(MIN_CELL);
+        page[top..top + cell.len()].copy_from_slice(cell);
+        page[8 + 2 * i..10 + 2 * i].copy_from_slice(&(top as u16).to_be_bytes());
+    }
+    page[5..7].copy_from_slice(&((top % 65536) as u16).to_be_bytes());
+    page
+}
+
+/// A table leaf of `size` bytes from (rowid, payload) rows in rowid order.
+fn table_page(size: usize, rows: &BTreeMap<i64, Vec<u8>>) -> Vec<u8> {
+    let cells: Vec<Vec<u8>> = rows.iter().map(|(r, p)| table_cell(*r, p)).collect();
+    page(TABLE_LEAF, size, &cells)
+}
+
+/// Rows 10, 20, …, 10·n with payload "row{rowid}".
+fn rows(n: i64) -> BTreeMap<i64, Vec<u8>> {
+    (1..=n)
+        .map(|i| (i * 10, format!("row{}", i * 10).into_bytes()))
+        .collect()
+}
+
+/// Rows after `edit`.
+fn edited(
+    base: &BTreeMap<i64, Vec<u8>>,
+    edit: impl FnOnce(&mut BTreeMap<i64, Vec<u8>>),
+) -> BTreeMap<i64, Vec<u8>> {
+    let mut rows = base.clone();
+    edit(&mut rows);
+    rows
+}
+
+/// Merge three row maps as 4 KiB table leaves of page 7.
+fn merge_rows(
+    base: &BTreeMap<i64, Vec<u8>>,
+    mine: &BTreeMap<i64, Vec<u8>>,
+    theirs: &BTreeMap<i64, Vec<u8>>,
+) -> Option<Vec<u8>> {
+    merge_leaf(
+        &table_page(4096, base),
+        &table_page(4096, mine),
+        &table_page(4096, theirs),
+        7,
+    )
+}
+
+#[test]
+fn disjoint_updates_merge() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.insert(30, b"mine!".to_vec());
+    });
+    let theirs = edited(&base, |r| {
+        r.insert(150, b"theirs, longer".to_vec());
+    });
+    let merged = merge_rows(&base, &mine, &theirs).expect("disjoint updates merge");
+    let expected = edited(&mine, |r| {
+        r.insert(150, b"theirs, longer".to_vec());
+    });
+    assert_eq!(merged, table_page(4096, &expected));
+}
+
+#[test]
+fn disjoint_insert_delete_and_update_merge() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.remove(&50);
+        r.insert(101, b"new".to_vec());
+    });
+    let theirs = edited(&base, |r| {
+        r.insert(75, b"ins".to_vec());
+        r.insert(200, b"upd".to_vec());
+    });
+    let merged = merge_rows(&base, &mine, &theirs).expect("merges");
+    let expected = edited(&mine, |r| {
+        r.insert(75, b"ins".to_vec());
+        r.insert(200, b"upd".to_vec());
+    });
+    assert_eq!(merged, table_page(4096, &expected));
+}
+
+#[test]
+fn one_side_unchanged_gives_the_other() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.remove(&10);
+        r.insert(5, b"first".to_vec());
+    });
+    let merged = merge_rows(&base, &mine, &base).expect("merges");
+    assert_eq!(merged, table_page(4096, &mine));
+}
+
+#[test]
+fn same_row_update_conflicts() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.insert(60, b"mine".to_vec());
+    });
+    let theirs = edited(&base, |r| {
+        r.insert(60, b"theirs".to_vec());
+    });
+    assert_eq!(merge_rows(&base, &mine, &theirs), None);
+    // Even the same new bytes on both sides: both hunks cover the row.
+    assert_eq!(merge_rows(&base, &mine, &mine), None);
+}
+
+#[test]
+fn insert_at_same_position_conflicts() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.insert(51, b"a".to_vec());
+    });
+    let theirs = edited(&base, |r| {
+        r.insert(52, b"b".to_vec());
+    });
+    assert_eq!(merge_rows(&base, &mine, &theirs), None);
+}
+
+#[test]
+fn insert_adjacent_to_delete_conflicts() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.remove(&50);
+    });
+    for inserted in [45, 55] {
+        let theirs = edited(&base, |r| {
+            r.insert(inserted, b"x".to_vec());
+        });
+        assert_eq!(merge_rows(&base, &mine, &theirs), None, "insert {inserted}");
+        assert_eq!(merge_rows(&base, &theirs, &mine), None, "insert {inserted}");
+    }
+    // One row further away it merges.
+    let theirs = edited(&base, |r| {
+        r.insert(65, b"x".to_vec());
+    });
+    assert!(merge_rows(&base, &mine, &theirs).is_some());
+}
+
+#[test]
+fn adjacent_updates_conflict() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.insert(50, b"m".to_vec());
+    });
+    let theirs = edited(&base, |r| {
+        r.insert(60, b"t".to_vec());
+    });
+    assert_eq!(merge_rows(&base, &mine, &theirs), None);
+}
+
+#[test]
+fn interior_and_mixed_types_refused() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.insert(30, b"m".to_vec());
+    });
+    let mut interior = table_page(4096, &base);
+    interior[0] = 0x05;
+    let leaf = table_page(4096, &base);
+    let mine_page = table_page(4096, &mine);
+    assert_eq!(merge_leaf(&interior, &mine_page, &leaf, 7), None);
+    let mut index_interior = leaf.clone();
+    index_interior[0] = 0x02;
+    assert_eq!(merge_leaf(&leaf, &mine_page, &index_interior, 7), None);
+    let mut as_index = leaf.clone();
+    as_index[0] = INDEX_LEAF;
+    assert_eq!(merge_leaf(&leaf, &mine_page, &as_index, 7), None);
+}
+
+#[test]
+fn page_one_and_length_mismatch_refused() {
+    let base = rows(20);
+    let mine = table_page(
+        4096,
+        &edited(&base, |r| {
+            r.insert(30, b"m".to_vec());
+        }),
+    );
+    let base = table_page(4096, &base);
+    assert!(merge_leaf(&base, &mine, &base, 2).is_some());
+    assert_eq!(merge_leaf(&base, &mine, &base, 1), None);
+    assert_eq!(merge_leaf(&base, &mine[..4095], &base, 2), None);
+    let small = vec![0u8; 100];
+    assert_eq!(merge_leaf(&small, &small, &small, 2), None);
+}
+
+#[test]
+fn merged_page_too_full_refused() {
+    let size = 1024;
+    let base = rows(4);
+    let big = vec![b'x'; 500];
+    let mine = edited(&base, |r| {
+        r.insert(15, big.clone());
+    });
+    let theirs = edited(&base, |r| {
+        r.insert(35, big.clone());
+    });
+    // Each side fits alone, together they do not.
+    let both = edited(&mine, |r| {
+        r.insert(35, big.clone());
+    });
+    let content: usize = both.iter().map(|(r, p)| table_cell(*r, p).len()).sum();
+    assert!(8 + 2 * both.len() + content > size);
+    let (b, m, t) = (
+        table_page(size, &base),
+        table_page(size, &mine),
+        table_page(size, &theirs),
+    );
+    assert_eq!(merge_leaf(&b, &m, &t, 3), None);
+    // With smaller inserts the same layout merges.
+    let small = edited(&base, |r| {
+        r.insert(35, vec![b'y'; 100]);
+    });
+    assert!(merge_leaf(&b, &m, &table_page(size, &small), 3).is_some());
+}
+
+#[test]
+fn index_leaf_disjoint_inserts_merge() {
+    let entries: Vec<Vec<u8>> = (0..30u8)
+        .map(|i| index_cell(&[3, 0x17, b'a' + i % 26, i]))
+        .collect();
+    let base = page(INDEX_LEAF, 4096, &entries);
+    let mut mine_cells = entries.clone();
+    mine_cells.insert(5, index_cell(&[3, 0x17, b'f', 200]));
+    let mut theirs_cells = entries.clone();
+    theirs_cells.remove(20);
+    let mine = page(INDEX_LEAF, 4096, &mine_cells);
+    let theirs = page(INDEX_LEAF, 4096, &theirs_cells);
+    let merged = merge_leaf(&base, &mine, &theirs, 9).expect("merges");
+    let mut expected = mine_cells.clone();
+    expected.remove(21);
+    assert_eq!(merged, page(INDEX_LEAF, 4096, &expected));
+    // The same entry inserted on both sides conflicts.
+    assert_eq!(merge_leaf(&base, &mine, &mine, 9), None);
+}
+
+/// A table cell whose payload spills: 5000 bytes on a 4 KiB page.
+fn overflow_cell(rowid: i64, first_overflow_page: u32) -> Vec<u8> {
+    let payload = 5000u64;
+    let usable = 4096usize;
+    let local = spilled_local(payload, usable - 35, usable).unwrap();
+    let mut cell = varint(payload);
+    cell.extend(varint(rowid as u64));
+    cell.extend(std::iter::repeat_n(b'o', local));
+    cell.extend_from_slice(&first_overflow_page.to_be_bytes());
+    cell
+}
+
+#[test]
+fn changed_overflow_cells_refused_unchanged_kept() {
+    let small: Vec<Vec<u8>> = (1..=10).map(|r| table_cell(r * 10, b"small")).collect();
+    let with_overflow = |cell: Vec<u8>| {
+        let mut cells = small.clone();
+        cells.insert(5, cell);
+        cells
+    };
+    let base = page(TABLE_LEAF, 4096, &with_overflow(overflow_cell(55, 40)));
+    let mut theirs_cells = with_overflow(overflow_cell(55, 40));
+    theirs_cells[10] = table_cell(100, b"SMALL");
+    let theirs = page(TABLE_LEAF, 4096, &theirs_cells);
+    // Unchanged overflow cell, disjoint change elsewhere: merges and keeps the cell.
+    let mut mine_cells = with_overflow(overflow_cell(55, 40));
+    mine_cells[0] = table_cell(10, b"SMALL");
+    let merged =
+        merge_leaf(&base, &page(TABLE_LEAF, 4096, &mine_cells), &theirs, 5).expect("merges");
+    let mut expected = mine_cells.clone();
+    expected[10] = table_cell(100, b"SMALL");
+    assert_eq!(merged, page(TABLE_LEAF, 4096, &expected));
+    // The overflow cell itself changed (a new chain): refused.
+    let mine = page(TABLE_LEAF, 4096, &with_overflow(overflow_cell(55, 41)));
+    assert_eq!(merge_leaf(&base, &mine, &theirs, 5), None);
+    // The overflow cell deleted: refused.
+    let mine = page(TABLE_LEAF, 4096, &small);
+    assert_eq!(merge_leaf(&base, &mine, &theirs, 5), None);
+}
+
+#[test]
+fn malformed_pages_refused() {
+    let base = rows(20);
+    let good = table_page(4096, &base);
+    let mine = table_page(
+        4096,
+        &edited(&base, |r| {
+            r.insert(30, b"m".to_vec());
+        }),
+    );
+    // A pointer past the end of the page.
+    let mut bad = good.clone();
+    bad[8..10].copy_from_slice(&4095u16.to_be_bytes());
+    assert_eq!(merge_leaf(&bad, &mine, &good, 2), None);
+    // A pointer into the header/pointer array.
+    let mut bad = good.clone();
+    bad[8..10].copy_from_slice(&9u16.to_be_bytes());
+    assert_eq!(merge_leaf(&good, &bad, &good, 2), None);
+    // A cell count whose pointer array runs past the content start.
+    let mut bad = good.clone();
+    bad[3..5].copy_from_slice(&3000u16.to_be_bytes());
+    assert_eq!(merge_leaf(&good, &mine, &bad, 2), None);
+    // Two pointers to the same cell (duplicate rowid, overlapping cells).
+    let mut bad = good.clone();
+    let first = [bad[8], bad[9]];
+    bad[10..12].copy_from_slice(&first);
+    assert_eq!(merge_leaf(&good, &mine, &bad, 2), None);
+    // A cell whose varint runs off the end.
+    let mut bad = vec![0u8; 512];
+    bad[0] = TABLE_LEAF;
+    bad[3..5].copy_from_slice(&1u16.to_be_bytes());
+    bad[5..7].copy_from_slice(&508u16.to_be_bytes());
+    bad[8..10].copy_from_slice(&508u16.to_be_bytes());
+    bad[508..512].fill(0xFF);
+    assert_eq!(merge_leaf(&bad, &bad, &bad, 2), None);
+}
+
+/// Random row edits on one side: (rowid, Some(tagged payload) = put, None = delete).
+fn edits() -> impl Strategy<Value = Vec<(i64, Option<u8>)>> {
+    proptest::collection::vec((0i64..120, proptest::option::of(1u8..20)), 0..6)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_bytes_never_panic(
+        a in proptest::collection::vec(any::<u8>(), 512),
+        b in proptest::collection::vec(any::<u8>(), 512),
+        c in proptest::collection::vec(any::<u8>(), 512),
+        kind in prop_oneof![Just(TABLE_LEAF), Just(INDEX_LEAF), any::<u8>()],
+        page_no in 0u32..4,
+    ) {
+        // Raw random bytes, and the same with a leaf type byte so parsing goes deeper.
+        let _ = merge_leaf(&a, &b, &c, page_no);
+        let (mut a, mut b, mut c) = (a, b, c);
+        for p in [&mut a, &mut b, &mut c] {
+            p[0] = kind;
+        }
+        let _ = merge_leaf(&a, &b, &c, page_no);
+    }
+
+    #[test]
+    fn mutated_valid_pages_never_panic(
+        flips in proptest::collection::vec((0usize..1024, any::<u8>(), 0usize..3), 1..8),
+    ) {
+        let base = rows(30);
+        let mine = edited(&base, |r| { r.insert(35, b"m".to_vec()); });
+        let theirs = edited(&base, |r| { r.remove(&200); });
+        let mut pages = [table_page(1024, &base), table_page(1024, &mine), table_page(1024, &theirs)];
+        for (at, byte, which) in flips {
+            pages[which][at] = byte;
+        }
+        if let Some(merged) = merge_leaf(&pages[0], &pages[1], &pages[2], 4) {
+            prop_assert_eq!(merged.len(), 1024);
+            prop_assert!(parse_leaf(&merged).is_some());
+        }
+    }
+
+    /// Against a model: when the sides touch different rowids the merge, if it happens, holds
+    /// exactly both sides' changes; when they touch the same rowid it is refused.
+    #[test]
+    fn merge_matches_model(
+        base_ids in proptest::collection::btree_set(0i64..120, 1..60),
+        mine_edits in edits(),
+        theirs_edits in edits(),
+    ) {
+        let base: BTreeMap<i64, Vec<u8>> = base_ids.iter().map(|&r| (r, vec![0, r as u8])).collect();
+        let apply_edits = |edits: &[(i64, Option<u8>)]| {
+            edited(&base, |rows| {
+                for &(rowid, put) in edits {
+                    match put {
+                        Some(tag) => { rows.insert(rowid, vec![tag, rowid as u8]); }
+                        None => { rows.remove(&rowid); }
+                    }
+                }
+            })
+        };
+        let mine = apply_edits(&mine_edits);
+        let theirs = apply_edits(&theirs_edits);
+        let changed = |side: &BTreeMap<i64, Vec<u8>>| -> std::collections::BTreeSet<i64> {
+            base.keys().chain(side.keys()).filter(|r| base.get(r) != side.get(r)).copied().collect()
+        };
+        let (mine_changed, theirs_changed) = (changed(&mine), changed(&theirs));
+        let result = merge_rows(&base, &mine, &theirs);
+        if !mine_changed.is_disjoint(&theirs_changed) {
+            prop_assert_eq!(result, None);
+        } else if let Some(merged) = result {
+            let mut expected = mine.clone();
+            for r in &theirs_changed {
+                match theirs.get(r) {
+                    Some(p) => { expected.insert(*r, p.clone()); }
+                    None => { expected.remove(r); }
+                }
+            }
+            prop_assert_eq!(merged, table_page(4096, &expected));
+        }
+        // Only one side changed anything: always merges to that side (if not empty).
+        if theirs_changed.is_empty() && !mine.is_empty() {
+            prop_assert_eq!(merge_rows(&base, &mine, &theirs), Some(table_page(4096, &mine)));
+        }
+    }
+}
