@@ -65,6 +65,40 @@ pub fn schema_cookie_changed(old: &[u8], new: &[u8]) -> bool {
     old.get(SCHEMA_COOKIE) != new.get(SCHEMA_COOKIE)
 }
 
+/// Equal bytes between two changed runs below which the runs are sent as one range: a range
+/// costs an offset and a length on the wire and in the log.
+const DIFF_JOIN_GAP: usize = 16;
+
+/// The delta that turns `old` into `new` (images of the same size): the changed byte runs,
+/// runs closer than [`DIFF_JOIN_GAP`] joined. Empty ranges when nothing changed.
+pub fn diff(page_no: crate::api::PageNo, old: &[u8], new: &[u8]) -> PageDelta {
+    assert_eq!(old.len(), new.len(), "diff of images of different sizes");
+    let mut ranges: Vec<crate::api::ByteRange> = Vec::new();
+    let mut i = 0;
+    while i < new.len() {
+        if old[i] == new[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i + 1;
+        // Extend the run while the next difference is within the join gap.
+        let mut j = end;
+        while j < new.len() && j - end < DIFF_JOIN_GAP {
+            if old[j] != new[j] {
+                end = j + 1;
+            }
+            j += 1;
+        }
+        ranges.push(crate::api::ByteRange {
+            offset: start as u32,
+            bytes: new[start..end].to_vec(),
+        });
+        i = end;
+    }
+    PageDelta { page_no, ranges }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,38 +161,19 @@ mod tests {
         .unwrap();
         assert!(!schema_cookie_changed(&base, &same));
     }
-}
 
-/// Equal bytes between two changed runs below which the runs are sent as one range: a range
-/// costs an offset and a length on the wire and in the log.
-const DIFF_JOIN_GAP: usize = 16;
-
-/// The delta that turns `old` into `new` (images of the same size): the changed byte runs,
-/// runs closer than [`DIFF_JOIN_GAP`] joined. Empty ranges when nothing changed.
-pub fn diff(page_no: crate::api::PageNo, old: &[u8], new: &[u8]) -> PageDelta {
-    assert_eq!(old.len(), new.len(), "diff of images of different sizes");
-    let mut ranges: Vec<crate::api::ByteRange> = Vec::new();
-    let mut i = 0;
-    while i < new.len() {
-        if old[i] == new[i] {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut end = i + 1;
-        // Extend the run while the next difference is within the join gap.
-        let mut j = end;
-        while j < new.len() && j - end < DIFF_JOIN_GAP {
-            if old[j] != new[j] {
-                end = j + 1;
-            }
-            j += 1;
-        }
-        ranges.push(crate::api::ByteRange {
-            offset: start as u32,
-            bytes: new[start..end].to_vec(),
-        });
-        i = end;
+    #[test]
+    fn diff_round_trips_and_joins_close_runs() {
+        let old = vec![0u8; 256];
+        let mut new = old.clone();
+        new[10] = 1;
+        new[20] = 2; // within the join gap of the first run
+        new[200] = 3;
+        let d = diff(7, &old, &new);
+        assert_eq!(d.ranges.len(), 2);
+        assert_eq!(d.ranges[0].offset, 10);
+        assert_eq!(d.ranges[0].bytes.len(), 11);
+        assert_eq!(&*apply(&old, &d).unwrap(), &new[..]);
+        assert!(diff(7, &old, &old).ranges.is_empty());
     }
-    PageDelta { page_no, ranges }
 }
