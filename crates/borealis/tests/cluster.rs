@@ -219,7 +219,8 @@ async fn same_page_across_instances_conflicts_and_rolls_back_everything() {
         .unwrap();
     let mut c2 = regional_conn(&cluster, 2).await;
     regional(&mut c1).await;
-    // Rows 1 and 2 share a page: the later committer loses, whole transaction.
+    // The same row from two instances: the later committer loses, whole transaction.
+    // (Different rows of one page are merged by the page store: see conflicts.rs.)
     c1.query_drop("BEGIN").await.unwrap();
     c2.query_drop("BEGIN").await.unwrap();
     c2.query_drop("INSERT INTO app.audit VALUES (7)")
@@ -228,7 +229,7 @@ async fn same_page_across_instances_conflicts_and_rolls_back_everything() {
     c1.query_drop("UPDATE app.acct SET bal = bal + 1 WHERE id = 1")
         .await
         .unwrap();
-    c2.query_drop("UPDATE app.acct SET bal = bal + 5 WHERE id = 2")
+    c2.query_drop("UPDATE app.acct SET bal = bal + 5 WHERE id = 1")
         .await
         .unwrap();
     c1.query_drop("COMMIT").await.unwrap();

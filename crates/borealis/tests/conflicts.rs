@@ -63,8 +63,8 @@ async fn same_page_later_committer_gets_1213_and_full_rollback() {
     x.query_drop("UPDATE a SET v = 10 WHERE id = 1")
         .await
         .unwrap();
-    // Different row, same page.
-    y.query_drop("UPDATE a SET v = 20 WHERE id = 2")
+    // The same row. (Different rows of one page are merged: see the test at the end.)
+    y.query_drop("UPDATE a SET v = 20 WHERE id = 1")
         .await
         .unwrap();
     x.query_drop("COMMIT").await.unwrap();
@@ -86,16 +86,16 @@ async fn same_page_later_committer_gets_1213_and_full_rollback() {
     );
     // Retrying succeeds.
     y.query_drop("BEGIN").await.unwrap();
-    y.query_drop("UPDATE a SET v = 20 WHERE id = 2")
+    y.query_drop("UPDATE a SET v = 20 WHERE id = 1")
         .await
         .unwrap();
     y.query_drop("COMMIT").await.unwrap();
-    let v2: i64 = x
-        .query_first("SELECT v FROM a WHERE id = 2")
+    let v1: i64 = x
+        .query_first("SELECT v FROM a WHERE id = 1")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(v2, 20);
+    assert_eq!(v1, 20);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,9 +275,9 @@ async fn read_committed_takes_a_new_snapshot_per_statement() {
 }
 
 /// Different rows of one leaf page do not conflict: the page store merges the two changes
-/// (rows far enough apart that the edits do not touch); neighbouring rows still conflict.
+/// (updates in place, or edits that do not touch); the same row still conflicts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn different_rows_of_one_page_merge_and_neighbours_conflict() {
+async fn different_rows_of_one_page_merge_and_the_same_row_conflicts() {
     let s = Server::start(&[]);
     setup(&s).await;
     let mut x = s.conn_db("cf").await;
@@ -302,7 +302,7 @@ async fn different_rows_of_one_page_merge_and_neighbours_conflict() {
         .await
         .unwrap();
     assert!(merges[0].1 >= 1, "{merges:?}");
-    // Rows next to each other: the edits touch, and the later committer loses.
+    // Rows next to each other updated in place merge too; the same row conflicts.
     x.query_drop("BEGIN").await.unwrap();
     y.query_drop("BEGIN").await.unwrap();
     x.query_drop("UPDATE a SET v = 201 WHERE id = 1")
@@ -312,11 +312,21 @@ async fn different_rows_of_one_page_merge_and_neighbours_conflict() {
         .await
         .unwrap();
     x.query_drop("COMMIT").await.unwrap();
-    assert_eq!(code_of(y.query_drop("COMMIT").await), 1213);
-    let v: i64 = x
-        .query_first("SELECT v FROM a WHERE id = 2")
+    y.query_drop("COMMIT").await.unwrap();
+    x.query_drop("BEGIN").await.unwrap();
+    y.query_drop("BEGIN").await.unwrap();
+    x.query_drop("UPDATE a SET v = 301 WHERE id = 2")
         .await
-        .unwrap()
         .unwrap();
-    assert_ne!(v, 202, "the loser's update is rolled back");
+    y.query_drop("UPDATE a SET v = 302 WHERE id = 2")
+        .await
+        .unwrap();
+    x.query_drop("COMMIT").await.unwrap();
+    assert_eq!(code_of(y.query_drop("COMMIT").await), 1213);
+    let rows: Vec<(i64, i64)> = x.query("SELECT id, v FROM a ORDER BY id").await.unwrap();
+    assert_eq!(
+        rows,
+        vec![(1, 201), (2, 301), (3, 103)],
+        "the loser's update is rolled back"
+    );
 }

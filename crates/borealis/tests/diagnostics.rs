@@ -26,7 +26,7 @@ async fn setup(s: &Server) {
         .unwrap();
 }
 
-/// Two transactions write different rows of one page of `dg.t`; the second committer loses.
+/// Two transactions write the same row of `dg.t`; the second committer loses.
 /// Returns the loser's connection id.
 async fn lose_on_t(x: &mut Conn, y: &mut Conn) -> u32 {
     x.query_drop("BEGIN").await.unwrap();
@@ -34,7 +34,7 @@ async fn lose_on_t(x: &mut Conn, y: &mut Conn) -> u32 {
     x.query_drop("UPDATE t SET v = 10 WHERE id = 1")
         .await
         .unwrap();
-    y.query_drop("UPDATE t SET v = 20 WHERE id = 2")
+    y.query_drop("UPDATE t SET v = 20 WHERE id = 1")
         .await
         .unwrap();
     x.query_drop("COMMIT").await.unwrap();

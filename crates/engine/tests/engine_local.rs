@@ -149,3 +149,9 @@ fn commit_after_concurrent_growth() {
     let (_dir, s) = store();
     scenarios::commit_after_concurrent_growth(s);
 }
+
+#[test]
+fn merged_row_changes_stay_consistent() {
+    let (_dir, store) = store();
+    scenarios::merged_row_changes_stay_consistent(store);
+}

@@ -44,7 +44,7 @@ pub fn merge_leaf(base: &[u8], mine: &[u8], theirs: &[u8], page_no: u32) -> Opti
     let index = identity_index(&base)?;
     let mine_hunks = diff(&base, &index, &mine)?;
     let theirs_hunks = diff(&base, &index, &theirs)?;
-    let merged = apply(&base.cells, mine_hunks, theirs_hunks)?;
+    let merged = apply(base.kind, &base.cells, mine_hunks, theirs_hunks)?;
     check_merged(base.kind, &merged)?;
     build_page(base.kind, &merged, size)
 }
@@ -279,17 +279,29 @@ fn push_hunk<'a>(
     Some(())
 }
 
-/// Apply both sides' hunks to `base`; `None` if a hunk of one overlaps or touches the other's.
+/// Apply both sides' hunks to `base`; `None` if a hunk of one overlaps or touches the other's —
+/// except that on a table leaf two touching hunks that only update rows in place (the same
+/// rowids before and after) are merged: an update moves no key range, so neither side can have
+/// put a row on the wrong side of a page split the other made.
 fn apply<'a>(
+    kind: u8,
     base: &[Cell<'a>],
     mine: Vec<Hunk<'a>>,
     theirs: Vec<Hunk<'a>>,
 ) -> Option<Vec<Cell<'a>>> {
     let mut hunks: Vec<Hunk<'a>> = mine.into_iter().chain(theirs).collect();
     hunks.sort_by_key(|h| (h.start, h.end));
-    // Sorted by start, two hunks [a1,b1) and [a2,b2) with a1 <= a2 conflict iff a2 <= b1;
-    // checking neighbours suffices (one side's own hunks are separated by a kept anchor).
-    if hunks.windows(2).any(|w| w[1].start <= w[0].end) {
+    // Sorted by start, two hunks [a1,b1) and [a2,b2) with a1 <= a2 overlap iff a2 < b1 and
+    // touch iff a2 == b1; checking neighbours suffices (one side's own hunks are separated by
+    // a kept anchor).
+    let clash = |w: &[Hunk<'a>]| {
+        w[1].start < w[0].end
+            || (w[1].start == w[0].end
+                && !(kind == TABLE_LEAF
+                    && is_update_in_place(base, &w[0])
+                    && is_update_in_place(base, &w[1])))
+    };
+    if hunks.windows(2).any(clash) {
         return None;
     }
     let mut merged = Vec::with_capacity(base.len());
@@ -301,6 +313,19 @@ fn apply<'a>(
     }
     merged.extend_from_slice(base.get(at..)?);
     Some(merged)
+}
+
+/// A table-leaf hunk that replaces each base row by a row with the same rowid.
+fn is_update_in_place(base: &[Cell<'_>], hunk: &Hunk<'_>) -> bool {
+    let Some(removed) = base.get(hunk.start..hunk.end) else {
+        return false;
+    };
+    !removed.is_empty()
+        && removed.len() == hunk.cells.len()
+        && removed
+            .iter()
+            .zip(&hunk.cells)
+            .all(|(b, n)| b.rowid == n.rowid)
 }
 
 /// Sanity checks on the merged cell list: not empty, identities unique, rowids ascending.

@@ -187,7 +187,7 @@ fn insert_adjacent_to_delete_conflicts() {
 }
 
 #[test]
-fn adjacent_updates_conflict() {
+fn adjacent_updates_in_place_merge_but_not_next_to_a_delete() {
     let base = rows(20);
     let mine = edited(&base, |r| {
         r.insert(50, b"m".to_vec());
@@ -195,7 +195,17 @@ fn adjacent_updates_conflict() {
     let theirs = edited(&base, |r| {
         r.insert(60, b"t".to_vec());
     });
-    assert_eq!(merge_rows(&base, &mine, &theirs), None);
+    let merged = merge_rows(&base, &mine, &theirs).expect("neighbouring updates in place merge");
+    let expected = edited(&mine, |r| {
+        r.insert(60, b"t".to_vec());
+    });
+    assert_eq!(merged, table_page(4096, &expected));
+    // An update next to the other side's delete (a key range may have moved): conflict.
+    let deleted = edited(&base, |r| {
+        r.remove(&60);
+    });
+    assert_eq!(merge_rows(&base, &mine, &deleted), None);
+    assert_eq!(merge_rows(&base, &deleted, &mine), None);
 }
 
 #[test]
