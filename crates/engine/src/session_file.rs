@@ -46,6 +46,11 @@ struct FileState {
     read_pages: HashSet<PageNo>,
     read_set_lsn: Option<Lsn>,
     locked_pages: BTreeSet<PageNo>,
+    /// The last commit was merged by the store and SQLite kept its lock: its page cache may hold
+    /// our own, unmerged image of a merged page, so writing on from it could undo the other
+    /// commit's rows. Cleared when SQLite next takes a lock (it then re-reads the change counter,
+    /// which differs, and drops its cache).
+    stale_after_merge: bool,
     locking_reads: bool,
     conflict: Option<LostCommit>,
     last_commit_lsn: Option<Lsn>,
@@ -121,6 +126,7 @@ impl SessionFile {
             state.low_water = snapshot.db_pages;
             state.dirty.clear();
             state.locked_pages.clear();
+            state.stale_after_merge = false;
             if state.locking_reads {
                 // Pages SQLite still caches are not read through the file again: lock them all.
                 let read: Vec<PageNo> = state.read_pages.iter().copied().collect();
@@ -244,6 +250,11 @@ impl SessionFile {
     /// SQLite's xWrite: copy-on-write into the private dirty pages.
     pub fn write(&self, buf: &[u8], offset: u64) -> Result<(), EngineError> {
         let mut state = self.state.lock();
+        if state.stale_after_merge {
+            return Err(EngineError::Unsupported(
+                "a write under the lock of a commit the page store merged (retry the statement)",
+            ));
+        }
         self.with_snapshot(&mut state, |this, state, lsn, db_pages| {
             this.write_at(state, buf, offset, lsn, db_pages)
         })
@@ -369,6 +380,7 @@ impl SessionFile {
             Ok(CommitReceipt { lsn, merged }) => {
                 // Pages the store merged with a newer commit: our images of them are stale;
                 // the committed deltas (relative to the page before this commit) are applied.
+                state.stale_after_merge = !merged.is_empty();
                 let deltas = if merged.is_empty() {
                     deltas
                 } else {
