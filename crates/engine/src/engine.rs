@@ -104,22 +104,24 @@ impl EngineCore {
         Ok(())
     }
 
-    /// Bump the schema generation when `change` wrote a new schema cookie.
+    /// Bump the schema generation when `change` wrote a new schema cookie. A delta range may
+    /// cover only part of the cookie (only its changed bytes), so the cookie is updated byte by
+    /// byte from every range that overlaps it.
     fn note_schema(&self, change: &CommittedChange) {
         let Some(page1) = change.deltas.iter().find(|d| d.page_no == 1) else {
             return;
         };
         let cookie = header::SCHEMA_COOKIE;
-        let Some(range) = page1.ranges.iter().find(|r| {
-            let start = r.offset as usize;
-            start <= cookie.start && cookie.end <= start + r.bytes.len()
-        }) else {
-            return;
-        };
-        let at = cookie.start - range.offset as usize;
-        let mut new = [0u8; 4];
-        new.copy_from_slice(&range.bytes[at..at + 4]);
         let mut current = self.schema_cookie.lock();
+        let mut new = *current;
+        for range in &page1.ranges {
+            let start = range.offset as usize;
+            for (i, byte) in range.bytes.iter().enumerate() {
+                if cookie.contains(&(start + i)) {
+                    new[start + i - cookie.start] = *byte;
+                }
+            }
+        }
         if *current != new {
             *current = new;
             self.schema_generation.fetch_add(1, Ordering::AcqRel);
@@ -174,6 +176,14 @@ impl Engine {
         let pin = store.pin_latest();
         let latest = pin.lsn();
         let db_pages = store.db_pages(latest)?;
+        // The schema cookie as of the start, so later partial deltas of it compare right.
+        let mut cookie = [0u8; 4];
+        if db_pages >= 1 {
+            let page1 = store.read_page(1, latest)?;
+            if let Some(bytes) = page1.data.get(header::SCHEMA_COOKIE) {
+                cookie.copy_from_slice(bytes);
+            }
+        }
         drop(pin);
         let core = Arc::new(EngineCore {
             pool: BufferPool::new(cfg.page_size, cfg.buffer_pool_bytes, latest, db_pages),
@@ -185,7 +195,7 @@ impl Engine {
             pages_written: AtomicU64::new(0),
             commit_listener: OnceLock::new(),
             schema_generation: AtomicU64::new(0),
-            schema_cookie: parking_lot::Mutex::new([0; 4]),
+            schema_cookie: parking_lot::Mutex::new(cookie),
         });
         let vfs = VfsRegistration::register(core.clone())?;
         Ok(Arc::new(Engine { core, vfs }))

@@ -44,12 +44,16 @@ struct FileState {
     /// Pages read since the snapshot LSN last changed: a superset of what SQLite may have
     /// cached (its cache is dropped whenever the served change counter changes).
     read_pages: HashSet<PageNo>,
+    /// The b-tree interior pages among `read_pages`. A writing transaction locks them: an append
+    /// to a leaf is only right while the parent's divider keys are as read (a concurrent split
+    /// can leave the leaf unchanged and move its key range in the parent alone).
+    interior_pages: HashSet<PageNo>,
     read_set_lsn: Option<Lsn>,
     locked_pages: BTreeSet<PageNo>,
-    /// The last commit was merged by the store and SQLite kept its lock: its page cache may hold
-    /// our own, unmerged image of a merged page, so writing on from it could undo the other
-    /// commit's rows. Cleared when SQLite next takes a lock (it then re-reads the change counter,
-    /// which differs, and drops its cache).
+    /// A commit was made and SQLite may still hold its lock: its page cache is as of the old
+    /// snapshot plus our writes (and our own image of a page the store merged), so writing on
+    /// from it could undo other commits. Cleared when SQLite next takes a lock (it then re-reads
+    /// the change counter, which differs, and drops its cache).
     stale_after_merge: bool,
     locking_reads: bool,
     conflict: Option<LostCommit>,
@@ -120,6 +124,7 @@ impl SessionFile {
             let snapshot = self.take_snapshot()?;
             if state.read_set_lsn != Some(snapshot.lsn) {
                 state.read_pages.clear();
+                state.interior_pages.clear();
                 state.read_set_lsn = Some(snapshot.lsn);
             }
             state.size_pages = snapshot.db_pages;
@@ -237,7 +242,12 @@ impl SessionFile {
                 continue;
             }
             match self.base_image(page_no, lsn, db_pages)? {
-                Some(data) => window.copy_from_slice(&data[in_page..in_page + n]),
+                Some(data) => {
+                    if is_interior(page_no, &data) {
+                        state.interior_pages.insert(page_no);
+                    }
+                    window.copy_from_slice(&data[in_page..in_page + n]);
+                }
                 None => window.fill(0),
             }
             if page_no == 1 {
@@ -252,7 +262,7 @@ impl SessionFile {
         let mut state = self.state.lock();
         if state.stale_after_merge {
             return Err(EngineError::Unsupported(
-                "a write under the lock of a commit the page store merged (retry the statement)",
+                "a write under the SQLite lock of an earlier commit (retry the statement)",
             ));
         }
         self.with_snapshot(&mut state, |this, state, lsn, db_pages| {
@@ -363,6 +373,7 @@ impl SessionFile {
             return Ok(CommitOutcome::Nothing);
         }
         let mut locked = state.locked_pages.clone();
+        locked.extend(state.interior_pages.iter().copied());
         if schema_changed {
             // A schema change must not miss rows committed after its snapshot into the pages it
             // read (a concurrent INSERT while CREATE INDEX scans the table).
@@ -377,10 +388,16 @@ impl SessionFile {
             origin: self.core.cfg.origin,
         };
         match self.core.store.commit_merging(ws) {
-            Ok(CommitReceipt { lsn, merged }) => {
+            Ok(CommitReceipt {
+                lsn,
+                db_pages: committed_size,
+                merged,
+            }) => {
                 // Pages the store merged with a newer commit: our images of them are stale;
                 // the committed deltas (relative to the page before this commit) are applied.
-                state.stale_after_merge = !merged.is_empty();
+                // Any commit: if SQLite keeps its lock, its cache is as of the old snapshot plus
+                // our writes, while the snapshot moves to `lsn` (and merged pages differ too).
+                state.stale_after_merge = true;
                 let deltas = if merged.is_empty() {
                     deltas
                 } else {
@@ -396,9 +413,9 @@ impl SessionFile {
                 // The store keeps the *current* size for a write set that kept its snapshot's
                 // size: a concurrent commit may have grown the file since. Applying our own
                 // (stale) size would shrink the pool's size, and every later snapshot would cut
-                // off pages page 1's header still counts. Our pin (≤ lsn) keeps lsn retained.
-                let db_pages = if state.size_pages == snap_pages {
-                    self.core.store.db_pages(lsn)?
+                // off pages page 1's header still counts. The receipt carries the size at `lsn`.
+                let db_pages = if state.size_pages == snap_pages && committed_size > 0 {
+                    committed_size
                 } else {
                     state.size_pages
                 };
@@ -411,21 +428,32 @@ impl SessionFile {
                 if let Some(listener) = self.core.commit_listener.get() {
                     listener(&change);
                 }
-                self.core.apply(&change, &images)?;
                 self.core.commits.fetch_add(1, Ordering::Relaxed);
                 self.core
                     .pages_written
                     .fetch_add(deltas.len() as u64, Ordering::Relaxed);
                 state.last_commit_lsn = Some(lsn);
-                // SQLite may keep its lock (an active statement): read on at the new state.
-                let pin = self.core.store.pin(lsn)?;
-                state.snapshot = Some(Snapshot {
-                    lsn,
-                    db_pages,
-                    _pin: pin,
-                });
-                state.size_pages = db_pages;
-                state.low_water = db_pages;
+                // From here on the commit is durable: nothing may turn it into an error the
+                // client could retry (and so apply twice). The buffer pool catches up from the
+                // store later if applying fails now.
+                if let Err(e) = self.core.apply(&change, &images) {
+                    tracing::warn!(lsn, error = %e, "committed change not applied yet");
+                }
+                // SQLite may keep its lock (an active statement): read on at the new state, or
+                // at the old snapshot if the new one cannot be pinned (writes are refused under
+                // that lock anyway: `stale_after_merge`).
+                match self.core.store.pin(lsn) {
+                    Ok(pin) => {
+                        state.snapshot = Some(Snapshot {
+                            lsn,
+                            db_pages,
+                            _pin: pin,
+                        });
+                        state.size_pages = db_pages;
+                        state.low_water = db_pages;
+                    }
+                    Err(e) => tracing::warn!(lsn, error = %e, "cannot pin the committed LSN"),
+                }
                 Ok(CommitOutcome::Committed(lsn))
             }
             Err(CommitError::Conflict(conflict)) => {
@@ -439,6 +467,7 @@ impl SessionFile {
                 let locked_only = conflict.reason == ConflictReason::PageChanged
                     && !deltas.iter().any(|d| d.page_no == page)
                     && (state.locked_pages.contains(&page)
+                        || state.interior_pages.contains(&page)
                         || (schema_changed && state.read_pages.contains(&page)));
                 state.conflict = Some(LostCommit {
                     conflict,
@@ -481,4 +510,11 @@ impl SessionFile {
     pub fn last_commit_lsn(&self) -> Option<Lsn> {
         self.state.lock().last_commit_lsn
     }
+}
+
+/// True for a b-tree interior page (table 0x05, index 0x02). Page 1 (the schema table's root)
+/// is left out: schema changes conflict through the schema cookie, and page 1 changes with
+/// every growth of the file.
+fn is_interior(page_no: PageNo, image: &[u8]) -> bool {
+    page_no != 1 && matches!(image.first(), Some(0x05) | Some(0x02))
 }

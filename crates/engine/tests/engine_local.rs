@@ -155,3 +155,9 @@ fn merged_row_changes_stay_consistent() {
     let (_dir, store) = store();
     scenarios::merged_row_changes_stay_consistent(store);
 }
+
+#[test]
+fn append_races_a_quick_split() {
+    let (_dir, store) = store();
+    scenarios::append_races_a_quick_split(store);
+}

@@ -228,3 +228,8 @@ fn commit_after_concurrent_growth() {
 fn concurrent_growing_inserts() {
     scenarios::concurrent_growing_inserts(store(), 4, 300);
 }
+
+#[test]
+fn append_races_a_quick_split() {
+    scenarios::append_races_a_quick_split(store());
+}

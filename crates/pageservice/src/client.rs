@@ -433,7 +433,11 @@ impl PageStore for RemotePageStore {
                     sizes.pop_front();
                 }
                 sizes.push_back((c.lsn, c.db_pages));
-                Ok(CommitReceipt { lsn: c.lsn, merged })
+                Ok(CommitReceipt {
+                    lsn: c.lsn,
+                    db_pages: c.db_pages,
+                    merged,
+                })
             }
             Some(pb::commit_reply::Result::Conflict(c)) => {
                 let conflict = borealis_rpc::conflict_from_wire(c)

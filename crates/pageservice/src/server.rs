@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use borealis_pagestore::{CommitError, LocalPageStore, PageStore, SubscribeError};
+use borealis_pagestore::{LocalPageStore, PageStore, SubscribeError};
 use borealis_rpc::pageservice as pb;
 use borealis_rpc::pageservice::page_service_server::{PageService, PageServiceServer};
 use tonic::{Request, Response, Status};
@@ -200,19 +200,11 @@ impl PageService for Service {
         let ws = borealis_rpc::write_set_from_wire(request.into_inner(), self.store.page_size())
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let store = self.store.clone();
-        let result = blocking(move || {
-            store
-                .commit_merging(ws)
-                .and_then(|receipt| match store.db_pages(receipt.lsn) {
-                    Ok(db_pages) => Ok((receipt, db_pages)),
-                    Err(e) => Err(CommitError::LogFailed(e.to_string())),
-                })
-        })
-        .await?;
+        let result = blocking(move || store.commit_merging(ws)).await?;
         let result = match result {
-            Ok((receipt, db_pages)) => pb::commit_reply::Result::Committed(pb::Committed {
+            Ok(receipt) => pb::commit_reply::Result::Committed(pb::Committed {
                 lsn: receipt.lsn,
-                db_pages,
+                db_pages: receipt.db_pages,
                 merged: receipt
                     .merged
                     .iter()

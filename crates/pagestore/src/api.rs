@@ -74,6 +74,9 @@ pub struct CommittedChange {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitReceipt {
     pub lsn: Lsn,
+    /// Database size in pages at `lsn` (the current size for a write set that kept its
+    /// snapshot's size).
+    pub db_pages: u32,
     /// Pages the store merged instead of reporting a conflict (a leaf page on which this write
     /// set and a newer commit changed different rows): their committed deltas, relative to the
     /// page just before this commit. The writer's own images of these pages are stale.
@@ -247,8 +250,13 @@ pub trait PageStore: Send + Sync {
     /// [`PageStore::commit`], also reporting the pages the store merged. A store that never
     /// merges reports none.
     fn commit_merging(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
-        self.commit(ws).map(|lsn| CommitReceipt {
+        let lsn = self.commit(ws)?;
+        // Our pin of the snapshot (≤ lsn) keeps `lsn` retained; should the size still be
+        // unreadable, the commit stands: report 0 and let the caller read it again.
+        let db_pages = self.db_pages(lsn).unwrap_or(0);
+        Ok(CommitReceipt {
             lsn,
+            db_pages,
             merged: Vec::new(),
         })
     }

@@ -43,6 +43,13 @@ pub fn merge_leaf(base: &[u8], mine: &[u8], theirs: &[u8], page_no: u32) -> Opti
     }
     let index = identity_index(&base)?;
     let mine_hunks = diff(&base, &index, &mine)?;
+    // A row this write set adds at either end of the page is only right while the parent's
+    // divider keys are as it read them; the merge cannot see the parent, so it refuses.
+    if mine_hunks.iter().any(|h| {
+        (h.start == 0 || h.end == base.cells.len()) && adds_a_row(base.kind, &base.cells, h)
+    }) {
+        return None;
+    }
     let theirs_hunks = diff(&base, &index, &theirs)?;
     let merged = apply(base.kind, &base.cells, mine_hunks, theirs_hunks)?;
     check_merged(base.kind, &merged)?;
@@ -313,6 +320,16 @@ fn apply<'a>(
     }
     merged.extend_from_slice(base.get(at..)?);
     Some(merged)
+}
+
+/// Whether `hunk` brings a cell whose identity it did not remove (a new row or index entry).
+fn adds_a_row(kind: u8, base: &[Cell<'_>], hunk: &Hunk<'_>) -> bool {
+    let removed = base.get(hunk.start..hunk.end).unwrap_or(&[]);
+    hunk.cells.iter().any(|c| {
+        !removed
+            .iter()
+            .any(|r| identity(kind, r) == identity(kind, c))
+    })
 }
 
 /// A table-leaf hunk that replaces each base row by a row with the same rowid.

@@ -489,15 +489,17 @@ impl Inner {
             return Err(CommitError::LogFailed(msg));
         }
         self.wait_for_room();
-        let (lsn, merged) = {
+        let (lsn, db_pages, merged) = {
             let mut st = self.state.lock();
             let prepared = match self.prepare(&st, ws) {
                 Ok(Some(p)) => p,
                 Ok(None) => {
+                    let lsn = self.durable_lsn.load(Ordering::SeqCst);
                     return Ok(CommitReceipt {
-                        lsn: self.durable_lsn.load(Ordering::SeqCst),
+                        lsn,
+                        db_pages: st.versions.db_pages_at(lsn),
                         merged: Vec::new(),
-                    })
+                    });
                 }
                 Err(e) => {
                     if matches!(e, CommitError::Conflict(_)) {
@@ -520,13 +522,16 @@ impl Inner {
             Self::apply(&mut st, &self.zero_page, &change, images, schema_changed);
             pending.buf.extend_from_slice(&encoded);
             pending.last_lsn = change.lsn;
-            let lsn = change.lsn;
+            let (lsn, db_pages) = (change.lsn, change.db_pages);
             pending.changes.push(change);
-            (lsn, merged)
+            (lsn, db_pages, merged)
         };
         self.work_cv.notify_one();
-        self.wait_durable(lsn)
-            .map(|lsn| CommitReceipt { lsn, merged })
+        self.wait_durable(lsn).map(|lsn| CommitReceipt {
+            lsn,
+            db_pages,
+            merged,
+        })
     }
 
     fn wait_durable(&self, lsn: Lsn) -> Result<Lsn, CommitError> {

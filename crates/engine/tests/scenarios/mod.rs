@@ -716,3 +716,45 @@ pub fn merged_row_changes_stay_consistent(store: Arc<dyn PageStore>) {
         "no page was merged ({committed} committed, {lost} lost)"
     );
 }
+
+/// A split that leaves the last leaf unchanged (SQLite's balance_quick: a row too big for the
+/// last leaf goes to a new page, and only the parent changes) must conflict with a concurrent
+/// append to that leaf: the append's row would otherwise sit past the parent's new divider.
+pub fn append_races_a_quick_split(store: Arc<dyn PageStore>) {
+    let e = engine(store);
+    let s = e.open_session().unwrap();
+    exec(&s, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+    // Enough rows for an interior root above the leaves.
+    exec(
+        &s,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+         INSERT INTO t SELECT i, printf('%0200d', i) FROM n",
+    );
+    let a = e.open_session().unwrap();
+    let b = e.open_session().unwrap();
+    exec(&a, "BEGIN; SELECT count(*) FROM t;");
+    // b appends a row too big for the last leaf: a new leaf, a new divider in the parent.
+    exec(&b, "INSERT INTO t VALUES (2001, printf('%09000d', 1))");
+    // a appends a small row after it, onto the last leaf it knows.
+    let r = a
+        .conn()
+        .execute_batch("INSERT INTO t VALUES (2002, 'small'); COMMIT;");
+    match r {
+        Ok(()) => {}
+        Err(err) if is_conflict(&err) => {
+            exec(&a, "INSERT INTO t VALUES (2002, 'small')");
+        }
+        Err(err) => panic!("{err}"),
+    }
+    let check = e.open_session().unwrap();
+    let ok: String = check
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    assert_eq!(
+        count(&check, "SELECT count(*) FROM t WHERE id IN (2001, 2002)"),
+        2
+    );
+    assert_eq!(text(&check, "SELECT v FROM t WHERE id = 2002"), "small");
+}

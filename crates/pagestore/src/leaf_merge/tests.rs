@@ -133,8 +133,8 @@ fn disjoint_insert_delete_and_update_merge() {
 fn one_side_unchanged_gives_the_other() {
     let base = rows(20);
     let mine = edited(&base, |r| {
-        r.remove(&10);
-        r.insert(5, b"first".to_vec());
+        r.remove(&50);
+        r.insert(55, b"moved".to_vec());
     });
     let merged = merge_rows(&base, &mine, &base).expect("merges");
     assert_eq!(merged, table_page(4096, &mine));
@@ -451,9 +451,35 @@ proptest! {
             }
             prop_assert_eq!(merged, table_page(4096, &expected));
         }
-        // Only one side changed anything: always merges to that side (if not empty).
-        if theirs_changed.is_empty() && !mine.is_empty() {
+        // Only one side changed anything, and it added no row (an added row may land at an end
+        // of the page, which is refused): always merges to that side (if not empty).
+        let mine_adds = mine.keys().any(|k| !base.contains_key(k));
+        if theirs_changed.is_empty() && !mine.is_empty() && !mine_adds {
             prop_assert_eq!(merge_rows(&base, &mine, &theirs), Some(table_page(4096, &mine)));
         }
     }
+}
+
+#[test]
+fn a_row_added_at_either_end_is_refused() {
+    let base = rows(20);
+    let theirs = edited(&base, |r| {
+        r.insert(100, b"upd".to_vec());
+    });
+    // After the last row or before the first: the parent's dividers decide whether the row
+    // belongs on this page, and the merge cannot see them.
+    for key in [205, 5] {
+        let mine = edited(&base, |r| {
+            r.insert(key, b"new".to_vec());
+        });
+        assert_eq!(merge_rows(&base, &mine, &theirs), None, "row {key}");
+    }
+    // The other side's append is already committed: merging our middle change onto it is fine.
+    let appended = edited(&base, |r| {
+        r.insert(205, b"new".to_vec());
+    });
+    let mine = edited(&base, |r| {
+        r.insert(100, b"upd".to_vec());
+    });
+    assert!(merge_rows(&base, &mine, &appended).is_some());
 }
