@@ -448,6 +448,12 @@ impl Inner {
         if mine.page_no == 1 {
             return None;
         }
+        // leaf_merge parses cells with the page size as the usable size: a volume with reserved
+        // bytes per page (header byte 20) is never merged.
+        let header = self.image_in(st, 1, st.last_lsn)?;
+        if header.get(20).copied().unwrap_or(1) != 0 {
+            return None;
+        }
         let base = self.image_in(st, mine.page_no, snapshot)?;
         let theirs = self.image_in(st, mine.page_no, st.last_lsn)?;
         let my_image = delta::apply(&base, mine).ok()?;

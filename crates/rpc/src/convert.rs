@@ -86,6 +86,12 @@ pub fn change_from_wire(
     if c.lsn == 0 {
         return Err(Malformed("change with LSN 0".into()));
     }
+    if deltas.windows(2).any(|w| w[0].page_no >= w[1].page_no) {
+        return Err(Malformed(format!(
+            "change {}: deltas not sorted by page or a page repeated",
+            c.lsn
+        )));
+    }
     let change = ps::CommittedChange {
         lsn: c.lsn,
         origin: origin_from_wire(c.origin)?,
@@ -305,6 +311,10 @@ mod tests {
             deltas in proptest::collection::vec(arb_delta(4096), 0..6),
             acked in any::<u64>(),
         ) {
+            // A change holds at most one delta per page, sorted by page.
+            let mut deltas = deltas;
+            deltas.sort_by_key(|d| d.page_no);
+            deltas.dedup_by_key(|d| d.page_no);
             let change = ps::CommittedChange { lsn, origin, db_pages, deltas: Arc::new(deltas) };
             let (back, acked_back) = change_from_wire(change_to_wire(&change, acked), 4096).unwrap();
             prop_assert_eq!(back, change);
