@@ -373,7 +373,9 @@ impl SessionFile {
             return Ok(CommitOutcome::Nothing);
         }
         let mut locked = state.locked_pages.clone();
-        locked.extend(state.interior_pages.iter().copied());
+        if extends_a_leaf_range(state) {
+            locked.extend(state.interior_pages.iter().copied());
+        }
         if schema_changed {
             // A schema change must not miss rows committed after its snapshot into the pages it
             // read (a concurrent INSERT while CREATE INDEX scans the table).
@@ -510,6 +512,61 @@ impl SessionFile {
     pub fn last_commit_lsn(&self) -> Option<Lsn> {
         self.state.lock().last_commit_lsn
     }
+}
+
+/// Whether the write set puts a row past either end of a table leaf it changed (a new largest
+/// or smallest rowid). Such a row belongs on that leaf only while the parent's dividers are as
+/// read: a concurrent split that moves the range without touching the leaf (SQLite's
+/// `balance_quick`) must conflict, so the transaction then locks the interior pages it read.
+/// Index b-trees keep their dividers as cells of the leaves, so a split there changes the leaf.
+fn extends_a_leaf_range(state: &FileState) -> bool {
+    state.dirty.iter().any(|(&page_no, dirty)| {
+        let Some(base) = dirty.base.as_deref() else {
+            return false;
+        };
+        if page_no == 1 {
+            return false;
+        }
+        match (rowid_range(base), rowid_range(&dirty.image)) {
+            (Some((base_min, base_max)), Some((min, max))) => min < base_min || max > base_max,
+            _ => false,
+        }
+    })
+}
+
+/// (smallest, largest) rowid of a non-empty table leaf page; `None` for anything else.
+fn rowid_range(page: &[u8]) -> Option<(i64, i64)> {
+    if page.first() != Some(&0x0D) {
+        return None;
+    }
+    let count = usize::from(u16::from_be_bytes([*page.get(3)?, *page.get(4)?]));
+    if count == 0 {
+        return None;
+    }
+    let rowid_of = |i: usize| -> Option<i64> {
+        let at = 8 + 2 * i;
+        let offset = usize::from(u16::from_be_bytes([*page.get(at)?, *page.get(at + 1)?]));
+        let (_, len) = varint(page, offset)?;
+        let (rowid, _) = varint(page, offset + len)?;
+        Some(rowid as i64)
+    };
+    Some((rowid_of(0)?, rowid_of(count - 1)?))
+}
+
+/// SQLite varint at `at`: (value, length); `None` past the page.
+fn varint(page: &[u8], at: usize) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for i in 0..9 {
+        let byte = *page.get(at + i)?;
+        if i == 8 {
+            return Some(((value << 8) | u64::from(byte), 9));
+        }
+        value = (value << 7) | u64::from(byte & 0x7F);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
 }
 
 /// True for a b-tree interior page (table 0x05, index 0x02). Page 1 (the schema table's root)
