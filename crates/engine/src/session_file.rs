@@ -527,46 +527,12 @@ fn extends_a_leaf_range(state: &FileState) -> bool {
         if page_no == 1 {
             return false;
         }
-        match (rowid_range(base), rowid_range(&dirty.image)) {
+        let range = borealis_pagestore::leaf_merge::table_leaf_rowid_range;
+        match (range(base), range(&dirty.image)) {
             (Some((base_min, base_max)), Some((min, max))) => min < base_min || max > base_max,
             _ => false,
         }
     })
-}
-
-/// (smallest, largest) rowid of a non-empty table leaf page; `None` for anything else.
-fn rowid_range(page: &[u8]) -> Option<(i64, i64)> {
-    if page.first() != Some(&0x0D) {
-        return None;
-    }
-    let count = usize::from(u16::from_be_bytes([*page.get(3)?, *page.get(4)?]));
-    if count == 0 {
-        return None;
-    }
-    let rowid_of = |i: usize| -> Option<i64> {
-        let at = 8 + 2 * i;
-        let offset = usize::from(u16::from_be_bytes([*page.get(at)?, *page.get(at + 1)?]));
-        let (_, len) = varint(page, offset)?;
-        let (rowid, _) = varint(page, offset + len)?;
-        Some(rowid as i64)
-    };
-    Some((rowid_of(0)?, rowid_of(count - 1)?))
-}
-
-/// SQLite varint at `at`: (value, length); `None` past the page.
-fn varint(page: &[u8], at: usize) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for i in 0..9 {
-        let byte = *page.get(at + i)?;
-        if i == 8 {
-            return Some(((value << 8) | u64::from(byte), 9));
-        }
-        value = (value << 7) | u64::from(byte & 0x7F);
-        if byte & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
 }
 
 /// True for a b-tree interior page (table 0x05, index 0x02). Page 1 (the schema table's root)

@@ -85,6 +85,16 @@ struct Leaf<'a> {
     cells: Vec<Cell<'a>>,
 }
 
+/// The smallest and largest rowid on a non-empty table leaf page (not page 1); `None` for any
+/// other page. The engine uses it to tell a write that extends a leaf's key range.
+pub fn table_leaf_rowid_range(page: &[u8]) -> Option<(i64, i64)> {
+    let leaf = parse_leaf(page)?;
+    if leaf.kind != TABLE_LEAF {
+        return None;
+    }
+    Some((leaf.cells.first()?.rowid, leaf.cells.last()?.rowid))
+}
+
 /// Parse a leaf page (not page 1: the header is at offset 0). `None` on anything malformed:
 /// wrong type, pointers outside the content area, cells past the end or overlapping.
 fn parse_leaf(page: &[u8]) -> Option<Leaf<'_>> {
