@@ -82,10 +82,13 @@ impl Shared {
     /// instance (seen as a new engine schema generation) bumps it too.
     pub fn epoch(&self) -> u64 {
         let generation = self.engine.schema_generation();
-        if self
-            .seen_schema_generation
-            .swap(generation, Ordering::AcqRel)
-            != generation
+        // A plain load on the common path: every statement asks, and a write to this shared
+        // atomic would bounce its cache line between the sessions' cores.
+        if self.seen_schema_generation.load(Ordering::Acquire) != generation
+            && self
+                .seen_schema_generation
+                .swap(generation, Ordering::AcqRel)
+                != generation
         {
             self.bump_epoch();
         }

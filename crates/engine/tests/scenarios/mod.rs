@@ -691,11 +691,7 @@ pub fn merged_row_changes_stay_consistent(store: Arc<dyn PageStore>) {
         lost += l;
     }
     let check = e.open_session().unwrap();
-    let ok: String = check
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    assert_eq!(text(&check, "PRAGMA integrity_check"), "ok");
     assert_eq!(
         count(&check, "SELECT count(*) FROM r"),
         ROWS,
@@ -747,11 +743,7 @@ pub fn append_races_a_quick_split(store: Arc<dyn PageStore>) {
         Err(err) => panic!("{err}"),
     }
     let check = e.open_session().unwrap();
-    let ok: String = check
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    assert_eq!(text(&check, "PRAGMA integrity_check"), "ok");
     assert_eq!(
         count(&check, "SELECT count(*) FROM t WHERE id IN (2001, 2002)"),
         2

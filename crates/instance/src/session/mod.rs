@@ -450,14 +450,23 @@ fn install_sysvar_lookup(
     }));
 }
 
-impl ProtocolSession for Session {
-    fn query(&mut self, sql: &str, out: &mut ResultSink<'_>) -> std::io::Result<()> {
+impl Session {
+    /// Start of COM_QUERY / COM_STMT_EXECUTE: count it, honour a pending KILL, and forget a
+    /// REGIONAL_RAW catch-up made for an earlier command.
+    fn begin_command(&mut self, out: &mut ResultSink<'_>) -> std::io::Result<()> {
         self.shared
             .status
             .questions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.close_if_killed(out)?;
         self.regional_fresh.set(false);
+        Ok(())
+    }
+}
+
+impl ProtocolSession for Session {
+    fn query(&mut self, sql: &str, out: &mut ResultSink<'_>) -> std::io::Result<()> {
+        self.begin_command(out)?;
         self.run_text(sql, out)
     }
 
@@ -504,12 +513,7 @@ impl ProtocolSession for Session {
         params: &[Value],
         out: &mut ResultSink<'_>,
     ) -> std::io::Result<()> {
-        self.shared
-            .status
-            .questions
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.close_if_killed(out)?;
-        self.regional_fresh.set(false);
+        self.begin_command(out)?;
         let Some(p) = self.prepared.get(&statement_id) else {
             return out.error(&MysqlError::new(
                 1243,
