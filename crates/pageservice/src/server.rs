@@ -90,13 +90,12 @@ pub fn serve(store: Arc<LocalPageStore>, addr: SocketAddr) -> Result<StorageHand
         members: Arc::new(Membership::default()),
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let incoming = borealis_rpc::incoming(listener);
     let svc = PageServiceServer::new(service)
         .max_decoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES);
     runtime.spawn(async move {
         let served = tonic::transport::Server::builder()
-            .tcp_nodelay(true)
             .add_service(svc)
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = rx.await;

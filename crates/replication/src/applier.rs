@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,10 @@ use crate::stats::Counters;
 /// from different committers race, so a short reorder window avoids needless fetches.
 const GAP_WAIT: Duration = Duration::from_millis(3);
 
+/// While a gap is open, how long the applier waits for the engine to apply the missing change
+/// before it looks for pushes again: the extra delay a push arriving meanwhile can see.
+const GAP_SLICE: Duration = Duration::from_micros(250);
+
 /// How often the store is asked whether commits exist that no push announced (a committer that
 /// died between commit and push, a dropped push at the tail of a burst).
 const STORE_POLL: Duration = Duration::from_millis(50);
@@ -31,6 +35,9 @@ const FETCH_BATCH: u32 = 1024;
 
 /// Called with the lag (µs) of every pushed change applied.
 pub type LagSink = Box<dyn Fn(u64) + Send>;
+
+/// Every sender of the applier's queue is gone: the instance is shutting down.
+struct Disconnected;
 
 pub struct Applier {
     pub engine: Arc<Engine>,
@@ -47,16 +54,16 @@ impl Applier {
         let mut gap_since: Option<Instant> = None;
         let mut last_poll = Instant::now();
         loop {
-            match self.queue.recv_timeout(GAP_WAIT) {
-                Ok(first) => {
+            match self.next_received(&buffer) {
+                Ok(Some(first)) => {
                     self.hold(&mut buffer, first);
                     // Drain what else is queued (bounded by the queue's capacity).
                     while let Ok(next) = self.queue.try_recv() {
                         self.hold(&mut buffer, next);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+                Ok(None) => {}
+                Err(Disconnected) => return,
             }
             self.apply_ready(&mut buffer);
             let gap_open = !buffer.is_empty();
@@ -72,6 +79,32 @@ impl Applier {
                 last_poll = Instant::now();
                 gap_since = None;
             }
+        }
+    }
+
+    /// The next received change, if one comes within `GAP_WAIT` (no gap open) or `GAP_SLICE`
+    /// (a gap open).
+    ///
+    /// While a gap is open the missing change is often this instance's own commit, which the
+    /// committing session applies, not the applier: then wait on the engine in short slices
+    /// (woken by that apply) and look for pushes in between, instead of sleeping on the queue
+    /// while the buffered changes could already be applied.
+    fn next_received(
+        &self,
+        buffer: &BTreeMap<Lsn, Received>,
+    ) -> Result<Option<Received>, Disconnected> {
+        let Some(&first) = buffer.keys().next() else {
+            return match self.queue.recv_timeout(GAP_WAIT) {
+                Ok(received) => Ok(Some(received)),
+                Err(RecvTimeoutError::Timeout) => Ok(None),
+                Err(RecvTimeoutError::Disconnected) => Err(Disconnected),
+            };
+        };
+        self.engine.wait_applied(first - 1, GAP_SLICE);
+        match self.queue.try_recv() {
+            Ok(received) => Ok(Some(received)),
+            Err(TryRecvError::Empty) => Ok(None),
+            Err(TryRecvError::Disconnected) => Err(Disconnected),
         }
     }
 

@@ -84,10 +84,9 @@ impl Replicator {
         };
         let service = ReplicationServer::new(inbox)
             .max_decoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES);
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let incoming = borealis_rpc::incoming(listener);
         runtime.spawn(async move {
             let served = tonic::transport::Server::builder()
-                .tcp_nodelay(true)
                 .add_service(service)
                 .serve_with_incoming(incoming)
                 .await;

@@ -4,7 +4,7 @@
 //! registry); `replication` carries committed changes between instances; `change` is the
 //! committed change both share. This crate only defines messages and converts them to and from
 //! the page store's types ([`borealis_pagestore`]); serving and calling live in the
-//! `pageservice` and `replication` crates.
+//! `pageservice` and `replication` crates, which accept connections through [`incoming`].
 
 /// Version of the wire format; a client refuses a server of another version.
 pub const FORMAT_VERSION: u32 = 1;
@@ -34,6 +34,9 @@ pub mod generated {
         }
     }
 }
+
+mod listen;
+pub use listen::incoming;
 
 pub use generated::borealis::change::v1 as change;
 pub use generated::borealis::pageservice::v1 as pageservice;
