@@ -5,8 +5,8 @@
 //! winner's (current) image. Each side is diffed against `base` as a list of cells: a cell is
 //! "kept" when its identity (rowid for table leaves, the whole cell for index leaves) and bytes
 //! are unchanged; between kept anchors, removed base cells and new cells form a hunk. When no
-//! hunk of one side overlaps or touches a hunk of the other, the hunks are applied to `base` and
-//! the page is rebuilt (cells packed at the end, every unused byte zero, as with SQLite's
+//! hunk of one side overlaps a hunk of the other, and touching hunks stay away from the page's
+//! ends and do not both add rows, the hunks are applied to `base` and the page is rebuilt (cells packed at the end, every unused byte zero, as with SQLite's
 //! `secure_delete=ON`). Anything unusual — page 1, interior pages, malformed bytes, changed cells
 //! with overflow pages, a page that would not fit — refuses the merge: a refused merge costs a
 //! retry, a wrong one corrupts data. Input comes from the network, so parsing never panics.
@@ -29,31 +29,79 @@ const MAX_PAGE: usize = 65536;
 ///
 /// All three slices must have the same length, a valid SQLite page size with no reserved bytes.
 /// Refuses (returns `None`) page 1, interior or mixed page types, malformed pages, changed cells
-/// that spill to overflow pages, overlapping or touching changes, and a result that does not fit.
+/// that spill to overflow pages, overlapping changes, touching changes at a page end or both
+/// adding rows, and a result that does not fit.
 pub fn merge_leaf(base: &[u8], mine: &[u8], theirs: &[u8], page_no: u32) -> Option<Vec<u8>> {
+    merge_leaf_explained(base, mine, theirs, page_no).ok()
+}
+
+/// Why [`merge_leaf_explained`] refused a merge: each is a real conflict for the loser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Page 1, an interior page, pages of different types, or an unusual page size.
+    NotALeaf,
+    /// A page that does not parse as a leaf, or kept cells out of order.
+    Malformed,
+    /// A changed cell spills to overflow pages.
+    Overflow,
+    /// The two sides' changes overlap: both changed or removed the same row (index entry), or
+    /// one added a row between rows the other changed.
+    SameCell,
+    /// The two sides' changes are next to each other, at an end of the page or both adding rows.
+    Adjacent,
+    /// The loser adds a row at an end of the page (the parent's divider keys may have moved).
+    AtPageEnd,
+    /// The merged cells are empty or out of order.
+    Unordered,
+    /// The merged cells do not fit on the page.
+    DoesNotFit,
+}
+
+impl Refusal {
+    /// A short name for logs and counters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::NotALeaf => "not_a_leaf",
+            Refusal::Malformed => "malformed",
+            Refusal::Overflow => "overflow",
+            Refusal::SameCell => "same_rows",
+            Refusal::Adjacent => "adjacent",
+            Refusal::AtPageEnd => "at_page_end",
+            Refusal::Unordered => "unordered",
+            Refusal::DoesNotFit => "does_not_fit",
+        }
+    }
+}
+
+/// [`merge_leaf`], saying why a merge is refused.
+pub fn merge_leaf_explained(
+    base: &[u8],
+    mine: &[u8],
+    theirs: &[u8],
+    page_no: u32,
+) -> Result<Vec<u8>, Refusal> {
     let size = base.len();
     if page_no == 1 || mine.len() != size || theirs.len() != size || !valid_page_size(size) {
-        return None;
+        return Err(Refusal::NotALeaf);
     }
-    let base = parse_leaf(base)?;
-    let mine = parse_leaf(mine)?;
-    let theirs = parse_leaf(theirs)?;
+    let parse = |page| parse_leaf(page).ok_or(Refusal::NotALeaf);
+    let (base, mine, theirs) = (parse(base)?, parse(mine)?, parse(theirs)?);
     if mine.kind != base.kind || theirs.kind != base.kind {
-        return None;
+        return Err(Refusal::NotALeaf);
     }
-    let index = identity_index(&base)?;
+    let index = identity_index(&base).ok_or(Refusal::Malformed)?;
     let mine_hunks = diff(&base, &index, &mine)?;
     // A row this write set adds at either end of the page is only right while the parent's
     // divider keys are as it read them; the merge cannot see the parent, so it refuses.
     if mine_hunks.iter().any(|h| {
         (h.start == 0 || h.end == base.cells.len()) && adds_a_row(base.kind, &base.cells, h)
     }) {
-        return None;
+        return Err(Refusal::AtPageEnd);
     }
     let theirs_hunks = diff(&base, &index, &theirs)?;
     let merged = apply(base.kind, &base.cells, mine_hunks, theirs_hunks)?;
-    check_merged(base.kind, &merged)?;
-    build_page(base.kind, &merged, size)
+    check_merged(base.kind, &merged).ok_or(Refusal::Unordered)?;
+    build_page(base.kind, &merged, size).ok_or(Refusal::DoesNotFit)
 }
 
 /// A SQLite page size: a power of two from 512 to 65536.
@@ -86,13 +134,21 @@ struct Leaf<'a> {
 }
 
 /// The smallest and largest rowid on a non-empty table leaf page (not page 1); `None` for any
-/// other page. The engine uses it to tell a write that extends a leaf's key range.
+/// other page. The engine uses it to tell a write that extends a leaf's key range, on every
+/// dirty page of every commit: only the first and last cells are parsed (the pointer array is
+/// in key order), not the whole page.
 pub fn table_leaf_rowid_range(page: &[u8]) -> Option<(i64, i64)> {
-    let leaf = parse_leaf(page)?;
-    if leaf.kind != TABLE_LEAF {
+    if *page.first()? != TABLE_LEAF || !valid_page_size(page.len()) {
         return None;
     }
-    Some((leaf.cells.first()?.rowid, leaf.cells.last()?.rowid))
+    let count = usize::from(read_u16(page, 3)?);
+    let last = count.checked_sub(1)?;
+    let rowid_at = |i: usize| {
+        let offset = usize::from(read_u16(page, LEAF_HEADER + 2 * i)?);
+        (offset >= LEAF_HEADER + 2 * count).then_some(())?;
+        parse_cell(page, offset, TABLE_LEAF).map(|cell| cell.rowid)
+    };
+    Some((rowid_at(0)?, rowid_at(last)?))
 }
 
 /// Parse a leaf page (not page 1: the header is at offset 0). `None` on anything malformed:
@@ -244,14 +300,14 @@ struct Hunk<'a> {
     cells: Vec<Cell<'a>>,
 }
 
-/// The hunks turning `base` into `new`. `None` if kept cells are out of base order, an identity
-/// repeats in `new`, or a removed or inserted cell has an overflow page.
+/// The hunks turning `base` into `new`. Refused if kept cells are out of base order or an
+/// identity repeats in `new` (malformed), or a removed or inserted cell has an overflow page.
 fn diff<'a>(
     base: &Leaf<'a>,
     index: &HashMap<Identity<'a>, usize>,
     new: &Leaf<'a>,
-) -> Option<Vec<Hunk<'a>>> {
-    identity_index(new)?; // identities unique in `new` too
+) -> Result<Vec<Hunk<'a>>, Refusal> {
+    identity_index(new).ok_or(Refusal::Malformed)?; // identities unique in `new` too
     let mut hunks = Vec::new();
     let (mut base_at, mut new_at) = (0, 0);
     for (ni, cell) in new.cells.iter().enumerate() {
@@ -262,7 +318,7 @@ fn diff<'a>(
             continue; // same rowid, new bytes: a delete plus an insert
         }
         if bi < base_at {
-            return None; // kept cells reordered
+            return Err(Refusal::Malformed); // kept cells reordered
         }
         push_hunk(&mut hunks, &base.cells, base_at..bi, &new.cells[new_at..ni])?;
         base_at = bi + 1;
@@ -270,66 +326,80 @@ fn diff<'a>(
     }
     let tail = &new.cells[new_at..];
     push_hunk(&mut hunks, &base.cells, base_at..base.cells.len(), tail)?;
-    Some(hunks)
+    Ok(hunks)
 }
 
-/// Record the hunk replacing `base[range]` by `cells` unless it is empty; `None` if any cell it
-/// removes or inserts has an overflow page.
+/// Record the hunk replacing `base[range]` by `cells` unless it is empty; refused if any cell
+/// it removes or inserts has an overflow page.
 fn push_hunk<'a>(
     hunks: &mut Vec<Hunk<'a>>,
     base: &[Cell<'a>],
     range: std::ops::Range<usize>,
     cells: &[Cell<'a>],
-) -> Option<()> {
+) -> Result<(), Refusal> {
     if range.is_empty() && cells.is_empty() {
-        return Some(());
+        return Ok(());
     }
-    let removed = base.get(range.clone())?;
+    let removed = base.get(range.clone()).ok_or(Refusal::Malformed)?;
     if removed.iter().chain(cells).any(|c| c.overflow) {
-        return None;
+        return Err(Refusal::Overflow);
     }
     hunks.push(Hunk {
         start: range.start,
         end: range.end,
         cells: cells.to_vec(),
     });
-    Some(())
+    Ok(())
 }
 
-/// Apply both sides' hunks to `base`; `None` if a hunk of one overlaps or touches the other's —
-/// except that on a table leaf two touching hunks that only update rows in place (the same
-/// rowids before and after) are merged: an update moves no key range, so neither side can have
-/// put a row on the wrong side of a page split the other made.
+/// Apply both sides' hunks to `base`; refused if a hunk of one overlaps the other's, or touches
+/// it unless [`touching_hunks_merge`] allows it.
 fn apply<'a>(
     kind: u8,
     base: &[Cell<'a>],
     mine: Vec<Hunk<'a>>,
     theirs: Vec<Hunk<'a>>,
-) -> Option<Vec<Cell<'a>>> {
+) -> Result<Vec<Cell<'a>>, Refusal> {
     let mut hunks: Vec<Hunk<'a>> = mine.into_iter().chain(theirs).collect();
     hunks.sort_by_key(|h| (h.start, h.end));
     // Sorted by start, two hunks [a1,b1) and [a2,b2) with a1 <= a2 overlap iff a2 < b1 and
     // touch iff a2 == b1; checking neighbours suffices (one side's own hunks are separated by
     // a kept anchor).
-    let clash = |w: &[Hunk<'a>]| {
-        w[1].start < w[0].end
-            || (w[1].start == w[0].end
-                && !(kind == TABLE_LEAF
-                    && is_update_in_place(base, &w[0])
-                    && is_update_in_place(base, &w[1])))
-    };
-    if hunks.windows(2).any(clash) {
-        return None;
+    if hunks.windows(2).any(|w| w[1].start < w[0].end) {
+        return Err(Refusal::SameCell);
+    }
+    let touch =
+        |w: &[Hunk<'a>]| w[1].start == w[0].end && !touching_hunks_merge(kind, base, &w[0], &w[1]);
+    if hunks.windows(2).any(touch) {
+        return Err(Refusal::Adjacent);
     }
     let mut merged = Vec::with_capacity(base.len());
     let mut at = 0;
     for hunk in hunks {
-        merged.extend_from_slice(base.get(at..hunk.start)?);
+        merged.extend_from_slice(base.get(at..hunk.start).ok_or(Refusal::Malformed)?);
         merged.extend(hunk.cells);
         at = hunk.end;
     }
-    merged.extend_from_slice(base.get(at..)?);
-    Some(merged)
+    merged.extend_from_slice(base.get(at..).ok_or(Refusal::Malformed)?);
+    Ok(merged)
+}
+
+/// Whether two touching hunks (of different sides) may both apply.
+///
+/// Updates in place on a table leaf always may: no key moves. Otherwise:
+/// - neither may reach an end of the page: a rebalance moves a key range at an end of the page
+///   (and the parent's divider with it), so a row placed next to it may belong on a sibling;
+/// - at most one may add cells: cells both sides add at one spot have no order the merge can
+///   know (index cells compare by their columns' collations).
+///
+/// Then the order is right: each side's hunk lies between base cells that side kept, and the
+/// other side only removed cells (or updated rows in place) next to it.
+fn touching_hunks_merge(kind: u8, base: &[Cell<'_>], a: &Hunk<'_>, b: &Hunk<'_>) -> bool {
+    if kind == TABLE_LEAF && is_update_in_place(base, a) && is_update_in_place(base, b) {
+        return true;
+    }
+    let inside = |h: &Hunk<'_>| h.start > 0 && h.end < base.len();
+    inside(a) && inside(b) && !(adds_a_row(kind, base, a) && adds_a_row(kind, base, b))
 }
 
 /// Whether `hunk` brings a cell whose identity it did not remove (a new row or index entry).

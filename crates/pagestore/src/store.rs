@@ -457,7 +457,11 @@ impl Inner {
         let base = self.image_in(st, mine.page_no, snapshot)?;
         let theirs = self.image_in(st, mine.page_no, st.last_lsn)?;
         let my_image = delta::apply(&base, mine).ok()?;
-        let merged = leaf_merge::merge_leaf(&base, &my_image, &theirs, mine.page_no)?;
+        let merged = leaf_merge::merge_leaf_explained(&base, &my_image, &theirs, mine.page_no)
+            .inspect_err(|why| {
+                tracing::debug!(page = mine.page_no, why = why.as_str(), "merge refused");
+            })
+            .ok()?;
         self.counters.merges.fetch_add(1, Ordering::Relaxed);
         Some(delta::diff(mine.page_no, &theirs, &merged))
     }

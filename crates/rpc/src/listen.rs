@@ -32,7 +32,11 @@ mod tests {
             let addr = listener.local_addr().expect("addr");
             let mut accepted = Box::pin(incoming(listener));
             let _client = TcpStream::connect(addr).await.expect("connect");
-            let server_side = accepted.next().await.expect("a connection").expect("accepted");
+            let server_side = accepted
+                .next()
+                .await
+                .expect("a connection")
+                .expect("accepted");
             assert!(server_side.nodelay().expect("nodelay readable"));
         });
     }

@@ -167,27 +167,117 @@ fn insert_at_same_position_conflicts() {
 }
 
 #[test]
-fn insert_adjacent_to_delete_conflicts() {
+fn insert_next_to_a_delete_merges_inside_the_page() {
     let base = rows(20);
     let mine = edited(&base, |r| {
         r.remove(&50);
     });
-    for inserted in [45, 55] {
+    for inserted in [45, 55, 65] {
         let theirs = edited(&base, |r| {
             r.insert(inserted, b"x".to_vec());
         });
-        assert_eq!(merge_rows(&base, &mine, &theirs), None, "insert {inserted}");
-        assert_eq!(merge_rows(&base, &theirs, &mine), None, "insert {inserted}");
+        let expected = table_page(
+            4096,
+            &edited(&mine, |r| {
+                r.insert(inserted, b"x".to_vec());
+            }),
+        );
+        assert_eq!(
+            merge_rows(&base, &mine, &theirs),
+            Some(expected.clone()),
+            "insert {inserted}"
+        );
+        assert_eq!(
+            merge_rows(&base, &theirs, &mine),
+            Some(expected),
+            "insert {inserted}"
+        );
     }
-    // One row further away it merges.
-    let theirs = edited(&base, |r| {
-        r.insert(65, b"x".to_vec());
-    });
-    assert!(merge_rows(&base, &mine, &theirs).is_some());
 }
 
 #[test]
-fn adjacent_updates_in_place_merge_but_not_next_to_a_delete() {
+fn touching_changes_at_a_page_end_conflict() {
+    let base = rows(20);
+    // The first and the last row removed (a rebalance may have moved that key range), a row
+    // added right next to it.
+    for (removed, inserted) in [(10, 15), (200, 195)] {
+        let mine = edited(&base, |r| {
+            r.remove(&removed);
+        });
+        let theirs = edited(&base, |r| {
+            r.insert(inserted, b"x".to_vec());
+        });
+        let explain = |a: &BTreeMap<i64, Vec<u8>>, b: &BTreeMap<i64, Vec<u8>>| {
+            merge_leaf_explained(
+                &table_page(4096, &base),
+                &table_page(4096, a),
+                &table_page(4096, b),
+                7,
+            )
+            .err()
+        };
+        assert_eq!(
+            explain(&mine, &theirs),
+            Some(Refusal::Adjacent),
+            "{removed}/{inserted}"
+        );
+        assert_eq!(
+            explain(&theirs, &mine),
+            Some(Refusal::Adjacent),
+            "{removed}/{inserted}"
+        );
+    }
+}
+
+#[test]
+fn both_adding_at_one_spot_conflicts() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.insert(51, b"m".to_vec());
+    });
+    let theirs = edited(&base, |r| {
+        r.insert(52, b"t".to_vec());
+    });
+    assert_eq!(merge_rows(&base, &mine, &theirs), None);
+    // An index leaf: entries both sides add between the same two entries.
+    let entries: Vec<Vec<u8>> = (0..20u8).map(|i| index_cell(&[b'k', i * 4])).collect();
+    let with = |extra: u8| {
+        let mut cells = entries.clone();
+        cells.insert(6, index_cell(&[b'k', extra]));
+        page(INDEX_LEAF, 4096, &cells)
+    };
+    let base_page = page(INDEX_LEAF, 4096, &entries);
+    assert_eq!(
+        merge_leaf_explained(&base_page, &with(21), &with(22), 9).err(),
+        Some(Refusal::Adjacent)
+    );
+}
+
+#[test]
+fn index_entry_moved_next_to_another_removed_entry_merges() {
+    // Entries k0, k4, …, k76. Mine moves k20 to k21 (an UPDATE of the indexed column); theirs
+    // removes k24, the entry right after it.
+    let key = |k: u8| index_cell(&[b'k', k]);
+    let base_cells: Vec<Vec<u8>> = (0..20u8).map(|i| key(i * 4)).collect();
+    let mut mine_cells = base_cells.clone();
+    mine_cells[5] = key(21);
+    let mut theirs_cells = base_cells.clone();
+    theirs_cells.remove(6);
+    let base = page(INDEX_LEAF, 4096, &base_cells);
+    let merged = merge_leaf(
+        &base,
+        &page(INDEX_LEAF, 4096, &mine_cells),
+        &page(INDEX_LEAF, 4096, &theirs_cells),
+        9,
+    )
+    .expect("merges");
+    let mut expected = mine_cells.clone();
+    expected.remove(6);
+    assert_eq!(merged, page(INDEX_LEAF, 4096, &expected));
+}
+
+#[test]
+fn adjacent_updates_in_place_merge_and_next_to_a_delete_too() {
     let base = rows(20);
     let mine = edited(&base, |r| {
         r.insert(50, b"m".to_vec());
@@ -200,12 +290,18 @@ fn adjacent_updates_in_place_merge_but_not_next_to_a_delete() {
         r.insert(60, b"t".to_vec());
     });
     assert_eq!(merged, table_page(4096, &expected));
-    // An update next to the other side's delete (a key range may have moved): conflict.
+    // An update next to the other side's delete inside the page: no key range moved.
     let deleted = edited(&base, |r| {
         r.remove(&60);
     });
-    assert_eq!(merge_rows(&base, &mine, &deleted), None);
-    assert_eq!(merge_rows(&base, &deleted, &mine), None);
+    let expected = table_page(
+        4096,
+        &edited(&mine, |r| {
+            r.remove(&60);
+        }),
+    );
+    assert_eq!(merge_rows(&base, &mine, &deleted), Some(expected.clone()));
+    assert_eq!(merge_rows(&base, &deleted, &mine), Some(expected));
 }
 
 #[test]
@@ -482,4 +578,74 @@ fn a_row_added_at_either_end_is_refused() {
         r.insert(100, b"upd".to_vec());
     });
     assert!(merge_rows(&base, &mine, &appended).is_some());
+}
+
+#[test]
+fn rowid_range_reads_the_first_and_last_cells() {
+    assert_eq!(
+        table_leaf_rowid_range(&table_page(4096, &rows(20))),
+        Some((10, 200))
+    );
+    let one: BTreeMap<i64, Vec<u8>> = [(-5, b"x".to_vec())].into();
+    assert_eq!(
+        table_leaf_rowid_range(&table_page(4096, &one)),
+        Some((-5, -5))
+    );
+    assert_eq!(
+        table_leaf_rowid_range(&table_page(4096, &BTreeMap::new())),
+        None
+    );
+    let index = page(INDEX_LEAF, 4096, &[index_cell(b"a")]);
+    assert_eq!(table_leaf_rowid_range(&index), None);
+    // A pointer into the pointer array itself, and one past the page, are malformed.
+    let mut bad = table_page(4096, &rows(3));
+    bad[8..10].copy_from_slice(&8u16.to_be_bytes());
+    assert_eq!(table_leaf_rowid_range(&bad), None);
+    let mut past = table_page(4096, &rows(3));
+    past[12..14].copy_from_slice(&4095u16.to_be_bytes());
+    assert_eq!(table_leaf_rowid_range(&past), None);
+    assert_eq!(table_leaf_rowid_range(&[TABLE_LEAF; 100]), None);
+}
+
+proptest! {
+    /// The cheap range agrees with a full parse of the page.
+    #[test]
+    fn rowid_range_matches_a_full_parse(ids in proptest::collection::btree_set(-1000i64..1000, 1..40)) {
+        let rows: BTreeMap<i64, Vec<u8>> = ids.iter().map(|&r| (r, vec![7u8; 10])).collect();
+        let page = table_page(4096, &rows);
+        let full = parse_leaf(&page).expect("parses");
+        let expected = (full.cells[0].rowid, full.cells[full.cells.len() - 1].rowid);
+        prop_assert_eq!(table_leaf_rowid_range(&page), Some(expected));
+    }
+}
+
+#[test]
+fn refusals_say_why() {
+    let base = rows(20);
+    let same = edited(&base, |r| {
+        r.insert(50, b"mine".to_vec());
+    });
+    let other = edited(&base, |r| {
+        r.insert(50, b"theirs".to_vec());
+    });
+    let page_of = |rows: &BTreeMap<i64, Vec<u8>>| table_page(4096, rows);
+    let explain = |m: &BTreeMap<i64, Vec<u8>>, t: &BTreeMap<i64, Vec<u8>>| {
+        merge_leaf_explained(&page_of(&base), &page_of(m), &page_of(t), 7).err()
+    };
+    assert_eq!(explain(&same, &other), Some(Refusal::SameCell));
+    let appended = edited(&base, |r| {
+        r.insert(999, b"new".to_vec());
+    });
+    assert_eq!(explain(&appended, &other), Some(Refusal::AtPageEnd));
+    let inserted = edited(&base, |r| {
+        r.insert(195, b"new".to_vec());
+    });
+    let deleted_next = edited(&base, |r| {
+        r.remove(&200);
+    });
+    assert_eq!(explain(&inserted, &deleted_next), Some(Refusal::Adjacent));
+    assert_eq!(
+        merge_leaf_explained(&page_of(&base), &page_of(&same), &page_of(&base), 1).err(),
+        Some(Refusal::NotALeaf)
+    );
 }
