@@ -6,6 +6,7 @@
 //! when the changed byte ranges go to the store as one write set. A commit that loses
 //! first-committer-wins fails with `SQLITE_BUSY_SNAPSHOT` and SQLite rolls the transaction back.
 
+mod btree;
 mod config;
 pub mod delta;
 mod engine;

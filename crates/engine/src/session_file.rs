@@ -1,6 +1,7 @@
 //! One session's view of the database file: a pinned snapshot, private dirty pages, and the
 //! commit that publishes them. The VFS callbacks are thin wrappers over this type.
 
+use crate::btree;
 use crate::delta::page_delta;
 use crate::engine::EngineCore;
 use crate::error::EngineError;
@@ -44,9 +45,10 @@ struct FileState {
     /// Pages read since the snapshot LSN last changed: a superset of what SQLite may have
     /// cached (its cache is dropped whenever the served change counter changes).
     read_pages: HashSet<PageNo>,
-    /// The b-tree interior pages among `read_pages`. A writing transaction locks them: an append
-    /// to a leaf is only right while the parent's divider keys are as read (a concurrent split
-    /// can leave the leaf unchanged and move its key range in the parent alone).
+    /// The b-tree interior pages among `read_pages`. A transaction that extends a table leaf's
+    /// rowid range locks them: an append to a leaf is only right while the parent's divider keys
+    /// are as read (a concurrent split can leave the leaf unchanged and move its key range in
+    /// the parent alone). Every commit sends them as guard pages (see `WriteSet::guard_pages`).
     interior_pages: HashSet<PageNo>,
     read_set_lsn: Option<Lsn>,
     locked_pages: BTreeSet<PageNo>,
@@ -196,6 +198,30 @@ impl SessionFile {
         Ok(Some(version.data))
     }
 
+    /// The interior pages to lock for `leaves` whose rowid range the write set extends: their
+    /// ancestors among the interior pages read at the snapshot (SQLite reached each leaf from
+    /// its root through them). All interior pages read if one cannot be parsed.
+    fn leaf_ancestors(
+        &self,
+        state: &FileState,
+        leaves: &[PageNo],
+        lsn: Lsn,
+        db_pages: u32,
+    ) -> Result<Vec<PageNo>, EngineError> {
+        let mut images = HashMap::with_capacity(state.interior_pages.len());
+        for &page_no in &state.interior_pages {
+            if let Some(image) = self.base_image(page_no, lsn, db_pages)? {
+                images.insert(page_no, image);
+            }
+        }
+        let Some(found) = btree::ancestors(leaves, &images) else {
+            tracing::warn!("an interior page does not parse: locking every interior page read");
+            return Ok(state.interior_pages.iter().copied().collect());
+        };
+        tracing::debug!(?leaves, ancestors = ?found, "a leaf's rowid range grows: ancestors locked");
+        Ok(found.into_iter().collect())
+    }
+
     /// SQLite's xRead: fill `buf` from `offset`, zero-filling beyond the end of the file.
     pub fn read(&self, buf: &mut [u8], offset: u64) -> Result<ReadOutcome, EngineError> {
         let mut state = self.state.lock();
@@ -243,7 +269,7 @@ impl SessionFile {
             }
             match self.base_image(page_no, lsn, db_pages)? {
                 Some(data) => {
-                    if is_interior(page_no, &data) {
+                    if btree::is_interior(page_no, &data) {
                         state.interior_pages.insert(page_no);
                     }
                     window.copy_from_slice(&data[in_page..in_page + n]);
@@ -373,8 +399,9 @@ impl SessionFile {
             return Ok(CommitOutcome::Nothing);
         }
         let mut locked = state.locked_pages.clone();
-        if extends_a_leaf_range(state) {
-            locked.extend(state.interior_pages.iter().copied());
+        let extended = extended_leaves(state);
+        if !extended.is_empty() {
+            locked.extend(self.leaf_ancestors(state, &extended, snap_lsn, snap_pages)?);
         }
         if schema_changed {
             // A schema change must not miss rows committed after its snapshot into the pages it
@@ -387,6 +414,8 @@ impl SessionFile {
             db_pages: state.size_pages,
             deltas: deltas.as_ref().clone(),
             locked_pages: locked.into_iter().collect(),
+            // Lets the store merge a row this transaction adds at a leaf's end (see WriteSet).
+            guard_pages: state.interior_pages.iter().copied().collect(),
             origin: self.core.cfg.origin,
         };
         match self.core.store.commit_merging(ws) {
@@ -514,30 +543,17 @@ impl SessionFile {
     }
 }
 
-/// Whether the write set puts a row past either end of a table leaf it changed (a new largest
-/// or smallest rowid). Such a row belongs on that leaf only while the parent's dividers are as
-/// read: a concurrent split that moves the range without touching the leaf (SQLite's
-/// `balance_quick`) must conflict, so the transaction then locks the interior pages it read.
-/// Index b-trees keep their dividers as cells of the leaves, so a split there changes the leaf.
-fn extends_a_leaf_range(state: &FileState) -> bool {
-    state.dirty.iter().any(|(&page_no, dirty)| {
-        let Some(base) = dirty.base.as_deref() else {
-            return false;
-        };
-        if page_no == 1 {
-            return false;
-        }
-        let range = borealis_pagestore::leaf_merge::table_leaf_rowid_range;
-        match (range(base), range(&dirty.image)) {
-            (Some((base_min, base_max)), Some((min, max))) => min < base_min || max > base_max,
-            _ => false,
-        }
-    })
-}
-
-/// True for a b-tree interior page (table 0x05, index 0x02). Page 1 (the schema table's root)
-/// is left out: schema changes conflict through the schema cookie, and page 1 changes with
-/// every growth of the file.
-fn is_interior(page_no: PageNo, image: &[u8]) -> bool {
-    page_no != 1 && matches!(image.first(), Some(0x05) | Some(0x02))
+/// The table leaves the write set puts a row past either end of (a new largest or smallest
+/// rowid). Such a row belongs on that leaf only while its ancestors' dividers are as read: a
+/// concurrent split that moves the range without touching the leaf (SQLite's `balance_quick`)
+/// must conflict, so the transaction then locks the leaf's ancestors. Index b-trees keep their
+/// dividers as cells of the leaves, so a split there changes the leaf.
+fn extended_leaves(state: &FileState) -> Vec<PageNo> {
+    let range = borealis_pagestore::leaf_merge::table_leaf_rowid_range;
+    let extends = |(&page_no, dirty): (&PageNo, &DirtyPage)| {
+        let base = dirty.base.as_deref()?;
+        let ((base_min, base_max), (min, max)) = (range(base)?, range(&dirty.image)?);
+        (page_no != 1 && (min < base_min || max > base_max)).then_some(page_no)
+    };
+    state.dirty.iter().filter_map(extends).collect()
 }

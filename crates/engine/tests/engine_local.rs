@@ -161,3 +161,9 @@ fn append_races_a_quick_split() {
     let (_dir, store) = store();
     scenarios::append_races_a_quick_split(store);
 }
+
+#[test]
+fn append_ignores_a_split_in_another_table() {
+    let (_dir, store) = store();
+    scenarios::append_ignores_a_split_in_another_table(store);
+}

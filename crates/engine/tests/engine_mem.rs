@@ -233,3 +233,8 @@ fn concurrent_growing_inserts() {
 fn append_races_a_quick_split() {
     scenarios::append_races_a_quick_split(store());
 }
+
+#[test]
+fn append_ignores_a_split_in_another_table() {
+    scenarios::append_ignores_a_split_in_another_table(store());
+}

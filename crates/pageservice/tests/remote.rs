@@ -40,6 +40,7 @@ fn write(snapshot: u64, db_pages: u32, page_no: u32, byte: u8, origin: u16) -> W
             }],
         }],
         locked_pages: vec![],
+        guard_pages: vec![],
         origin,
     }
 }

@@ -57,6 +57,11 @@ pub struct WriteSet {
     /// Pages read under a locking read (`SELECT … FOR UPDATE` / `LOCK IN SHARE MODE`): the
     /// commit conflicts if any of them was changed by a commit after `snapshot`.
     pub locked_pages: Vec<PageNo>,
+    /// The b-tree interior pages the transaction read. Not a conflict by themselves: a leaf
+    /// merge may keep a row the write set adds at an end of a leaf page only if none of them
+    /// changed after `snapshot` (the page's key range, set by its parent's divider keys, is
+    /// then still the one the transaction placed the row in).
+    pub guard_pages: Vec<PageNo>,
     /// The instance making the commit, for diagnostics.
     pub origin: Origin,
 }

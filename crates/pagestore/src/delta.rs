@@ -44,6 +44,9 @@ pub fn check_shape(ws: &WriteSet, page_size: usize) -> Result<(), String> {
     if ws.locked_pages.contains(&0) {
         return Err("locked page number 0 (pages are 1-based)".to_string());
     }
+    if ws.guard_pages.contains(&0) {
+        return Err("guard page number 0 (pages are 1-based)".to_string());
+    }
     Ok(())
 }
 
@@ -110,6 +113,7 @@ mod tests {
             db_pages: 10,
             deltas,
             locked_pages: vec![],
+            guard_pages: vec![],
             origin: 1,
         }
     }

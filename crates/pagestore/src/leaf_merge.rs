@@ -32,7 +32,18 @@ const MAX_PAGE: usize = 65536;
 /// that spill to overflow pages, overlapping changes, touching changes at a page end or both
 /// adding rows, and a result that does not fit.
 pub fn merge_leaf(base: &[u8], mine: &[u8], theirs: &[u8], page_no: u32) -> Option<Vec<u8>> {
-    merge_leaf_explained(base, mine, theirs, page_no).ok()
+    merge_leaf_explained(base, mine, theirs, page_no, KeyRange::MayHaveMoved).ok()
+}
+
+/// What the caller knows about the leaf's key range (its parent's divider keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRange {
+    /// It may have changed since `base`: rows the loser adds at an end of the page are refused.
+    MayHaveMoved,
+    /// No interior page the loser read changed since `base` (the store checked the loser's
+    /// guard pages): the range is the one the loser placed its rows in, and no other commit
+    /// rebalanced the page (a rebalance rewrites the parent).
+    Unchanged,
 }
 
 /// Why [`merge_leaf_explained`] refused a merge: each is a real conflict for the loser.
@@ -73,12 +84,13 @@ impl Refusal {
     }
 }
 
-/// [`merge_leaf`], saying why a merge is refused.
+/// [`merge_leaf`], saying why a merge is refused, with what is known of the key range.
 pub fn merge_leaf_explained(
     base: &[u8],
     mine: &[u8],
     theirs: &[u8],
     page_no: u32,
+    range: KeyRange,
 ) -> Result<Vec<u8>, Refusal> {
     let size = base.len();
     if page_no == 1 || mine.len() != size || theirs.len() != size || !valid_page_size(size) {
@@ -92,10 +104,13 @@ pub fn merge_leaf_explained(
     let index = identity_index(&base).ok_or(Refusal::Malformed)?;
     let mine_hunks = diff(&base, &index, &mine)?;
     // A row this write set adds at either end of the page is only right while the parent's
-    // divider keys are as it read them; the merge cannot see the parent, so it refuses.
-    if mine_hunks.iter().any(|h| {
-        (h.start == 0 || h.end == base.cells.len()) && adds_a_row(base.kind, &base.cells, h)
-    }) {
+    // divider keys are as it read them; the merge cannot see the parent, so it refuses unless
+    // the caller vouches for the range.
+    if range == KeyRange::MayHaveMoved
+        && mine_hunks.iter().any(|h| {
+            (h.start == 0 || h.end == base.cells.len()) && adds_a_row(base.kind, &base.cells, h)
+        })
+    {
         return Err(Refusal::AtPageEnd);
     }
     let theirs_hunks = diff(&base, &index, &theirs)?;

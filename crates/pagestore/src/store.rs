@@ -18,6 +18,7 @@ use crate::delta;
 use crate::error::StoreError;
 use crate::feed::Feed;
 use crate::leaf_merge;
+use crate::leaf_merge::KeyRange;
 use crate::log::{self, LogWriter};
 use crate::options::StoreOptions;
 use crate::pins::Pins;
@@ -382,12 +383,15 @@ impl Inner {
             }
         }
         let mut merged = Vec::new();
+        // Checked once, and only when a page needs a merge.
+        let mut range: Option<KeyRange> = None;
         for i in 0..ws.deltas.len() {
             let page_no = ws.deltas[i].page_no;
             let Some(&winner) = st.last_write.get(&page_no).filter(|w| w.0 > ws.snapshot) else {
                 continue;
             };
-            match self.merge_page(st, &ws.deltas[i], ws.snapshot) {
+            let range = *range.get_or_insert_with(|| key_range(st, &ws));
+            match self.merge_page(st, &ws.deltas[i], ws.snapshot, range) {
                 Some(delta) => {
                     ws.deltas[i] = delta.clone();
                     merged.push(delta);
@@ -444,7 +448,13 @@ impl Inner {
     /// Try to merge the write set's change to a page that a newer commit also changed: a leaf
     /// page on which the two changed different cells (rows). Returns the delta to commit
     /// instead (relative to the current image), or `None` for a real conflict.
-    fn merge_page(&self, st: &State, mine: &PageDelta, snapshot: Lsn) -> Option<PageDelta> {
+    fn merge_page(
+        &self,
+        st: &State,
+        mine: &PageDelta,
+        snapshot: Lsn,
+        range: KeyRange,
+    ) -> Option<PageDelta> {
         if mine.page_no == 1 {
             return None;
         }
@@ -457,11 +467,12 @@ impl Inner {
         let base = self.image_in(st, mine.page_no, snapshot)?;
         let theirs = self.image_in(st, mine.page_no, st.last_lsn)?;
         let my_image = delta::apply(&base, mine).ok()?;
-        let merged = leaf_merge::merge_leaf_explained(&base, &my_image, &theirs, mine.page_no)
-            .inspect_err(|why| {
-                tracing::debug!(page = mine.page_no, why = why.as_str(), "merge refused");
-            })
-            .ok()?;
+        let merged =
+            leaf_merge::merge_leaf_explained(&base, &my_image, &theirs, mine.page_no, range)
+                .inspect_err(|why| {
+                    tracing::debug!(page = mine.page_no, why = why.as_str(), "merge refused");
+                })
+                .ok()?;
         self.counters.merges.fetch_add(1, Ordering::Relaxed);
         Some(delta::diff(mine.page_no, &theirs, &merged))
     }
@@ -719,5 +730,20 @@ impl PageStore for LocalPageStore {
 
     fn stats(&self) -> StoreStats {
         self.inner.stats()
+    }
+}
+
+/// Whether the leaves the write set changed keep the key ranges its transaction saw: no guard
+/// page (an interior page it read) was written after its snapshot.
+fn key_range(st: &State, ws: &WriteSet) -> KeyRange {
+    let moved = ws.guard_pages.iter().any(|page_no| {
+        st.last_write
+            .get(page_no)
+            .is_some_and(|(lsn, _)| *lsn > ws.snapshot)
+    });
+    if moved {
+        KeyRange::MayHaveMoved
+    } else {
+        KeyRange::Unchanged
     }
 }

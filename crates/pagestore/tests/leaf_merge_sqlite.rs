@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use borealis_pagestore::leaf_merge::merge_leaf;
+use borealis_pagestore::leaf_merge::{merge_leaf_explained, KeyRange};
 use rusqlite::Connection;
 
 const PAGE: usize = 4096;
@@ -136,6 +136,16 @@ fn combine(base: &[u8], a: &[u8], b: &[u8]) -> Result<(Vec<u8>, usize), Outcome>
     let pages = a.len().max(b.len()) / PAGE;
     let mut out = Vec::with_capacity(pages * PAGE);
     let mut merged = 0;
+    // As the store decides from A's guard pages: B changed no interior page of the base.
+    let interior = |p: &[u8]| matches!(p.first(), Some(0x05) | Some(0x02));
+    let range = if (2..=base.len() / PAGE).any(|n| {
+        let pb = page(base, n).filter(|p| interior(p));
+        pb.is_some_and(|pb| page(b, n) != Some(pb))
+    }) {
+        KeyRange::MayHaveMoved
+    } else {
+        KeyRange::Unchanged
+    };
     for n in 1..=pages {
         let (pb, pa, pbb) = (page(base, n), page(a, n), page(b, n));
         let chosen = match (pa, pbb) {
@@ -156,11 +166,13 @@ fn combine(base: &[u8], a: &[u8], b: &[u8]) -> Result<(Vec<u8>, usize), Outcome>
                 let pb = pb.ok_or(Outcome::Refused("both sides grew the file"))?;
                 merged += 1;
                 let kind = if pb[0] == 0x0D { "table" } else { "index" };
-                merge_leaf(pb, x, y, n as u32).ok_or(Outcome::Refused(if kind == "table" {
-                    "merge_leaf refused a table page"
-                } else {
-                    "merge_leaf refused an index or other page"
-                }))?
+                merge_leaf_explained(pb, x, y, n as u32, range).map_err(|_| {
+                    Outcome::Refused(if kind == "table" {
+                        "merge_leaf refused a table page"
+                    } else {
+                        "merge_leaf refused an index or other page"
+                    })
+                })?
             }
             (None, None) => unreachable!("n ≤ pages"),
         };

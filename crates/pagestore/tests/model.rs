@@ -200,6 +200,7 @@ fn build_ws(
         db_pages,
         deltas,
         locked_pages: locked.into_iter().collect(),
+        guard_pages: vec![],
         origin: (snap % 16) as u16 + 1,
     }
 }

@@ -108,6 +108,7 @@ pub fn write_set_to_wire(ws: &ps::WriteSet) -> pb::CommitRequest {
         deltas: ws.deltas.iter().map(delta_to_wire).collect(),
         locked_pages: ws.locked_pages.clone(),
         origin: u32::from(ws.origin),
+        guard_pages: ws.guard_pages.clone(),
     }
 }
 
@@ -124,6 +125,7 @@ pub fn write_set_from_wire(
             .map(|d| delta_from_wire(d, page_size))
             .collect::<Result<Vec<_>, _>>()?,
         locked_pages: r.locked_pages,
+        guard_pages: r.guard_pages,
         origin: origin_from_wire(r.origin)?,
     })
 }
@@ -327,9 +329,17 @@ mod tests {
             db_pages in any::<u32>(),
             deltas in proptest::collection::vec(arb_delta(4096), 0..6),
             locked in proptest::collection::vec(1u32..1000, 0..5),
+            guards in proptest::collection::vec(1u32..1000, 0..5),
             origin in 0u16..=16,
         ) {
-            let ws = ps::WriteSet { snapshot, db_pages, deltas, locked_pages: locked, origin };
+            let ws = ps::WriteSet {
+                snapshot,
+                db_pages,
+                deltas,
+                locked_pages: locked,
+                guard_pages: guards,
+                origin,
+            };
             let back = write_set_from_wire(write_set_to_wire(&ws), 4096).unwrap();
             prop_assert_eq!(back, ws);
         }

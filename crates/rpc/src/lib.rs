@@ -7,7 +7,7 @@
 //! `pageservice` and `replication` crates, which accept connections through [`incoming`].
 
 /// Version of the wire format; a client refuses a server of another version.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Largest gRPC message either side accepts: a commit of many pages, or a batch of changes.
 pub const MAX_MESSAGE_BYTES: usize = 256 << 20;

@@ -716,6 +716,40 @@ pub fn merged_row_changes_stay_consistent(store: Arc<dyn PageStore>) {
 /// A split that leaves the last leaf unchanged (SQLite's balance_quick: a row too big for the
 /// last leaf goes to a new page, and only the parent changes) must conflict with a concurrent
 /// append to that leaf: the append's row would otherwise sit past the parent's new divider.
+/// An append that extends a leaf's range locks that leaf's ancestors only: a split in another
+/// table the transaction read does not make it conflict.
+pub fn append_ignores_a_split_in_another_table(store: Arc<dyn PageStore>) {
+    let e = engine(store);
+    let s = e.open_session().unwrap();
+    for table in ["t", "u"] {
+        exec(
+            &s,
+            &format!("CREATE TABLE {table}(id INTEGER PRIMARY KEY, v TEXT)"),
+        );
+        exec(
+            &s,
+            &format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+                 INSERT INTO {table} SELECT i, printf('%0200d', i) FROM n"
+            ),
+        );
+    }
+    let a = e.open_session().unwrap();
+    let b = e.open_session().unwrap();
+    // a reads both tables' interior pages.
+    exec(&a, "BEGIN; SELECT count(*) FROM t; SELECT count(*) FROM u;");
+    // b splits u's last leaf: u's interior root changes.
+    exec(&b, "INSERT INTO u VALUES (2001, printf('%09000d', 1))");
+    // a appends to t: t's ancestors are unchanged, so the commit goes through.
+    a.conn()
+        .execute_batch("INSERT INTO t VALUES (2001, 'small'); COMMIT;")
+        .expect("no conflict with a split in another table");
+    let check = e.open_session().unwrap();
+    assert_eq!(text(&check, "PRAGMA integrity_check"), "ok");
+    assert_eq!(count(&check, "SELECT count(*) FROM t"), 2001);
+    assert_eq!(count(&check, "SELECT count(*) FROM u"), 2001);
+}
+
 pub fn append_races_a_quick_split(store: Arc<dyn PageStore>) {
     let e = engine(store);
     let s = e.open_session().unwrap();

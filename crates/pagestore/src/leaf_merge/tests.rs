@@ -213,6 +213,7 @@ fn touching_changes_at_a_page_end_conflict() {
                 &table_page(4096, a),
                 &table_page(4096, b),
                 7,
+                KeyRange::MayHaveMoved,
             )
             .err()
         };
@@ -248,7 +249,7 @@ fn both_adding_at_one_spot_conflicts() {
     };
     let base_page = page(INDEX_LEAF, 4096, &entries);
     assert_eq!(
-        merge_leaf_explained(&base_page, &with(21), &with(22), 9).err(),
+        merge_leaf_explained(&base_page, &with(21), &with(22), 9, KeyRange::MayHaveMoved).err(),
         Some(Refusal::Adjacent)
     );
 }
@@ -630,7 +631,14 @@ fn refusals_say_why() {
     });
     let page_of = |rows: &BTreeMap<i64, Vec<u8>>| table_page(4096, rows);
     let explain = |m: &BTreeMap<i64, Vec<u8>>, t: &BTreeMap<i64, Vec<u8>>| {
-        merge_leaf_explained(&page_of(&base), &page_of(m), &page_of(t), 7).err()
+        merge_leaf_explained(
+            &page_of(&base),
+            &page_of(m),
+            &page_of(t),
+            7,
+            KeyRange::MayHaveMoved,
+        )
+        .err()
     };
     assert_eq!(explain(&same, &other), Some(Refusal::SameCell));
     let appended = edited(&base, |r| {
@@ -645,7 +653,55 @@ fn refusals_say_why() {
     });
     assert_eq!(explain(&inserted, &deleted_next), Some(Refusal::Adjacent));
     assert_eq!(
-        merge_leaf_explained(&page_of(&base), &page_of(&same), &page_of(&base), 1).err(),
+        merge_leaf_explained(
+            &page_of(&base),
+            &page_of(&same),
+            &page_of(&base),
+            1,
+            KeyRange::MayHaveMoved
+        )
+        .err(),
         Some(Refusal::NotALeaf)
+    );
+}
+
+#[test]
+fn a_row_added_at_a_page_end_merges_when_the_key_range_is_unchanged() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.insert(999, b"appended".to_vec());
+        r.insert(1, b"prepended".to_vec());
+    });
+    let theirs = edited(&base, |r| {
+        r.insert(100, b"t".to_vec());
+    });
+    let page_of = |rows: &BTreeMap<i64, Vec<u8>>| table_page(4096, rows);
+    let merge = |range| {
+        merge_leaf_explained(
+            &page_of(&base),
+            &page_of(&mine),
+            &page_of(&theirs),
+            7,
+            range,
+        )
+    };
+    assert_eq!(merge(KeyRange::MayHaveMoved), Err(Refusal::AtPageEnd));
+    let expected = edited(&mine, |r| {
+        r.insert(100, b"t".to_vec());
+    });
+    assert_eq!(merge(KeyRange::Unchanged), Ok(page_of(&expected)));
+    // Touching the other side's change at the page's end stays refused either way.
+    let theirs_end = edited(&base, |r| {
+        r.remove(&200);
+    });
+    assert_eq!(
+        merge_leaf_explained(
+            &page_of(&base),
+            &page_of(&mine),
+            &page_of(&theirs_end),
+            7,
+            KeyRange::Unchanged
+        ),
+        Err(Refusal::Adjacent)
     );
 }

@@ -41,6 +41,7 @@ pub fn ws(snapshot: Lsn, db_pages: u32, deltas: Vec<PageDelta>, origin: Origin) 
         db_pages,
         deltas,
         locked_pages: vec![],
+        guard_pages: vec![],
         origin,
     }
 }

@@ -1,0 +1,148 @@
+//! What the engine reads of SQLite's b-tree pages: which interior pages are a leaf's ancestors.
+//!
+//! A transaction that extends a leaf's key range must lock the interior pages that hold the
+//! leaf's divider keys — its ancestors — so that a concurrent split which moves the range (and
+//! may leave the leaf itself unchanged) conflicts. Locking every interior page it read instead
+//! also conflicts with splits in unrelated tables and indexes.
+
+use std::collections::{HashMap, HashSet};
+
+use borealis_pagestore::PageNo;
+
+/// Bytes of an interior page's header: type, freeblock, cell count, content start,
+/// fragmented bytes, right-most child.
+const INTERIOR_HEADER: usize = 12;
+
+/// True for a b-tree interior page (table 0x05, index 0x02). Page 1 (the schema table's root)
+/// is left out: schema changes conflict through the schema cookie, and page 1 changes with
+/// every growth of the file.
+pub fn is_interior(page_no: PageNo, image: &[u8]) -> bool {
+    page_no != 1 && matches!(image.first(), Some(0x05) | Some(0x02))
+}
+
+/// The child page numbers of an interior page (not page 1); `None` if it is not one or is
+/// malformed. Every cell starts with its left child's page number; the header holds the
+/// right-most child.
+pub fn children(image: &[u8]) -> Option<Vec<PageNo>> {
+    if !matches!(image.first(), Some(0x05) | Some(0x02)) {
+        return None;
+    }
+    let be_u16 = |at: usize| -> Option<usize> {
+        let b = image.get(at..at + 2)?;
+        Some(usize::from(u16::from_be_bytes([b[0], b[1]])))
+    };
+    let be_u32 = |at: usize| -> Option<PageNo> {
+        let b = image.get(at..at + 4)?;
+        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let count = be_u16(3)?;
+    let mut out = Vec::with_capacity(count + 1);
+    for i in 0..count {
+        let cell = be_u16(INTERIOR_HEADER + 2 * i)?;
+        if cell < INTERIOR_HEADER + 2 * count {
+            return None;
+        }
+        out.push(be_u32(cell)?);
+    }
+    out.push(be_u32(8)?);
+    Some(out)
+}
+
+/// The ancestors of `leaves` among the interior pages `interior` (page number → image), or
+/// `None` if an interior page is malformed (the caller then locks them all). Bounded: each
+/// walk up visits every interior page at most once.
+pub fn ancestors(
+    leaves: &[PageNo],
+    interior: &HashMap<PageNo, std::sync::Arc<[u8]>>,
+) -> Option<HashSet<PageNo>> {
+    let mut parent_of: HashMap<PageNo, PageNo> = HashMap::new();
+    for (&page_no, image) in interior {
+        for child in children(image)? {
+            parent_of.insert(child, page_no);
+        }
+    }
+    let mut found = HashSet::new();
+    for &leaf in leaves {
+        let mut at = leaf;
+        while let Some(&parent) = parent_of.get(&at) {
+            if !found.insert(parent) {
+                break; // reached from an earlier leaf (or a cycle in malformed pages)
+            }
+            at = parent;
+        }
+    }
+    Some(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A table interior page of 512 bytes with `(child, key)` cells and a right-most child.
+    fn interior(cells: &[(u32, u8)], right: u32) -> Arc<[u8]> {
+        let mut page = vec![0u8; 512];
+        page[0] = 0x05;
+        page[3..5].copy_from_slice(&(cells.len() as u16).to_be_bytes());
+        page[8..12].copy_from_slice(&right.to_be_bytes());
+        let mut top = 512;
+        for (i, (child, key)) in cells.iter().enumerate() {
+            top -= 5;
+            page[top..top + 4].copy_from_slice(&child.to_be_bytes());
+            page[top + 4] = *key;
+            page[12 + 2 * i..14 + 2 * i].copy_from_slice(&(top as u16).to_be_bytes());
+        }
+        page[5..7].copy_from_slice(&(top as u16).to_be_bytes());
+        Arc::from(page)
+    }
+
+    #[test]
+    fn children_are_the_cells_then_the_right_most() {
+        assert_eq!(
+            children(&interior(&[(7, 1), (9, 2)], 11)),
+            Some(vec![7, 9, 11])
+        );
+        assert_eq!(children(&interior(&[], 4)), Some(vec![4]));
+        assert_eq!(children(&[0x0D; 512]), None);
+        let mut bad = interior(&[(7, 1)], 11).to_vec();
+        bad[12..14].copy_from_slice(&13u16.to_be_bytes()); // points into the pointer array
+        assert_eq!(children(&bad), None);
+        assert_eq!(children(&[0x05, 0, 0, 0, 9]), None);
+    }
+
+    #[test]
+    fn ancestors_walk_up_to_the_root_and_skip_other_trees() {
+        // Tree A: root 2 → interiors 3, 4 → leaves 10..13. Tree B: root 5 → leaves 20, 21.
+        let pages: HashMap<PageNo, Arc<[u8]>> = [
+            (2, interior(&[(3, 1)], 4)),
+            (3, interior(&[(10, 1)], 11)),
+            (4, interior(&[(12, 1)], 13)),
+            (5, interior(&[(20, 1)], 21)),
+        ]
+        .into();
+        let up = |leaves: &[PageNo]| {
+            let mut v: Vec<PageNo> = ancestors(leaves, &pages)
+                .expect("parses")
+                .into_iter()
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(up(&[11]), vec![2, 3]);
+        assert_eq!(up(&[11, 13]), vec![2, 3, 4]);
+        assert_eq!(up(&[21]), vec![5]);
+        assert_eq!(
+            up(&[99]),
+            Vec::<PageNo>::new(),
+            "a root leaf has no ancestors"
+        );
+    }
+
+    #[test]
+    fn a_cycle_in_malformed_pages_ends() {
+        let pages: HashMap<PageNo, Arc<[u8]>> =
+            [(2, interior(&[], 3)), (3, interior(&[], 2))].into();
+        let found = ancestors(&[2], &pages).expect("parses");
+        assert!(found.len() <= 2);
+    }
+}
