@@ -63,9 +63,14 @@ impl EngineCore {
         images: &HashMap<PageNo, Arc<[u8]>>,
     ) -> Result<(), EngineError> {
         let wait = self.cfg.apply_wait;
-        let Err(gap) = self.pool.apply(change, images, wait) else {
-            self.note_schema(change);
-            return Ok(());
+        let gap = match self.pool.apply(change, images, wait) {
+            Ok(applied_now) => {
+                if applied_now {
+                    self.note_schema(change);
+                }
+                return Ok(());
+            }
+            Err(gap) => gap,
         };
         tracing::warn!(
             lsn = change.lsn,
@@ -83,24 +88,30 @@ impl EngineCore {
             }
             match feed.next_change(wait)? {
                 Some(earlier) if earlier.lsn < change.lsn => {
-                    self.pool
+                    let applied_now = self
+                        .pool
                         .apply(&earlier, &HashMap::new(), Duration::ZERO)
                         .map_err(|g| EngineError::ApplyGap {
                             lsn: earlier.lsn,
                             missing: g.missing,
                         })?;
-                    self.note_schema(&earlier);
+                    if applied_now {
+                        self.note_schema(&earlier);
+                    }
                 }
                 _ => break,
             }
         }
-        self.pool
+        let applied_now = self
+            .pool
             .apply(change, images, Duration::ZERO)
             .map_err(|g| EngineError::ApplyGap {
                 lsn: change.lsn,
                 missing: g.missing,
             })?;
-        self.note_schema(change);
+        if applied_now {
+            self.note_schema(change);
+        }
         Ok(())
     }
 
@@ -249,6 +260,12 @@ impl Engine {
     /// Apply a change committed elsewhere (replication). Changes at or below
     /// [`Engine::applied_lsn`] are ignored; a later one waits for the ones before it.
     pub fn apply_change(&self, change: &CommittedChange) -> Result<(), EngineError> {
+        self.check_fits(change)?;
+        self.core.apply(change, &HashMap::new())
+    }
+
+    /// A change whose deltas do not fit the database is refused before anything is applied.
+    fn check_fits(&self, change: &CommittedChange) -> Result<(), EngineError> {
         let page_size = self.core.cfg.page_size;
         for delta in change.deltas.iter() {
             let fits = delta
@@ -262,7 +279,7 @@ impl Engine {
                 });
             }
         }
-        self.core.apply(change, &HashMap::new())
+        Ok(())
     }
 
     /// Call `listener` with every commit of this engine's sessions, right after the store

@@ -165,13 +165,13 @@ impl BufferPool {
     /// Apply a committed change, waiting up to `wait` for every earlier LSN to be applied first.
     /// `images` may hold the full new images of changed pages (the committing session has them);
     /// other pages are rebuilt from a cached current image plus the delta, or left uncached.
-    /// Changes at or below the applied LSN are ignored.
+    /// Changes at or below the applied LSN are ignored. Returns whether it applied `change` now.
     pub fn apply(
         &self,
         change: &CommittedChange,
         images: &HashMap<PageNo, Arc<[u8]>>,
         wait: Duration,
-    ) -> Result<(), ApplyGap> {
+    ) -> Result<bool, ApplyGap> {
         let deadline = Instant::now() + wait;
         let mut state = self.state.lock();
         // Bounded by the deadline: a missing LSN must not block a commit forever.
@@ -185,7 +185,7 @@ impl BufferPool {
             }
         }
         if change.lsn <= state.applied_lsn {
-            return Ok(());
+            return Ok(false);
         }
         let old_db_pages = state.db_pages;
         for delta in change.deltas.iter() {
@@ -216,7 +216,7 @@ impl BufferPool {
         state.applied_lsn = change.lsn;
         state.db_pages = change.db_pages;
         self.applied.notify_all();
-        Ok(())
+        Ok(true)
     }
 
     /// Jump to `latest` without the changes in between: every current image becomes valid only
@@ -417,10 +417,11 @@ mod tests {
         let pool = BufferPool::new(64, 64 * 16, 0, 4);
         let err = pool.apply(&change(2, 2, 1), &HashMap::new(), Duration::from_millis(10));
         assert_eq!(err, Err(ApplyGap { missing: 1 }));
-        pool.apply(&change(1, 2, 1), &HashMap::new(), Duration::ZERO)
-            .expect("first");
-        pool.apply(&change(1, 2, 7), &HashMap::new(), Duration::ZERO)
-            .expect("ignored duplicate");
+        let first = pool.apply(&change(1, 2, 1), &HashMap::new(), Duration::ZERO);
+        assert_eq!(first, Ok(true), "applied now");
+        // A duplicate is ignored, and says so (the engine then leaves the schema cookie alone).
+        let again = pool.apply(&change(1, 2, 7), &HashMap::new(), Duration::ZERO);
+        assert_eq!(again, Ok(false), "ignored duplicate");
         assert_eq!(pool.applied().0, 1);
     }
 
