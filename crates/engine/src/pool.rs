@@ -32,7 +32,8 @@ impl Entry {
 struct PoolState {
     slots: Vec<Option<Entry>>,
     free: Vec<usize>,
-    by_page: HashMap<PageNo, Vec<usize>>,
+    /// Looked up on every page read: foldhash, not SipHash.
+    by_page: HashMap<PageNo, Vec<usize>, foldhash::fast::RandomState>,
     hand: usize,
     applied_lsn: Lsn,
     db_pages: u32,
@@ -86,7 +87,7 @@ impl BufferPool {
             state: Mutex::new(PoolState {
                 slots,
                 free: (0..slot_count).rev().collect(),
-                by_page: HashMap::new(),
+                by_page: HashMap::default(),
                 hand: 0,
                 applied_lsn,
                 db_pages,

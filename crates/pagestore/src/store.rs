@@ -31,7 +31,8 @@ pub(crate) struct State {
     pub(crate) last_lsn: Lsn,
     /// Per page, the last commit that wrote it after the checkpoint. A page that is absent was
     /// last written at or before the checkpoint, which is ≤ every valid snapshot.
-    pub(crate) last_write: HashMap<PageNo, (Lsn, Origin)>,
+    /// Looked up for every page of every commit under the commit lock: foldhash, not SipHash.
+    pub(crate) last_write: HashMap<PageNo, (Lsn, Origin), foldhash::fast::RandomState>,
     /// The last commit that changed the schema cookie after the checkpoint.
     pub(crate) schema: Option<(Lsn, Origin)>,
     pub(crate) versions: Versions,
@@ -170,7 +171,7 @@ impl LocalPageStore {
             base,
             state: Mutex::new(State {
                 last_lsn: meta.checkpoint_lsn,
-                last_write: HashMap::new(),
+                last_write: HashMap::default(),
                 schema: None,
                 versions: Versions::new(meta.db_pages),
             }),

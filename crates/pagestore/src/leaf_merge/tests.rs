@@ -155,18 +155,6 @@ fn same_row_update_conflicts() {
 }
 
 #[test]
-fn insert_at_same_position_conflicts() {
-    let base = rows(20);
-    let mine = edited(&base, |r| {
-        r.insert(51, b"a".to_vec());
-    });
-    let theirs = edited(&base, |r| {
-        r.insert(52, b"b".to_vec());
-    });
-    assert_eq!(merge_rows(&base, &mine, &theirs), None);
-}
-
-#[test]
 fn insert_next_to_a_delete_merges_inside_the_page() {
     let base = rows(20);
     let mine = edited(&base, |r| {
@@ -231,16 +219,60 @@ fn touching_changes_at_a_page_end_conflict() {
 }
 
 #[test]
-fn both_adding_at_one_spot_conflicts() {
+fn rows_both_insert_at_one_gap_merge_in_rowid_order() {
     let base = rows(20);
     let mine = edited(&base, |r| {
+        r.insert(53, b"m".to_vec());
         r.insert(51, b"m".to_vec());
     });
     let theirs = edited(&base, |r| {
         r.insert(52, b"t".to_vec());
     });
-    assert_eq!(merge_rows(&base, &mine, &theirs), None);
-    // An index leaf: entries both sides add between the same two entries.
+    let expected = table_page(
+        4096,
+        &edited(&mine, |r| {
+            r.insert(52, b"t".to_vec());
+        }),
+    );
+    assert_eq!(merge_rows(&base, &mine, &theirs), Some(expected.clone()));
+    assert_eq!(merge_rows(&base, &theirs, &mine), Some(expected));
+    // The same new rowid on both sides is refused.
+    let same = edited(&base, |r| {
+        r.insert(52, b"m".to_vec());
+    });
+    assert_eq!(merge_rows(&base, &same, &theirs), None);
+}
+
+#[test]
+fn appends_to_the_last_leaf_merge_when_the_key_range_is_unchanged() {
+    let base = rows(20);
+    let mine = edited(&base, |r| {
+        r.insert(202, b"m".to_vec());
+    });
+    let theirs = edited(&base, |r| {
+        r.insert(201, b"t".to_vec());
+        r.insert(203, b"t".to_vec());
+    });
+    let page_of = |rows: &BTreeMap<i64, Vec<u8>>| table_page(4096, rows);
+    let merge = |range| {
+        merge_leaf_explained(
+            &page_of(&base),
+            &page_of(&mine),
+            &page_of(&theirs),
+            7,
+            range,
+        )
+    };
+    assert_eq!(merge(KeyRange::MayHaveMoved), Err(Refusal::AtPageEnd));
+    let expected = edited(&theirs, |r| {
+        r.insert(202, b"m".to_vec());
+    });
+    assert_eq!(merge(KeyRange::Unchanged), Ok(page_of(&expected)));
+}
+
+#[test]
+fn index_entries_both_added_at_one_spot_conflict() {
+    // Entries both sides add between the same two entries: no order the merge can know.
     let entries: Vec<Vec<u8>> = (0..20u8).map(|i| index_cell(&[b'k', i * 4])).collect();
     let with = |extra: u8| {
         let mut cells = entries.clone();
