@@ -149,6 +149,8 @@ fn message_to_mysql(msg: &str) -> MysqlError {
         );
     }
     if let Some(c) = msg.strip_prefix("no such column: ") {
+        // SQLite adds a hint for a double-quoted name; MySQL names only the column.
+        let c = c.split(" - should this be").next().unwrap_or(c);
         return MysqlError::new(
             1054,
             "42S22",
@@ -226,6 +228,21 @@ fn short_index(i: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_column_names_only_the_column() {
+        for msg in [
+            "no such column: object_name",
+            "no such column: \"object_name\" - should this be a string literal in single-quotes?",
+        ] {
+            let m = message_to_mysql(msg);
+            assert_eq!(m.code, 1054, "{msg}");
+            assert_eq!(
+                m.message, "Unknown column 'object_name' in 'field list'",
+                "{msg}"
+            );
+        }
+    }
 
     #[test]
     fn busy_snapshot_is_1213() {

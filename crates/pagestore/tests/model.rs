@@ -89,11 +89,13 @@ impl Model {
                 winner_origin,
             }))
         };
+        // Locked pages first, as the store checks them: a locked page that changed is a
+        // conflict no merge can undo, so the store does not try to merge written pages first.
         for p in w
-            .deltas
+            .locked_pages
             .iter()
-            .map(|d| d.page_no)
-            .chain(w.locked_pages.iter().copied())
+            .copied()
+            .chain(w.deltas.iter().map(|d| d.page_no))
         {
             let lw = self.last_write[p as usize - 1];
             if lw.0 > w.snapshot {
