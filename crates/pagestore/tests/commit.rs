@@ -134,7 +134,11 @@ fn invalid_write_sets_are_rejected() {
             1,
         ), // overlapping ranges
     ];
-    for w in bad {
+    let mut locked_zero = ws(1, 2, vec![delta(1, 0, b"a")], 1);
+    locked_zero.locked_pages = vec![0];
+    let mut guard_zero = ws(1, 2, vec![delta(1, 0, b"a")], 1);
+    guard_zero.guard_pages = vec![0];
+    for w in bad.into_iter().chain([locked_zero, guard_zero]) {
         assert!(
             matches!(s.commit(w.clone()), Err(CommitError::Invalid(_))),
             "{w:?} accepted"

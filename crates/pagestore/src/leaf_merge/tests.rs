@@ -94,6 +94,22 @@ fn merge_rows(
     )
 }
 
+/// [`merge_rows`] with a key range, saying why it refuses.
+fn explain_rows(
+    base: &BTreeMap<i64, Vec<u8>>,
+    mine: &BTreeMap<i64, Vec<u8>>,
+    theirs: &BTreeMap<i64, Vec<u8>>,
+    range: KeyRange,
+) -> Result<Vec<u8>, Refusal> {
+    merge_leaf_explained(
+        &table_page(4096, base),
+        &table_page(4096, mine),
+        &table_page(4096, theirs),
+        7,
+        range,
+    )
+}
+
 #[test]
 fn disjoint_updates_merge() {
     let base = rows(20);
@@ -196,14 +212,7 @@ fn touching_changes_at_a_page_end_conflict() {
             r.insert(inserted, b"x".to_vec());
         });
         let explain = |a: &BTreeMap<i64, Vec<u8>>, b: &BTreeMap<i64, Vec<u8>>| {
-            merge_leaf_explained(
-                &table_page(4096, &base),
-                &table_page(4096, a),
-                &table_page(4096, b),
-                7,
-                KeyRange::MayHaveMoved,
-            )
-            .err()
+            explain_rows(&base, a, b, KeyRange::MayHaveMoved).err()
         };
         assert_eq!(
             explain(&mine, &theirs),
@@ -253,21 +262,12 @@ fn appends_to_the_last_leaf_merge_when_the_key_range_is_unchanged() {
         r.insert(201, b"t".to_vec());
         r.insert(203, b"t".to_vec());
     });
-    let page_of = |rows: &BTreeMap<i64, Vec<u8>>| table_page(4096, rows);
-    let merge = |range| {
-        merge_leaf_explained(
-            &page_of(&base),
-            &page_of(&mine),
-            &page_of(&theirs),
-            7,
-            range,
-        )
-    };
+    let merge = |range| explain_rows(&base, &mine, &theirs, range);
     assert_eq!(merge(KeyRange::MayHaveMoved), Err(Refusal::AtPageEnd));
     let expected = edited(&theirs, |r| {
         r.insert(202, b"m".to_vec());
     });
-    assert_eq!(merge(KeyRange::Unchanged), Ok(page_of(&expected)));
+    assert_eq!(merge(KeyRange::Unchanged), Ok(table_page(4096, &expected)));
 }
 
 #[test]
@@ -661,16 +661,8 @@ fn refusals_say_why() {
     let other = edited(&base, |r| {
         r.insert(50, b"theirs".to_vec());
     });
-    let page_of = |rows: &BTreeMap<i64, Vec<u8>>| table_page(4096, rows);
     let explain = |m: &BTreeMap<i64, Vec<u8>>, t: &BTreeMap<i64, Vec<u8>>| {
-        merge_leaf_explained(
-            &page_of(&base),
-            &page_of(m),
-            &page_of(t),
-            7,
-            KeyRange::MayHaveMoved,
-        )
-        .err()
+        explain_rows(&base, m, t, KeyRange::MayHaveMoved).err()
     };
     assert_eq!(explain(&same, &other), Some(Refusal::SameCell));
     let appended = edited(&base, |r| {
@@ -684,11 +676,12 @@ fn refusals_say_why() {
         r.remove(&200);
     });
     assert_eq!(explain(&inserted, &deleted_next), Some(Refusal::Adjacent));
+    let page1 = |rows: &BTreeMap<i64, Vec<u8>>| table_page(4096, rows);
     assert_eq!(
         merge_leaf_explained(
-            &page_of(&base),
-            &page_of(&same),
-            &page_of(&base),
+            &page1(&base),
+            &page1(&same),
+            &page1(&base),
             1,
             KeyRange::MayHaveMoved
         )
@@ -707,33 +700,18 @@ fn a_row_added_at_a_page_end_merges_when_the_key_range_is_unchanged() {
     let theirs = edited(&base, |r| {
         r.insert(100, b"t".to_vec());
     });
-    let page_of = |rows: &BTreeMap<i64, Vec<u8>>| table_page(4096, rows);
-    let merge = |range| {
-        merge_leaf_explained(
-            &page_of(&base),
-            &page_of(&mine),
-            &page_of(&theirs),
-            7,
-            range,
-        )
-    };
+    let merge = |range| explain_rows(&base, &mine, &theirs, range);
     assert_eq!(merge(KeyRange::MayHaveMoved), Err(Refusal::AtPageEnd));
     let expected = edited(&mine, |r| {
         r.insert(100, b"t".to_vec());
     });
-    assert_eq!(merge(KeyRange::Unchanged), Ok(page_of(&expected)));
+    assert_eq!(merge(KeyRange::Unchanged), Ok(table_page(4096, &expected)));
     // Touching the other side's change at the page's end stays refused either way.
     let theirs_end = edited(&base, |r| {
         r.remove(&200);
     });
     assert_eq!(
-        merge_leaf_explained(
-            &page_of(&base),
-            &page_of(&mine),
-            &page_of(&theirs_end),
-            7,
-            KeyRange::Unchanged
-        ),
+        explain_rows(&base, &mine, &theirs_end, KeyRange::Unchanged),
         Err(Refusal::Adjacent)
     );
 }
