@@ -7,6 +7,22 @@ use mysql_async::prelude::*;
 
 const DEADLOCK: &str = "Deadlock found when trying to get lock; try restarting transaction";
 
+/// `x` and `y` each run one statement in a transaction of their own, both begun before either
+/// commits; `x` commits first. Returns `y`'s COMMIT.
+async fn race(
+    x: &mut mysql_async::Conn,
+    y: &mut mysql_async::Conn,
+    sql_x: &str,
+    sql_y: &str,
+) -> Result<(), mysql_async::Error> {
+    x.query_drop("BEGIN").await.unwrap();
+    y.query_drop("BEGIN").await.unwrap();
+    x.query_drop(sql_x).await.unwrap();
+    y.query_drop(sql_y).await.unwrap();
+    x.query_drop("COMMIT").await.unwrap();
+    y.query_drop("COMMIT").await
+}
+
 async fn setup(s: &Server) {
     let mut c = s.conn_db("cf").await;
     // Two tables: their rows live on different pages. Pre-fill so updates do not grow the file.
@@ -30,16 +46,9 @@ async fn different_pages_both_commit() {
     setup(&s).await;
     let mut x = s.conn_db("cf").await;
     let mut y = s.conn_db("cf").await;
-    x.query_drop("BEGIN").await.unwrap();
-    y.query_drop("BEGIN").await.unwrap();
-    x.query_drop("UPDATE a SET v = v + 1 WHERE id = 1")
-        .await
-        .unwrap();
-    y.query_drop("UPDATE b SET v = v + 1 WHERE id = 1")
-        .await
-        .unwrap();
-    x.query_drop("COMMIT").await.unwrap();
-    y.query_drop("COMMIT").await.unwrap();
+    let sql_x = "UPDATE a SET v = v + 1 WHERE id = 1";
+    let sql_y = "UPDATE b SET v = v + 1 WHERE id = 1";
+    race(&mut x, &mut y, sql_x, sql_y).await.unwrap();
     let (va, vb): (i64, i64) = x
         .query_first("SELECT (SELECT v FROM a WHERE id = 1), (SELECT v FROM b WHERE id = 1)")
         .await
@@ -282,16 +291,11 @@ async fn different_rows_of_one_page_merge_and_the_same_row_conflicts() {
     setup(&s).await;
     let mut x = s.conn_db("cf").await;
     let mut y = s.conn_db("cf").await;
-    x.query_drop("BEGIN").await.unwrap();
-    y.query_drop("BEGIN").await.unwrap();
-    x.query_drop("UPDATE a SET v = 101 WHERE id = 1")
-        .await
-        .unwrap();
-    y.query_drop("UPDATE a SET v = 103 WHERE id = 3")
-        .await
-        .unwrap();
-    x.query_drop("COMMIT").await.unwrap();
-    y.query_drop("COMMIT").await.unwrap();
+    let (sql_x, sql_y) = (
+        "UPDATE a SET v = 101 WHERE id = 1",
+        "UPDATE a SET v = 103 WHERE id = 3",
+    );
+    race(&mut x, &mut y, sql_x, sql_y).await.unwrap();
     let rows: Vec<(i64, i64)> = x
         .query("SELECT id, v FROM a WHERE id IN (1, 3) ORDER BY id")
         .await
@@ -303,26 +307,16 @@ async fn different_rows_of_one_page_merge_and_the_same_row_conflicts() {
         .unwrap();
     assert!(merges[0].1 >= 1, "{merges:?}");
     // Rows next to each other updated in place merge too; the same row conflicts.
-    x.query_drop("BEGIN").await.unwrap();
-    y.query_drop("BEGIN").await.unwrap();
-    x.query_drop("UPDATE a SET v = 201 WHERE id = 1")
-        .await
-        .unwrap();
-    y.query_drop("UPDATE a SET v = 202 WHERE id = 2")
-        .await
-        .unwrap();
-    x.query_drop("COMMIT").await.unwrap();
-    y.query_drop("COMMIT").await.unwrap();
-    x.query_drop("BEGIN").await.unwrap();
-    y.query_drop("BEGIN").await.unwrap();
-    x.query_drop("UPDATE a SET v = 301 WHERE id = 2")
-        .await
-        .unwrap();
-    y.query_drop("UPDATE a SET v = 302 WHERE id = 2")
-        .await
-        .unwrap();
-    x.query_drop("COMMIT").await.unwrap();
-    assert_eq!(code_of(y.query_drop("COMMIT").await), 1213);
+    let (sql_x, sql_y) = (
+        "UPDATE a SET v = 201 WHERE id = 1",
+        "UPDATE a SET v = 202 WHERE id = 2",
+    );
+    race(&mut x, &mut y, sql_x, sql_y).await.unwrap();
+    let (sql_x, sql_y) = (
+        "UPDATE a SET v = 301 WHERE id = 2",
+        "UPDATE a SET v = 302 WHERE id = 2",
+    );
+    assert_eq!(code_of(race(&mut x, &mut y, sql_x, sql_y).await), 1213);
     let rows: Vec<(i64, i64)> = x.query("SELECT id, v FROM a ORDER BY id").await.unwrap();
     assert_eq!(
         rows,
