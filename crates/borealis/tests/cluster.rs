@@ -128,6 +128,15 @@ async fn ids_never_collide_and_every_instance_sees_every_row() {
             .unwrap_err();
         assert_eq!(server_code(&err), Some(1238), "{err}");
     }
+    // TRUNCATE on one instance starts every instance's ids over.
+    c1.query_drop("TRUNCATE TABLE app.items").await.unwrap();
+    for slot in 1..=3u16 {
+        let mut c = regional_conn(&cluster, slot).await;
+        c.query_drop("INSERT INTO app.items (slot, n) VALUES (0, 0)")
+            .await
+            .unwrap();
+        assert_eq!(c.last_insert_id(), Some(u64::from(slot)), "slot {slot}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

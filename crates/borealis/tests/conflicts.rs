@@ -324,3 +324,31 @@ async fn different_rows_of_one_page_merge_and_the_same_row_conflicts() {
         "the loser's update is rolled back"
     );
 }
+
+/// Concurrent inserts into one table take their ids from the instance's counter, not from
+/// max(id) at each snapshot: both transactions commit, with different ids, and each
+/// multi-row INSERT gets consecutive ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_inserts_take_different_ids_and_both_commit() {
+    let s = Server::start(&[]);
+    let mut x = s.conn_db("cf").await;
+    x.query_drop("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
+        .await
+        .unwrap();
+    x.query_drop("INSERT INTO t (v) VALUES (0), (0)")
+        .await
+        .unwrap();
+    let mut y = s.conn_db("cf").await;
+    x.query_drop("BEGIN").await.unwrap();
+    y.query_drop("BEGIN").await.unwrap();
+    x.query_drop("INSERT INTO t (v) VALUES (1), (1)")
+        .await
+        .unwrap();
+    y.query_drop("INSERT INTO t (v) VALUES (2)").await.unwrap();
+    let (id_x, id_y) = (x.last_insert_id(), y.last_insert_id());
+    x.query_drop("COMMIT").await.unwrap();
+    y.query_drop("COMMIT").await.unwrap();
+    assert_eq!((id_x, id_y), (Some(3), Some(5)));
+    let rows: Vec<(i64, i64)> = x.query("SELECT id, v FROM t ORDER BY id").await.unwrap();
+    assert_eq!(rows, vec![(1, 0), (2, 0), (3, 1), (4, 1), (5, 2)]);
+}

@@ -13,6 +13,7 @@
 //! see `docs/FUNCTIONS.md` in this crate.
 
 pub mod aggregates;
+pub mod autoinc;
 pub mod collation;
 pub mod control_functions;
 pub mod date_format;
@@ -36,6 +37,7 @@ pub mod value;
 
 use std::sync::Arc;
 
+pub use autoinc::AutoIncrementCounters;
 pub use collation::{MYSQL_CI, MYSQL_DECIMAL};
 pub use error::FunctionError;
 pub use session::SessionContext;

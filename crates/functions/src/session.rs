@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
+use crate::autoinc::{next_auto_increment, AutoIncrementCounters};
 use crate::value::SqlValue;
 
 /// Callback the instance installs to resolve `@@system_variables`.
@@ -24,10 +25,19 @@ pub const MAX_USER_VARIABLES: usize = 65_536;
 /// Per-statement auto-increment state.
 #[derive(Default)]
 struct AutoIncrementState {
-    /// Last id generated in this statement, per table (lower-cased name).
-    last_by_table: HashMap<String, u64>,
+    /// Per table (lower-cased name): the ids this statement generated and reserved.
+    by_table: HashMap<String, StatementIds>,
     /// First id generated in this statement, across tables.
     first_generated: Option<u64>,
+}
+
+/// One statement's ids for one table.
+#[derive(Default, Clone, Copy)]
+struct StatementIds {
+    /// The last id generated (0 before the first).
+    last: u64,
+    /// The end of the block reserved from the instance's counter (0 before the first).
+    reserved_until: u64,
 }
 
 /// Text fields that change rarely; one lock for all of them.
@@ -51,14 +61,25 @@ pub struct SessionContext {
     auto_increment_increment: AtomicU64,
     auto_increment_offset: AtomicU64,
     auto_increment: Mutex<AutoIncrementState>,
+    /// The instance's per-table counters (a private set for a session outside an instance).
+    counters: Arc<AutoIncrementCounters>,
+    /// The instance's schema epoch at the start of the current statement.
+    schema_epoch: AtomicU64,
     user_vars: Mutex<HashMap<String, SqlValue>>,
     sysvar_lookup: Mutex<Option<Arc<SysvarLookup>>>,
     statement_count: AtomicU32,
 }
 
 impl SessionContext {
-    /// Creates the state of a new session with MySQL defaults.
+    /// Creates the state of a new session with MySQL defaults and auto-increment counters
+    /// of its own.
     pub fn new(connection_id: u32) -> Arc<Self> {
+        Self::with_counters(connection_id, AutoIncrementCounters::new())
+    }
+
+    /// Creates the state of a new session that takes auto-increment ids from `counters`,
+    /// shared with the other sessions of its instance.
+    pub fn with_counters(connection_id: u32, counters: Arc<AutoIncrementCounters>) -> Arc<Self> {
         Arc::new(SessionContext {
             connection_id,
             identity: Mutex::new(Identity {
@@ -74,6 +95,8 @@ impl SessionContext {
             auto_increment_increment: AtomicU64::new(1),
             auto_increment_offset: AtomicU64::new(1),
             auto_increment: Mutex::new(AutoIncrementState::default()),
+            counters,
+            schema_epoch: AtomicU64::new(0),
             user_vars: Mutex::new(HashMap::new()),
             sysvar_lookup: Mutex::new(None),
             statement_count: AtomicU32::new(0),
@@ -210,10 +233,11 @@ impl SessionContext {
         )
     }
 
-    /// Called at the start of every statement: resets the auto-increment
-    /// generator state and freezes the statement time.
-    pub fn begin_statement(&self) {
+    /// Called at the start of every statement with the instance's schema epoch: resets the
+    /// auto-increment generator state and freezes the statement time.
+    pub fn begin_statement(&self, schema_epoch: u64) {
         *self.auto_increment.lock() = AutoIncrementState::default();
+        self.schema_epoch.store(schema_epoch, Ordering::Relaxed);
         self.statement_time_micros
             .store(current_time_micros(), Ordering::Relaxed);
         self.statement_count.fetch_add(1, Ordering::Relaxed);
@@ -233,38 +257,43 @@ impl SessionContext {
         }
     }
 
-    /// Generates the next auto-increment id for `table` given the table's
-    /// current maximum id (MySQL's rule, see [`next_auto_increment`]).
-    pub fn next_auto_increment(&self, table: &str, current_max: Option<i64>) -> Option<u64> {
+    /// Generates the next auto-increment id for `table`: above the table's maximum at the
+    /// statement's snapshot (`current_max`), at or above its `AUTO_INCREMENT=n` start, above
+    /// the ids this statement generated, and from the instance's counter so that concurrent
+    /// statements get different ids. The first call reserves `rows` ids at once, so the
+    /// rows of one multi-row INSERT get consecutive ids, as with InnoDB's default lock mode.
+    pub fn next_auto_increment(
+        &self,
+        table: &str,
+        current_max: Option<i64>,
+        start: u64,
+        rows: u64,
+    ) -> Option<u64> {
         let (increment, offset) = self.auto_increment();
+        let floor = current_max
+            .map_or(0, |m| u64::try_from(m).unwrap_or(0))
+            .max(start.saturating_sub(1));
         let mut state = self.auto_increment.lock();
         let key = table.to_lowercase();
-        let floor_max = current_max.map_or(0, |m| u64::try_from(m).unwrap_or(0));
-        let last = state.last_by_table.get(&key).copied().unwrap_or(0);
-        let next = next_auto_increment(floor_max.max(last), increment, offset)?;
-        state.last_by_table.insert(key, next);
+        let mut ids = state.by_table.get(&key).copied().unwrap_or_default();
+        let base = floor.max(ids.last);
+        let mut next = next_auto_increment(base, increment, offset)?;
+        if next > ids.reserved_until {
+            let epoch = self.schema_epoch.load(Ordering::Relaxed);
+            let block = self
+                .counters
+                .reserve(epoch, &key, base, rows, increment, offset)?;
+            next = block.first;
+            ids.reserved_until = block.last;
+        }
+        assert!(next > base && next <= ids.reserved_until);
+        ids.last = next;
+        state.by_table.insert(key, ids);
         if state.first_generated.is_none() {
             state.first_generated = Some(next);
         }
         Some(next)
     }
-}
-
-/// MySQL's auto-increment rule: the smallest `v > base` with
-/// `v ≡ offset (mod increment)`; an offset larger than the increment is
-/// ignored (treated as 1). `None` on overflow.
-pub fn next_auto_increment(base: u64, increment: u64, offset: u64) -> Option<u64> {
-    let increment = increment.max(1);
-    let offset = if offset > increment || offset == 0 {
-        1
-    } else {
-        offset
-    };
-    if base < offset {
-        return Some(offset);
-    }
-    let steps = (base - offset) / increment + 1;
-    steps.checked_mul(increment)?.checked_add(offset)
 }
 
 /// Current wall-clock time in microseconds since the Unix epoch.
@@ -280,31 +309,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_increment_rule() {
-        assert_eq!(next_auto_increment(0, 1, 1), Some(1));
-        assert_eq!(next_auto_increment(7, 1, 1), Some(8));
-        assert_eq!(next_auto_increment(0, 16, 3), Some(3));
-        assert_eq!(next_auto_increment(3, 16, 3), Some(19));
-        assert_eq!(next_auto_increment(5, 16, 3), Some(19));
-        assert_eq!(next_auto_increment(19, 16, 3), Some(35));
-        // Offset larger than increment is ignored.
-        assert_eq!(next_auto_increment(0, 10, 15), Some(1));
-        assert_eq!(next_auto_increment(1, 10, 15), Some(11));
-        assert_eq!(next_auto_increment(u64::MAX, 1, 1), None);
-    }
-
-    #[test]
     fn statement_state_resets() {
         let ctx = SessionContext::new(1);
         ctx.set_auto_increment(16, 2);
-        ctx.begin_statement();
-        assert_eq!(ctx.next_auto_increment("t", None), Some(2));
-        assert_eq!(ctx.next_auto_increment("T", Some(1)), Some(18));
-        assert_eq!(ctx.next_auto_increment("u", Some(100)), Some(114));
+        ctx.begin_statement(1);
+        assert_eq!(ctx.next_auto_increment("t", None, 1, 1), Some(2));
+        assert_eq!(ctx.next_auto_increment("T", Some(1), 1, 1), Some(18));
+        assert_eq!(ctx.next_auto_increment("u", Some(100), 1, 1), Some(114));
         assert_eq!(ctx.generated_id(), Some(2));
-        ctx.begin_statement();
+        ctx.begin_statement(1);
         assert_eq!(ctx.generated_id(), None);
-        assert_eq!(ctx.next_auto_increment("t", Some(18)), Some(34));
+        assert_eq!(ctx.next_auto_increment("t", Some(18), 1, 1), Some(34));
+    }
+
+    #[test]
+    fn sessions_of_one_instance_share_the_counter() {
+        let counters = AutoIncrementCounters::new();
+        let a = SessionContext::with_counters(1, counters.clone());
+        let b = SessionContext::with_counters(2, counters);
+        a.begin_statement(1);
+        b.begin_statement(1);
+        // Both snapshots see max(id) = 5; a's statement inserts three rows, b's one,
+        // and their calls interleave.
+        assert_eq!(a.next_auto_increment("d.t", Some(5), 1, 3), Some(6));
+        assert_eq!(b.next_auto_increment("d.t", Some(5), 1, 1), Some(9));
+        assert_eq!(a.next_auto_increment("d.t", Some(5), 1, 3), Some(7));
+        assert_eq!(a.next_auto_increment("d.t", Some(5), 1, 3), Some(8));
+        assert_eq!(a.generated_id(), Some(6));
+        assert_eq!(b.generated_id(), Some(9));
+        // A row given an explicit id above the block moves the statement past it.
+        b.begin_statement(1);
+        assert_eq!(b.next_auto_increment("d.t", Some(50), 1, 2), Some(51));
+        assert_eq!(b.next_auto_increment("d.t", Some(60), 1, 2), Some(61));
+    }
+
+    #[test]
+    fn the_start_value_is_a_floor() {
+        let ctx = SessionContext::new(1);
+        ctx.begin_statement(1);
+        assert_eq!(ctx.next_auto_increment("d.t", None, 100, 1), Some(100));
+        assert_eq!(ctx.next_auto_increment("d.t", Some(100), 100, 1), Some(101));
+        ctx.begin_statement(1);
+        assert_eq!(ctx.next_auto_increment("d.u", Some(500), 100, 1), Some(501));
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub fn register(conn: &Connection, ctx: &Arc<SessionContext>) -> rusqlite::Resul
         conn,
         ctx,
         &["borealis_autoinc"],
-        Arity::Exactly(&[2]),
+        Arity::Exactly(&[2, 4]),
         autoinc,
     )?;
     session(conn, ctx, &["sleep"], Arity::Exactly(&[1]), sleep)?;
@@ -142,11 +142,19 @@ fn last_insert_id(s: &SessionContext, args: &[SqlValue]) -> R {
 fn autoinc(s: &SessionContext, args: &[SqlValue]) -> R {
     let table = args[0].as_text().unwrap_or_default();
     let current_max = args[1].as_i64();
-    let next = s.next_auto_increment(&table, current_max).ok_or_else(|| {
-        FunctionError::AutoIncrementOverflow {
+    // (table, max) or (table, max, AUTO_INCREMENT start, rows in the statement).
+    let positive = |i: usize| {
+        args.get(i)
+            .and_then(SqlValue::as_i64)
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(1)
+    };
+    let (start, rows) = (positive(2), positive(3));
+    let next = s
+        .next_auto_increment(&table, current_max, start, rows)
+        .ok_or_else(|| FunctionError::AutoIncrementOverflow {
             table: table.clone(),
-        }
-    })?;
+        })?;
     i64::try_from(next)
         .map(SqlValue::Integer)
         .map_err(|_| FunctionError::AutoIncrementOverflow { table })

@@ -330,7 +330,7 @@ fn extract_and_conversions() {
 #[test]
 fn clock_is_frozen_per_statement_and_follows_time_zone() {
     let (c, ctx) = conn();
-    ctx.begin_statement();
+    ctx.begin_statement(1);
     let now = text(&c, "now()");
     assert_eq!(now.len(), 19);
     // CURRENT_TIMESTAMP is an SQLite keyword: the translator emits now().

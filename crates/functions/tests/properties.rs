@@ -1,10 +1,10 @@
 //! Property tests of the core helpers.
 use std::cmp::Ordering;
 
+use borealis_functions::autoinc::next_auto_increment;
 use borealis_functions::collation::{compare_ci, fold_char};
 use borealis_functions::decimal::{fixed_text, Mode};
 use borealis_functions::interval::{add_interval, timestamp_diff, Field, Interval};
-use borealis_functions::session::next_auto_increment;
 use borealis_functions::temporal::{
     format_datetime, parse_datetime_text, DateTime, MICROS_PER_DAY,
 };

@@ -65,21 +65,21 @@ fn auto_increment_across_writers() {
     c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);")
         .unwrap();
     let insert = "INSERT INTO t (id, v) SELECT borealis_autoinc('t', (SELECT max(id) FROM t)), 'x'";
-    ctx.begin_statement();
+    ctx.begin_statement(1);
     c.execute(insert, []).unwrap();
     assert_eq!(ctx.generated_id(), Some(3));
-    ctx.begin_statement();
+    ctx.begin_statement(1);
     assert_eq!(ctx.generated_id(), None);
     c.execute(insert, []).unwrap();
     assert_eq!(ctx.generated_id(), Some(19));
     // Another writer (slot 5) inserted 21; the next id here is above it.
     c.execute("INSERT INTO t VALUES (21, 'other')", []).unwrap();
-    ctx.begin_statement();
+    ctx.begin_statement(1);
     c.execute(insert, []).unwrap();
     assert_eq!(ctx.generated_id(), Some(35));
     // Multi-row statement: each row gets the next value even though
     // max(id) is evaluated before the rows are inserted.
-    ctx.begin_statement();
+    ctx.begin_statement(1);
     c.execute(
         "INSERT INTO t (id, v) SELECT borealis_autoinc('t', m), 'y' FROM
            (SELECT (SELECT max(id) FROM t) AS m FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3))",

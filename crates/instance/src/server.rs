@@ -52,6 +52,8 @@ pub struct Shared {
     pub status: Status,
     pub processes: ProcessList,
     pub catalog: CatalogCache,
+    /// Per-table AUTO_INCREMENT counters, shared by the sessions (keyed by the schema epoch).
+    pub auto_increment: Arc<borealis_functions::AutoIncrementCounters>,
     /// Bumped after every DDL this instance commits; keys the translation and column caches.
     pub schema_epoch: AtomicU64,
     pub read_only: Arc<AtomicBool>,
@@ -258,6 +260,7 @@ pub fn start_with_store(
         status: Status::default(),
         processes: ProcessList::default(),
         catalog: CatalogCache::default(),
+        auto_increment: borealis_functions::AutoIncrementCounters::new(),
         schema_epoch: AtomicU64::new(1),
         read_only: Arc::new(AtomicBool::new(cfg.read_only)),
         growth_retry: parking_lot::Mutex::new(()),

@@ -26,11 +26,33 @@ type Ddl = Result<StatementKind, SqlError>;
 const DEFAULT_CHARSET: &str = "utf8mb4";
 const DEFAULT_COLLATION: &str = "utf8mb4_0900_ai_ci";
 
-fn ddl(statements: Vec<String>) -> StatementKind {
+/// A throwaway table whose creation and removal change the SQLite schema. Nobody can make a
+/// table of that name: users cannot create tables in information_schema.
+const SCHEMA_CHANGE_MARKER: &str = "\"information_schema.borealis_schema_change\"";
+
+/// A DDL batch. One that changes only catalog rows or data (TRUNCATE, ALTER TABLE …
+/// COMMENT / AUTO_INCREMENT) gets a marker table created and dropped, so that it changes the
+/// schema cookie like any other DDL: every instance then notices it (its metadata cache and
+/// auto-increment counters are keyed by the schema), and transactions that overlap it get
+/// 1213, as with a schema change. An empty batch (DROP TABLE IF EXISTS of no table) stays
+/// empty.
+fn ddl(mut statements: Vec<String>) -> StatementKind {
+    if !statements.is_empty() && !statements.iter().any(|s| changes_schema(s)) {
+        statements.push(format!("CREATE TABLE {SCHEMA_CHANGE_MARKER} (x)"));
+        statements.push(format!("DROP TABLE {SCHEMA_CHANGE_MARKER}"));
+    }
     StatementKind::Ddl {
         statements,
         skip_if: None,
     }
+}
+
+/// True for a statement that changes the SQLite schema (and so its schema cookie).
+fn changes_schema(sql: &str) -> bool {
+    let head = sql.trim_start().get(..6).unwrap_or("");
+    ["CREATE", "DROP ", "ALTER "]
+        .iter()
+        .any(|verb| head.len() >= verb.len() && head[..verb.len()].eq_ignore_ascii_case(verb))
 }
 
 /// Translates a parsed DDL (or unsupported) statement.
@@ -990,6 +1012,15 @@ fn alter_table(at: sqlparser::ast::AlterTable, ctx: &Ctx<'_>) -> Ddl {
                     }
                 }
             },
+            AlterTableOperation::AutoIncrement { value, .. } => {
+                let text = value.to_string();
+                let start = text
+                    .parse::<u64>()
+                    .map_err(|_| SqlError::unsupported(format!("AUTO_INCREMENT = {text}")))?;
+                // Applied through the start value every generated id respects; the
+                // schema change this DDL makes resets the instances' counters.
+                meta.auto_increment_start = Some(start.max(1));
+            }
             AlterTableOperation::DropIndex { name } => {
                 out.extend(drop_index(&mut meta, &name.value)?)
             }
@@ -1014,7 +1045,6 @@ fn alter_table(at: sqlparser::ast::AlterTable, ctx: &Ctx<'_>) -> Ddl {
                 let text = other.to_string().to_ascii_uppercase();
                 if text.contains("KEYS")
                     || text.starts_with("ENGINE")
-                    || text.starts_with("AUTO_INCREMENT")
                     || text.contains("CHARSET")
                     || text.contains("CHARACTER SET")
                     || text.starts_with("COMMENT")

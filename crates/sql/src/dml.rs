@@ -39,12 +39,17 @@ pub(crate) fn split_name(name: &ObjectName, ctx: &Ctx<'_>) -> Result<(String, St
     }
 }
 
-fn autoinc_expr(db: &str, table: &str, column: &str) -> String {
+/// The id generator for one row of an INSERT of `rows` rows: see `borealis_autoinc` in the
+/// functions crate (the table's maximum at the snapshot, its `AUTO_INCREMENT=n` start, and
+/// the row count, so the statement reserves its ids in one block).
+fn autoinc_expr(db: &str, table: &str, meta: &TableMeta, column: &str, rows: usize) -> String {
     format!(
-        "borealis_autoinc({}, (SELECT max({}) FROM {}))",
+        "borealis_autoinc({}, (SELECT max({}) FROM {}), {}, {})",
         quote_literal(&format!("{db}.{table}")),
         quote_ident(column),
-        sqlite_table(db, table)
+        sqlite_table(db, table),
+        meta.auto_increment_start.unwrap_or(1).max(1),
+        rows.max(1)
     )
 }
 
@@ -257,10 +262,10 @@ fn fill_values(
             }
         }
     }
-    let Some(ai) = meta.and_then(|m| m.auto_increment.clone()) else {
+    let Some((meta, ai)) = meta.and_then(|m| Some((m, m.auto_increment.clone()?))) else {
         return Ok(None);
     };
-    let gen = autoinc_expr(db, table, &ai);
+    let gen = autoinc_expr(db, table, meta, &ai, values.rows.len());
     match columns.iter().position(|c| c.eq_ignore_ascii_case(&ai)) {
         None => {
             ins.columns

@@ -152,10 +152,11 @@ fn catalog_round_trip_and_show() {
         db.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'test'"),
         vec![vec!["users"]]
     );
+    // Ids start at the table's AUTO_INCREMENT=5.
     db.exec("INSERT INTO users (email) VALUES ('a@b'), ('c@d')");
     assert_eq!(
         db.rows("SELECT id, status, score FROM users ORDER BY id"),
-        vec![vec!["1", "a", "0.00"], vec!["2", "a", "0.00"]]
+        vec![vec!["5", "a", "0.00"], vec!["6", "a", "0.00"]]
     );
     db.exec("INSERT INTO users (email, name) VALUES ('a@b', 'x') ON DUPLICATE KEY UPDATE name = VALUES(name)");
     assert_eq!(
@@ -163,9 +164,9 @@ fn catalog_round_trip_and_show() {
         vec![vec!["x"]]
     );
     db.exec("INSERT IGNORE INTO users SET email = 'a@b'");
-    db.exec("REPLACE INTO users (id, email) VALUES (2, 'z@z')");
+    db.exec("REPLACE INTO users (id, email) VALUES (6, 'z@z')");
     assert_eq!(
-        db.rows("SELECT email FROM users WHERE id = 2"),
+        db.rows("SELECT email FROM users WHERE id = 6"),
         vec![vec!["z@z"]]
     );
 }

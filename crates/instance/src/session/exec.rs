@@ -414,7 +414,7 @@ fn rand_jitter() -> u32 {
 }
 
 fn dml(s: &mut Session, sql: &str, params: &[Value], generates_ids: bool) -> ExecResult<OkInfo> {
-    s.fctx.begin_statement();
+    s.fctx.begin_statement(s.shared.epoch());
     let affected = {
         let conn = s.engine.conn();
         let mut stmt = conn.prepare_cached(sql).map_err(|e| s.sqlite_error(e))?;

@@ -111,7 +111,7 @@ impl Session {
                 MysqlError::new(1105, "HY000", format!("cannot configure a session: {e}"))
             })?;
         }
-        let fctx = SessionContext::new(info.connection_id);
+        let fctx = SessionContext::with_counters(info.connection_id, shared.auto_increment.clone());
         borealis_functions::register(engine.conn(), fctx.clone()).map_err(|e| {
             MysqlError::new(1105, "HY000", format!("cannot register functions: {e}"))
         })?;

@@ -80,12 +80,13 @@ fn register(conn: &Connection) {
     // Stateful like the real one: the max() subquery is evaluated once per
     // statement, so consecutive rows must still get increasing ids.
     let last = std::sync::Mutex::new(std::collections::HashMap::<String, i64>::new());
-    conn.create_scalar_function("borealis_autoinc", 2, f, move |ctx| {
+    conn.create_scalar_function("borealis_autoinc", 4, f, move |ctx| {
         let name: String = ctx.get(0)?;
         let max: Option<i64> = ctx.get(1)?;
+        let start: i64 = ctx.get(2)?;
         let mut last = last.lock().unwrap();
         let prev = last.get(&name).copied().unwrap_or(0);
-        let next = prev.max(max.unwrap_or(0)) + 1;
+        let next = prev.max(max.unwrap_or(0)).max(start - 1) + 1;
         last.insert(name, next);
         Ok(next)
     })
