@@ -9,32 +9,28 @@ pub const MERGE_GAP: usize = 16;
 
 /// The delta that turns `base` into `image`, or `None` if nothing changed. On page 1 the
 /// virtualised change-counter bytes are ignored and never included in a range.
+///
+/// Page 1 changes with every write transaction (SQLite bumps its change counter), so this
+/// runs on it once per commit: it gets the block scan like any other page.
 pub fn page_delta(page_no: PageNo, base: &[u8], image: &[u8]) -> Option<PageDelta> {
     assert_eq!(base.len(), image.len(), "page images differ in size");
     let mut runs = Runs::default();
-    if page_no == 1 {
-        // Page 1 is scanned byte by byte so the virtualised counter bytes can be skipped.
-        for i in 0..image.len() {
-            if header::is_virtual(i) {
-                // Never merge across a virtualised byte.
-                runs.close(image);
-            } else if base[i] != image[i] {
-                runs.changed(i, image);
-            }
+    // Most of a page is unchanged: compare whole blocks (memcmp) and look at single bytes only
+    // inside blocks that differ. A block is longer than MERGE_GAP, so a run never spans a whole
+    // unchanged block and skipping one gives the same ranges as a byte-by-byte scan.
+    const BLOCK: usize = 64;
+    const _: () = assert!(BLOCK > MERGE_GAP);
+    for (k, (b, n)) in base.chunks(BLOCK).zip(image.chunks(BLOCK)).enumerate() {
+        if b == n {
+            continue;
         }
-    } else {
-        // Most of a page is unchanged: compare whole blocks (memcmp) and look at single bytes
-        // only inside blocks that differ. Same ranges as the byte loop, at a fraction of the cost.
-        const BLOCK: usize = 64;
-        for (k, (b, n)) in base.chunks(BLOCK).zip(image.chunks(BLOCK)).enumerate() {
-            if b == n {
-                continue;
-            }
-            let at = k * BLOCK;
-            for (j, (x, y)) in b.iter().zip(n).enumerate() {
-                if x != y {
-                    runs.changed(at + j, image);
-                }
+        let at = k * BLOCK;
+        for (j, (x, y)) in b.iter().zip(n).enumerate() {
+            if page_no == 1 && header::is_virtual(at + j) {
+                // Page 1's virtualised counter bytes: never in a range, never merged across.
+                runs.close(image);
+            } else if x != y {
+                runs.changed(at + j, image);
             }
         }
     }
