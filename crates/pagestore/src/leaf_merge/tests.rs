@@ -715,3 +715,19 @@ fn a_row_added_at_a_page_end_merges_when_the_key_range_is_unchanged() {
         Err(Refusal::Adjacent)
     );
 }
+
+proptest! {
+    /// The bitmap overlap check agrees with comparing every pair of ranges.
+    #[test]
+    fn disjoint_within_agrees_with_pairwise_check(
+        spans in proptest::collection::vec((0usize..300, 1usize..90), 0..12),
+    ) {
+        let len = 256;
+        let spans: Vec<(usize, usize)> = spans.into_iter().map(|(s, w)| (s, s + w)).collect();
+        let inside = spans.iter().all(|&(_, end)| end <= len);
+        let apart = spans.iter().enumerate().all(|(i, a)| {
+            spans[i + 1..].iter().all(|b| a.1 <= b.0 || b.1 <= a.0)
+        });
+        prop_assert_eq!(disjoint_within(&spans, len), inside && apart);
+    }
+}
