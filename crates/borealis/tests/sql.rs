@@ -524,3 +524,90 @@ async fn auto_increment_start_alter_and_truncate() {
     let ids: Vec<(i64, i64)> = c.query("SELECT id, v FROM u").await.unwrap();
     assert_eq!(ids, vec![(1, 4)], "TRUNCATE starts the ids over");
 }
+
+/// A plain INSERT … VALUES text runs as a shape with bound values; a comment makes the same
+/// text take the ordinary path. Both must store exactly the same values, types and ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_insert_values_store_what_the_ordinary_path_stores() {
+    let s = Server::start(&[]);
+    let mut c = s.conn_db("lit").await;
+    let columns = "(id BIGINT AUTO_INCREMENT PRIMARY KEY, i INT, u INT UNSIGNED, d DECIMAL(12,3), \
+                   f DOUBLE, vc VARCHAR(20), dt DATETIME, dd DATE, y YEAR, e ENUM('a','b'), \
+                   b VARBINARY(8), j JSON, ok BOOL)";
+    for table in ["split", "plain"] {
+        c.query_drop(format!("CREATE TABLE {table} {columns}"))
+            .await
+            .unwrap();
+    }
+    let rows = [
+        "(0, 1, 2, 3, 4, 'x', '2020-01-02 03:04:05', '2020-01-02', 2020, 'a', 'bin', '{\"k\": 1}', 1)",
+        "(NULL, -5, 0, -7, -8, 'it''s', NULL, NULL, NULL, 'b', '', '[]', 0)",
+        "(NULL, 2147483647, 4294967295, '123456789.125', '1.5', '12', '2021-06-30', '2021-06-30', '1999', 'b', 'x', 'null', NULL)",
+        "(7, '42', '0', '0.000', '0', 'é漢字', 20200102030405, 20200102, 99, '', '?', '\"s\"', '1')",
+    ];
+    for (n, values) in rows.iter().enumerate() {
+        let split = c
+            .query_drop(format!("INSERT INTO split VALUES {values}"))
+            .await
+            .map(|()| c.last_insert_id());
+        let plain = c
+            .query_drop(format!("INSERT /* ordinary */ INTO plain VALUES {values}"))
+            .await
+            .map(|()| c.last_insert_id());
+        match (split, plain) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "row {n}: insert ids"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "row {n}: errors"),
+            (a, b) => panic!("row {n}: {a:?} vs {b:?}"),
+        }
+    }
+    c.query_drop("INSERT INTO split (i, vc) VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+        .await
+        .unwrap();
+    let first_split = c.last_insert_id();
+    c.query_drop("INSERT /**/ INTO plain (i, vc) VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+        .await
+        .unwrap();
+    assert_eq!(first_split, c.last_insert_id(), "multi-row insert id");
+    let dump = |table: &str| {
+        format!(
+            "SELECT id, i, u, d, f, vc, dt, dd, y, e, HEX(b), j, ok, \
+             CONCAT_WS(',', i, u, d, f, vc) FROM {table} ORDER BY id"
+        )
+    };
+    let a: Vec<mysql_async::Row> = c.query(dump("split")).await.unwrap();
+    let b: Vec<mysql_async::Row> = c.query(dump("plain")).await.unwrap();
+    let values = |rows: Vec<mysql_async::Row>| -> Vec<Vec<mysql_async::Value>> {
+        rows.into_iter().map(|r| r.unwrap()).collect()
+    };
+    let (a, b) = (values(a), values(b));
+    assert_eq!(a.len(), 7, "every row inserted");
+    let (_, split): (String, u64) = c
+        .query_first("SHOW GLOBAL STATUS LIKE 'Borealis_parameterized_inserts'")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(split, 5, "the texts without a comment ran as shapes");
+    assert_eq!(a, b);
+    // Errors are the ordinary path's: a duplicate key, a bad enum value, an unknown table or
+    // column, a wrong value count.
+    for sql in [
+        "INSERT INTO split (id) VALUES (7)",
+        "INSERT INTO split (e) VALUES ('zz')",
+        "INSERT INTO nosuch VALUES (1)",
+        "INSERT INTO split (nosuch) VALUES (1)",
+        "INSERT INTO split (i, u) VALUES (1)",
+    ] {
+        let split = server_error(c.query_drop(sql).await);
+        let plain = server_error(c.query_drop(sql.replacen(" INTO", " /**/ INTO", 1)).await);
+        assert_eq!(
+            (split.code, &split.message),
+            (plain.code, &plain.message),
+            "{sql}"
+        );
+        assert!(
+            matches!(split.code, 1062 | 1054 | 1136 | 1146 | 3819),
+            "{sql}: {}",
+            split.message
+        );
+    }
+}

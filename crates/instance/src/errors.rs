@@ -158,6 +158,14 @@ fn message_to_mysql(msg: &str) -> MysqlError {
         );
     }
     if let Some(rest) = msg.strip_prefix("table ") {
+        // INSERT into a column the table lacks.
+        if let Some((_, c)) = rest.split_once(" has no column named ") {
+            return MysqlError::new(
+                1054,
+                "42S22",
+                format!("Unknown column '{}' in 'field list'", unquote(c)),
+            );
+        }
         if let Some(t) = rest.strip_suffix(" already exists") {
             return MysqlError::new(
                 1050,
@@ -234,6 +242,7 @@ mod tests {
         for msg in [
             "no such column: object_name",
             "no such column: \"object_name\" - should this be a string literal in single-quotes?",
+            "table db.t has no column named object_name",
         ] {
             let m = message_to_mysql(msg);
             assert_eq!(m.code, 1054, "{msg}");

@@ -131,6 +131,8 @@ pub struct Status {
     pub conflicts: AtomicU64,
     /// Single-statement transactions retried after a conflict.
     pub retries: AtomicU64,
+    /// INSERT texts run as a shape with bound values (`borealis_sql::parameterize_insert`).
+    pub parameterized_inserts: AtomicU64,
     pub rows_sent: AtomicU64,
     pub rows_affected: AtomicU64,
     com: [AtomicU64; 12],
@@ -156,6 +158,7 @@ impl Default for Status {
             slow_queries: AtomicU64::new(0),
             conflicts: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            parameterized_inserts: AtomicU64::new(0),
             rows_sent: AtomicU64::new(0),
             rows_affected: AtomicU64::new(0),
             com: Default::default(),
@@ -288,6 +291,11 @@ fn session_counters(s: &Status) -> Vec<StatusVar> {
             "Borealis_conflict_retries",
             s.retries.load(Relaxed),
             "Single-statement transactions retried after a conflict.",
+        ),
+        counter(
+            "Borealis_parameterized_inserts",
+            s.parameterized_inserts.load(Relaxed),
+            "INSERT texts with inline values run as a cached shape with bound values.",
         ),
         counter(
             "Borealis_rows_affected",

@@ -299,6 +299,9 @@ impl Session {
 
     /// Runs every statement of a COM_QUERY text, one result each; stops at the first error.
     fn run_text(&mut self, sql: &str, out: &mut ResultSink<'_>) -> std::io::Result<()> {
+        if let Some(done) = self.run_parameterized(sql, out) {
+            return done;
+        }
         let statements = match self.translate(sql) {
             Ok(s) => s,
             Err(e) => return out.error(&to_mysql(&e)),
@@ -318,16 +321,54 @@ impl Session {
         }
         for (i, t) in statements.iter().enumerate() {
             let more = i + 1 < n;
-            if let Err(e) = self.run_statement(t, &[], out, more) {
+            if let Err(e) = self.run_statement(t, &t.mysql, &[], out, more) {
                 return out.error(&to_mysql(&e));
             }
         }
         Ok(())
     }
 
+    /// A plain `INSERT … VALUES` text runs as its shape with its values bound
+    /// (`borealis_sql::parameterize_insert`): every text of one shape shares one translation
+    /// and one SQLite statement. `None` when the text is not such an INSERT, or its shape is not
+    /// one INSERT with a parameter per value; the text then takes the ordinary path, which also
+    /// reports its errors.
+    fn run_parameterized(
+        &mut self,
+        sql: &str,
+        out: &mut ResultSink<'_>,
+    ) -> Option<std::io::Result<()>> {
+        let split = borealis_sql::parameterize_insert(sql)?;
+        let statements = self.translate(&split.shape).ok()?;
+        let [t] = statements.as_slice() else {
+            return None;
+        };
+        let is_insert = matches!(
+            t.kind,
+            StatementKind::Dml {
+                verb: DmlVerb::Insert | DmlVerb::Replace,
+                ..
+            }
+        );
+        if !is_insert || t.param_count != split.values.len() {
+            return None;
+        }
+        let params: Vec<Value> = split.values.into_iter().map(literal_value).collect();
+        self.shared
+            .status
+            .parameterized_inserts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(match self.run_statement(t, sql, &params, out, false) {
+            Ok(()) => Ok(()),
+            Err(e) => out.error(&to_mysql(&e)),
+        })
+    }
+
+    /// Runs one translated statement; `text` is what the process list and the logs show.
     fn run_statement(
         &mut self,
         t: &Translated,
+        text: &str,
         params: &[Value],
         out: &mut ResultSink<'_>,
         more: bool,
@@ -341,8 +382,8 @@ impl Session {
             self.warnings.clear();
         }
         let started = Instant::now();
-        self.process.begin("Query", Some(&t.mysql));
-        self.shared.general_log.write(self.id, None, &t.mysql);
+        self.process.begin("Query", Some(text));
+        self.shared.general_log.write(self.id, None, text);
         let result = exec::run(self, t, params, out, more);
         self.process.end();
         if let Some(id) = self.lost_conflict.take() {
@@ -360,7 +401,7 @@ impl Session {
                 .status
                 .slow_queries
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.shared.slow_log.write(self.id, Some(elapsed), &t.mysql);
+            self.shared.slow_log.write(self.id, Some(elapsed), text);
         }
         result
     }
@@ -384,6 +425,15 @@ impl Session {
             Some(VarValue::Int(i)) => i as f64,
             _ => 10.0,
         }
+    }
+}
+
+/// An inline value of a split INSERT as a bound parameter.
+fn literal_value(v: borealis_sql::Literal) -> Value {
+    match v {
+        borealis_sql::Literal::Null => Value::NULL,
+        borealis_sql::Literal::Int(i) => Value::Int(i),
+        borealis_sql::Literal::Text(t) => Value::Bytes(t.into_bytes()),
     }
 }
 
@@ -530,7 +580,8 @@ impl ProtocolSession for Session {
             return out.error(&MysqlError::new(1210, "HY000", msg));
         }
         let statements = p.statements.clone();
-        match self.run_statement(&statements[0], params, out, false) {
+        let t = &statements[0];
+        match self.run_statement(t, &t.mysql, params, out, false) {
             Ok(()) => Ok(()),
             Err(e) => out.error(&to_mysql(&e)),
         }
