@@ -20,10 +20,18 @@ pub fn is_interior(page_no: PageNo, image: &[u8]) -> bool {
     page_no != 1 && matches!(image.first(), Some(0x05) | Some(0x02))
 }
 
-/// The child page numbers of an interior page (not page 1); `None` if it is not one or is
-/// malformed. Every cell starts with its left child's page number; the header holds the
-/// right-most child.
-pub fn children(image: &[u8]) -> Option<Vec<PageNo>> {
+/// The child page numbers of an interior page, collected (for the tests).
+#[cfg(test)]
+fn children(image: &[u8]) -> Option<Vec<PageNo>> {
+    let mut out = Vec::new();
+    for_each_child(image, |child| out.push(child))?;
+    Some(out)
+}
+
+/// Calls `f` with each child page number of an interior page (not page 1), without collecting
+/// them; `None` (possibly after some calls) if the page is not one or is malformed. Every cell
+/// starts with its left child's page number; the header holds the right-most child.
+fn for_each_child(image: &[u8], mut f: impl FnMut(PageNo)) -> Option<()> {
     if !matches!(image.first(), Some(0x05) | Some(0x02)) {
         return None;
     }
@@ -36,30 +44,30 @@ pub fn children(image: &[u8]) -> Option<Vec<PageNo>> {
         Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
     let count = be_u16(3)?;
-    let mut out = Vec::with_capacity(count + 1);
     for i in 0..count {
         let cell = be_u16(INTERIOR_HEADER + 2 * i)?;
         if cell < INTERIOR_HEADER + 2 * count {
             return None;
         }
-        out.push(be_u32(cell)?);
+        f(be_u32(cell)?);
     }
-    out.push(be_u32(8)?);
-    Some(out)
+    f(be_u32(8)?);
+    Some(())
 }
 
 /// The ancestors of `leaves` among the interior pages `interior` (page number → image), or
 /// `None` if an interior page is malformed (the caller then locks them all). Bounded: each
 /// walk up visits every interior page at most once.
+/// Runs on every commit that appends rows: foldhash maps, and children are never collected.
 pub fn ancestors(
     leaves: &[PageNo],
-    interior: &HashMap<PageNo, std::sync::Arc<[u8]>>,
+    interior: &[(PageNo, std::sync::Arc<[u8]>)],
 ) -> Option<HashSet<PageNo>> {
-    let mut parent_of: HashMap<PageNo, PageNo> = HashMap::new();
-    for (&page_no, image) in interior {
-        for child in children(image)? {
-            parent_of.insert(child, page_no);
-        }
+    let mut parent_of: HashMap<PageNo, PageNo, foldhash::fast::RandomState> = HashMap::default();
+    for (page_no, image) in interior {
+        for_each_child(image, |child| {
+            parent_of.insert(child, *page_no);
+        })?;
     }
     let mut found = HashSet::new();
     for &leaf in leaves {
@@ -113,13 +121,12 @@ mod tests {
     #[test]
     fn ancestors_walk_up_to_the_root_and_skip_other_trees() {
         // Tree A: root 2 → interiors 3, 4 → leaves 10..13. Tree B: root 5 → leaves 20, 21.
-        let pages: HashMap<PageNo, Arc<[u8]>> = [
+        let pages: Vec<(PageNo, Arc<[u8]>)> = vec![
             (2, interior(&[(3, 1)], 4)),
             (3, interior(&[(10, 1)], 11)),
             (4, interior(&[(12, 1)], 13)),
             (5, interior(&[(20, 1)], 21)),
-        ]
-        .into();
+        ];
         let up = |leaves: &[PageNo]| {
             let mut v: Vec<PageNo> = ancestors(leaves, &pages)
                 .expect("parses")
@@ -140,8 +147,7 @@ mod tests {
 
     #[test]
     fn a_cycle_in_malformed_pages_ends() {
-        let pages: HashMap<PageNo, Arc<[u8]>> =
-            [(2, interior(&[], 3)), (3, interior(&[], 2))].into();
+        let pages: Vec<(PageNo, Arc<[u8]>)> = vec![(2, interior(&[], 3)), (3, interior(&[], 2))];
         let found = ancestors(&[2], &pages).expect("parses");
         assert!(found.len() <= 2);
     }

@@ -208,10 +208,10 @@ impl SessionFile {
         lsn: Lsn,
         db_pages: u32,
     ) -> Result<Vec<PageNo>, EngineError> {
-        let mut images = HashMap::with_capacity(state.interior_pages.len());
+        let mut images = Vec::with_capacity(state.interior_pages.len());
         for &page_no in &state.interior_pages {
             if let Some(image) = self.base_image(page_no, lsn, db_pages)? {
-                images.insert(page_no, image);
+                images.push((page_no, image));
             }
         }
         let Some(found) = btree::ancestors(leaves, &images) else {

@@ -73,33 +73,44 @@ pub fn schema_cookie_changed(old: &[u8], new: &[u8]) -> bool {
 const DIFF_JOIN_GAP: usize = 16;
 
 /// The delta that turns `old` into `new` (images of the same size): the changed byte runs,
-/// runs closer than [`DIFF_JOIN_GAP`] joined. Empty ranges when nothing changed.
+/// runs closer than [`DIFF_JOIN_GAP`] joined. Empty ranges when nothing changed. Runs once per
+/// merged page under the store's state lock, so unchanged stretches are skipped a block at a
+/// time (see [`next_difference`]).
 pub fn diff(page_no: crate::api::PageNo, old: &[u8], new: &[u8]) -> PageDelta {
     assert_eq!(old.len(), new.len(), "diff of images of different sizes");
     let mut ranges: Vec<crate::api::ByteRange> = Vec::new();
-    let mut i = 0;
-    while i < new.len() {
-        if old[i] == new[i] {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut end = i + 1;
+    let mut next = next_difference(old, new, 0);
+    // One iteration per range; each starts after the previous one ends.
+    while let Some(start) = next {
+        let mut end = start + 1;
+        next = next_difference(old, new, end);
         // Extend the run while the next difference is within the join gap.
-        let mut j = end;
-        while j < new.len() && j - end < DIFF_JOIN_GAP {
-            if old[j] != new[j] {
-                end = j + 1;
-            }
-            j += 1;
+        while let Some(j) = next.filter(|&j| j - end < DIFF_JOIN_GAP) {
+            end = j + 1;
+            next = next_difference(old, new, end);
         }
         ranges.push(crate::api::ByteRange {
             offset: start as u32,
             bytes: new[start..end].to_vec(),
         });
-        i = end;
     }
     PageDelta { page_no, ranges }
+}
+
+/// The first offset at or after `from` where the images differ: equal 64-byte blocks are
+/// compared whole (memcmp), single bytes only inside the first block that differs.
+fn next_difference(old: &[u8], new: &[u8], from: usize) -> Option<usize> {
+    const BLOCK: usize = 64;
+    let mut at = from;
+    // Bounded by the image length: each iteration moves to the next block boundary.
+    while at < new.len() {
+        let end = ((at / BLOCK + 1) * BLOCK).min(new.len());
+        if old[at..end] != new[at..end] {
+            return (at..end).find(|&k| old[k] != new[k]);
+        }
+        at = end;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -179,5 +190,48 @@ mod tests {
         assert_eq!(d.ranges[0].bytes.len(), 11);
         assert_eq!(&*apply(&old, &d).unwrap(), &new[..]);
         assert!(diff(7, &old, &old).ranges.is_empty());
+    }
+
+    /// The byte-by-byte definition of [`diff`]'s ranges.
+    fn diff_bytewise(old: &[u8], new: &[u8]) -> Vec<(usize, usize)> {
+        let mut ranges = Vec::new();
+        let mut i = 0;
+        while i < new.len() {
+            if old[i] == new[i] {
+                i += 1;
+                continue;
+            }
+            let (start, mut end, mut j) = (i, i + 1, i + 1);
+            while j < new.len() && j - end < DIFF_JOIN_GAP {
+                if old[j] != new[j] {
+                    end = j + 1;
+                }
+                j += 1;
+            }
+            ranges.push((start, end));
+            i = end;
+        }
+        ranges
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn diff_matches_the_bytewise_definition(
+            old in proptest::collection::vec(0u8..3, 300),
+            edits in proptest::collection::vec((0usize..300, 0u8..3), 0..30),
+        ) {
+            let mut new = old.clone();
+            for (at, b) in edits {
+                new[at] = b;
+            }
+            let d = diff(3, &old, &new);
+            let got: Vec<(usize, usize)> = d
+                .ranges
+                .iter()
+                .map(|r| (r.offset as usize, r.offset as usize + r.bytes.len()))
+                .collect();
+            proptest::prop_assert_eq!(got, diff_bytewise(&old, &new));
+            proptest::prop_assert_eq!(&*apply(&old, &d).unwrap(), &new[..]);
+        }
     }
 }
