@@ -358,6 +358,7 @@ fn with_retries<T>(
                     .retries
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::debug!(attempt, conflict = ?c, "retrying a single-statement transaction");
+                s.fctx.retry_statement();
                 if serial.is_none() && c.as_ref().is_some_and(|c| c.page_no == 1) {
                     serial = Some(shared.growth_retry.lock());
                 }
@@ -370,7 +371,10 @@ fn with_retries<T>(
                 let micros = 20 * u64::from(attempt.min(50)) + u64::from(rand_jitter()) % 100;
                 std::thread::sleep(std::time::Duration::from_micros(micros));
             }
-            other => return other,
+            other => {
+                s.fctx.end_retries();
+                return other;
+            }
         }
     }
 }
