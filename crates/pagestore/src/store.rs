@@ -93,6 +93,9 @@ pub(crate) struct Inner {
     pub(crate) checkpoint_wake: Mutex<bool>,
     pub(crate) checkpoint_cv: Condvar,
     pub(crate) shutdown: AtomicBool,
+    /// Commits between validation start and their record joining the pending buffer: the
+    /// flusher waits a little for them (see `group_commit`).
+    pub(crate) committing: AtomicU64,
     pub(crate) counters: Counters,
 }
 
@@ -198,6 +201,7 @@ impl LocalPageStore {
             checkpoint_wake: Mutex::new(false),
             checkpoint_cv: Condvar::new(),
             shutdown: AtomicBool::new(false),
+            committing: AtomicU64::new(0),
             counters: Counters::default(),
             opts,
         });
@@ -255,6 +259,23 @@ impl LocalPageStore {
 impl Drop for LocalPageStore {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// Counts a commit as about to join the pending buffer until dropped (also on every early
+/// return: a conflict, a closed store).
+struct Joining<'a>(&'a AtomicU64);
+
+impl<'a> Joining<'a> {
+    fn new(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Joining(count)
+    }
+}
+
+impl Drop for Joining<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -511,6 +532,7 @@ impl Inner {
             return Err(CommitError::LogFailed(msg));
         }
         self.wait_for_room();
+        let joining = Joining::new(&self.committing);
         let (lsn, db_pages, merged) = {
             let mut st = self.state.lock();
             let prepared = match self.prepare(&st, ws) {
@@ -546,6 +568,7 @@ impl Inner {
             pending.last_lsn = change.lsn;
             let (lsn, db_pages) = (change.lsn, change.db_pages);
             pending.changes.push(change);
+            drop(joining);
             (lsn, db_pages, merged)
         };
         self.work_cv.notify_one();
