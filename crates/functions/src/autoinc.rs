@@ -104,10 +104,15 @@ impl AutoIncrementCounters {
             "reservation below its floor"
         );
         if current {
-            if counters.last.len() >= MAX_COUNTED_TABLES && !counters.last.contains_key(table) {
-                counters.last.clear();
+            // Per insert statement: no new key string unless the table is new.
+            if let Some(handed) = counters.last.get_mut(table) {
+                *handed = last;
+            } else {
+                if counters.last.len() >= MAX_COUNTED_TABLES {
+                    counters.last.clear();
+                }
+                counters.last.insert(table.to_string(), last);
             }
-            counters.last.insert(table.to_string(), last);
         }
         Some(Reservation { first, last })
     }
