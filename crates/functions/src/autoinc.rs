@@ -88,9 +88,10 @@ impl AutoIncrementCounters {
             counters.last.clear();
         }
         let current = epoch == counters.epoch;
-        let handed_out = match current {
-            true => counters.last.get(table).copied().unwrap_or(0),
-            false => 0,
+        let handed_out = if current {
+            counters.last.get(table).copied().unwrap_or(0)
+        } else {
+            0
         };
         let first = next_auto_increment(floor.max(handed_out), increment, offset)?;
         // A block that would overflow shrinks to its first id; the next statement then

@@ -337,6 +337,16 @@ mod tests {
         }
     }
 
+    #[test]
+    fn more_values_than_sqlite_binds_take_the_ordinary_path() {
+        let row = |n: usize| format!("INSERT INTO t VALUES ({})", vec!["1"; n].join(", "));
+        assert_eq!(
+            parameterize_insert(&row(MAX_VALUES)).map(|p| p.values.len()),
+            Some(MAX_VALUES)
+        );
+        assert_eq!(parameterize_insert(&row(MAX_VALUES + 1)), None);
+    }
+
     /// Renders values back as literals.
     fn render(values: &[Literal]) -> Vec<String> {
         values
