@@ -142,7 +142,7 @@ impl EngineCore {
     /// Forget the gap: this engine fell so far behind that the store no longer holds the
     /// changes it missed. Cached images stop being current at the old applied LSN, and the
     /// engine continues at the store's latest LSN (reading changed pages afresh).
-    fn resync(&self) -> Result<(), EngineError> {
+    pub(crate) fn resync(&self) -> Result<(), EngineError> {
         let pin = self.store.pin_latest();
         let latest = pin.lsn();
         let db_pages = self.store.db_pages(latest)?;

@@ -7,7 +7,7 @@ use crate::engine::EngineCore;
 use crate::error::EngineError;
 use crate::header;
 use borealis_pagestore::{
-    CommitError, CommitReceipt, CommittedChange, Conflict, ConflictReason, Lsn, PageNo,
+    CommitError, CommitReceipt, CommittedChange, Conflict, ConflictReason, Lsn, PageNo, ReadError,
     SnapshotPin, WriteSet,
 };
 use parking_lot::Mutex;
@@ -17,6 +17,9 @@ use std::sync::Arc;
 
 /// SQLite lock levels (sqlite3.h `SQLITE_LOCK_*`).
 pub const LOCK_NONE: i32 = 0;
+
+/// Tries to pin a snapshot at the pool's applied LSN before giving up (`take_snapshot`).
+const SNAPSHOT_ATTEMPTS: u32 = 3;
 
 /// The snapshot a session reads at while it holds at least a SHARED lock.
 struct Snapshot {
@@ -109,14 +112,39 @@ impl SessionFile {
     }
 
     /// Pin a snapshot at the applied LSN.
+    ///
+    /// The pool applies a commit after it is durable, so it can trail the store's oldest
+    /// retained LSN: a checkpoint with no snapshot pinned moves that floor to the latest durable
+    /// LSN while the committers of the last batch are still applying theirs. Then wait for
+    /// them (or, if the pool is far behind, resynchronise it) and pin again.
     fn take_snapshot(&self) -> Result<Snapshot, EngineError> {
-        let (lsn, db_pages) = self.core.pool.applied();
-        let pin = self.core.store.pin(lsn)?;
-        Ok(Snapshot {
-            lsn,
-            db_pages,
-            _pin: pin,
-        })
+        // Bounded by SNAPSHOT_ATTEMPTS: each failed attempt waits for the pool or resynchronises
+        // it; the floor passes the applied LSN again only if another checkpoint ran meanwhile.
+        let mut attempt = 1;
+        loop {
+            let (lsn, db_pages) = self.core.pool.applied();
+            match self.core.store.pin(lsn) {
+                Ok(pin) => {
+                    return Ok(Snapshot {
+                        lsn,
+                        db_pages,
+                        _pin: pin,
+                    })
+                }
+                Err(ReadError::NotRetained { oldest, .. }) if attempt < SNAPSHOT_ATTEMPTS => {
+                    tracing::debug!(lsn, oldest, "applied LSN no longer retained: waiting");
+                    if !self
+                        .core
+                        .pool
+                        .wait_applied(oldest, self.core.cfg.apply_wait)
+                    {
+                        self.core.resync()?;
+                    }
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// SQLite's xLock: NONE→SHARED pins a snapshot; higher levels always succeed.

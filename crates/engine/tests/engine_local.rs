@@ -167,3 +167,44 @@ fn append_ignores_a_split_in_another_table() {
     let (_dir, store) = store();
     scenarios::append_ignores_a_split_in_another_table(store);
 }
+
+/// An engine whose pool trails the store's oldest retained LSN (another engine committed and a
+/// checkpoint ran with no snapshot pinned) still takes snapshots: it waits for the pool, then
+/// resynchronises it, and reads the other engine's rows.
+#[test]
+fn snapshot_after_the_floor_passed_the_pool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = StoreOptions {
+        fsync: false,
+        ..StoreOptions::default()
+    };
+    let local = LocalPageStore::open(dir.path(), opts).expect("open store");
+    let store: Arc<dyn PageStore> = local.clone();
+    let cfg = EngineConfig {
+        apply_wait: std::time::Duration::from_millis(50),
+        ..EngineConfig::default()
+    };
+    let writer = Engine::new(Arc::clone(&store), cfg.clone()).unwrap();
+    let reader = Engine::new(Arc::clone(&store), cfg).unwrap();
+    let behind = reader.applied_lsn();
+    writer
+        .open_session()
+        .unwrap()
+        .conn()
+        .execute_batch(
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'moved on');",
+        )
+        .unwrap();
+    local.checkpoint_now().unwrap();
+    assert!(
+        store.pin(behind).is_err(),
+        "the floor passed the reader's pool"
+    );
+    let v: String = reader
+        .open_session()
+        .unwrap()
+        .conn()
+        .query_row("SELECT v FROM t WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, "moved on");
+}
