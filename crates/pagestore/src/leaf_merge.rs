@@ -101,11 +101,31 @@ pub fn merge_leaf_explained(
     if page_no == 1 || mine.len() != size || theirs.len() != size || !valid_page_size(size) {
         return Err(Refusal::NotALeaf);
     }
-    let parse = |page| parse_leaf(page).ok_or(Refusal::NotALeaf);
-    let (base, mine, theirs) = (parse(base)?, parse(mine)?, parse(theirs)?);
-    if mine.kind != base.kind || theirs.kind != base.kind {
-        return Err(Refusal::NotALeaf);
-    }
+    merge_parsed(base, mine, theirs, range, Window::Changed)
+}
+
+/// How much of a side's page [`merge_parsed`] parses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Window {
+    /// Only the cells between the unchanged ends (see [`changed_window`]).
+    Changed,
+    /// Every cell (tests check that this gives the same result).
+    #[cfg(test)]
+    Whole,
+}
+
+/// The merge after the page checks: `base` parsed whole, each side only where it changed.
+fn merge_parsed(
+    base_page: &[u8],
+    mine: &[u8],
+    theirs: &[u8],
+    range: KeyRange,
+    window: Window,
+) -> Result<Vec<u8>, Refusal> {
+    let size = base_page.len();
+    let base = parse_leaf(base_page).ok_or(Refusal::NotALeaf)?;
+    let side = |page| changed_window(base_page, &base, page, window);
+    let (mine, theirs) = (side(mine)?, side(theirs)?);
     let mine_hunks = diff(&base, &mine)?;
     // A row this write set adds at either end of the page is only right while the parent's
     // divider keys are as it read them; the merge cannot see the parent, so it refuses unless
@@ -138,6 +158,8 @@ fn valid_page_size(size: usize) -> bool {
 struct Cell<'a> {
     /// The cell's bytes as stored on the page (header, local payload, overflow page number).
     bytes: &'a [u8],
+    /// Where they start on the page.
+    offset: usize,
     /// Rowid for table leaves; unused (0) for index leaves.
     rowid: i64,
     /// The payload spills to overflow pages.
@@ -149,12 +171,59 @@ impl Cell<'_> {
     fn alloc_size(&self) -> usize {
         self.bytes.len().max(MIN_CELL)
     }
+
+    /// The bytes `[start, end)` this cell takes on its page.
+    fn span(&self) -> (usize, usize) {
+        (self.offset, self.offset + self.alloc_size())
+    }
 }
 
 /// A leaf page as its type and its cells in pointer-array (key) order.
 struct Leaf<'a> {
     kind: u8,
     cells: Vec<Cell<'a>>,
+    /// One bit per page byte, set where a cell is (see [`disjoint_within`]).
+    used: Vec<u64>,
+}
+
+/// Header fields of a leaf page, checked: type, cell count, start of the cell content area.
+struct LeafHeader {
+    kind: u8,
+    count: usize,
+    content_start: usize,
+}
+
+/// Read and check a leaf page's header (not page 1: the header is at offset 0): a leaf type,
+/// and the pointer array ending at or before the content area, inside the page.
+fn leaf_header(page: &[u8]) -> Option<LeafHeader> {
+    let kind = *page.first()?;
+    if kind != TABLE_LEAF && kind != INDEX_LEAF {
+        return None;
+    }
+    let count = usize::from(read_u16(page, 3)?);
+    let content_start = match read_u16(page, 5)? {
+        0 => MAX_PAGE,
+        n => usize::from(n),
+    };
+    let pointers_end = LEAF_HEADER.checked_add(count.checked_mul(2)?)?;
+    if pointers_end > content_start || content_start > page.len() {
+        return None;
+    }
+    Some(LeafHeader {
+        kind,
+        count,
+        content_start,
+    })
+}
+
+/// The cell that pointer `i` of a page with header `h` points at; `None` if the pointer is
+/// outside the content area or the cell does not parse.
+fn cell_at<'a>(page: &'a [u8], h: &LeafHeader, i: usize) -> Option<Cell<'a>> {
+    let offset = usize::from(read_u16(page, LEAF_HEADER + 2 * i)?);
+    if offset < h.content_start {
+        return None;
+    }
+    parse_cell(page, offset, h.kind)
 }
 
 /// The smallest and largest rowid on a non-empty table leaf page (not page 1); `None` for any
@@ -178,44 +247,154 @@ pub fn table_leaf_rowid_range(page: &[u8]) -> Option<(i64, i64)> {
 /// Parse a leaf page (not page 1: the header is at offset 0). `None` on anything malformed:
 /// wrong type, pointers outside the content area, cells past the end or overlapping.
 fn parse_leaf(page: &[u8]) -> Option<Leaf<'_>> {
-    let kind = *page.first()?;
-    if kind != TABLE_LEAF && kind != INDEX_LEAF {
-        return None;
-    }
-    let count = usize::from(read_u16(page, 3)?);
-    let content_start = match read_u16(page, 5)? {
-        0 => MAX_PAGE,
-        n => usize::from(n),
-    };
-    let pointers_end = LEAF_HEADER.checked_add(count.checked_mul(2)?)?;
-    if pointers_end > content_start || content_start > page.len() {
-        return None;
-    }
-    let mut cells = Vec::with_capacity(count);
-    let mut spans = Vec::with_capacity(count);
-    for i in 0..count {
-        let offset = usize::from(read_u16(page, LEAF_HEADER + 2 * i)?);
-        if offset < content_start {
-            return None;
-        }
-        let cell = parse_cell(page, offset, kind)?;
-        spans.push((offset, offset + cell.alloc_size()));
-        cells.push(cell);
-    }
-    if !disjoint_within(&spans, page.len()) {
-        return None;
-    }
-    Some(Leaf { kind, cells })
+    let h = leaf_header(page)?;
+    let cells = (0..h.count)
+        .map(|i| cell_at(page, &h, i))
+        .collect::<Option<Vec<_>>>()?;
+    let used = disjoint_within(cells.iter().map(Cell::span), page.len())?;
+    Some(Leaf {
+        kind: h.kind,
+        cells,
+        used,
+    })
 }
 
-/// Whether the byte ranges lie inside the page and do not overlap. Linear: each range marks
-/// its bytes in a bitmap of the page, word by word (sorting the ranges cost 2.5 % of the
-/// server's CPU in oltp_insert: three leaves are parsed per merge).
-fn disjoint_within(spans: &[(usize, usize)], len: usize) -> bool {
+/// A side's page (`mine` or `theirs`) as the cells it shares with the base page at either end
+/// and the cells between, parsed: most of a page is unchanged, so only the changed window is
+/// parsed and matched by identity.
+struct Side<'a> {
+    kind: u8,
+    /// Cells in the page.
+    count: usize,
+    /// Leading and trailing cells equal to the base page's: same pointer, and no byte of the
+    /// cell changed (so the same bytes at the same offset).
+    prefix: usize,
+    suffix: usize,
+    /// The cells between, in pointer order.
+    window: Vec<Cell<'a>>,
+}
+
+/// `page` as a [`Side`] of `base` (parsed from `base_page`). Checks what [`parse_leaf`] checks,
+/// for the window's cells (parsed here) and the shared cells (the base page's, where the
+/// base page has them): in the content area, inside the page, not overlapping.
+fn changed_window<'a>(
+    base_page: &[u8],
+    base: &Leaf<'_>,
+    page: &'a [u8],
+    window: Window,
+) -> Result<Side<'a>, Refusal> {
+    let h = leaf_header(page).ok_or(Refusal::NotALeaf)?;
+    if h.kind != base.kind {
+        return Err(Refusal::NotALeaf);
+    }
+    let changed = changed_ranges(base_page, page);
+    let kept = |i: usize, at: usize| {
+        let cell = &base.cells[i];
+        read_u16(page, LEAF_HEADER + 2 * at).map(usize::from) == Some(cell.offset)
+            && !overlaps(&changed, cell.span())
+    };
+    let shared = base.cells.len().min(h.count);
+    let (mut prefix, mut suffix) = (0, 0);
+    if window == Window::Changed {
+        prefix = (0..shared).take_while(|&i| kept(i, i)).count();
+        let (nb, nn) = (base.cells.len(), h.count);
+        suffix = (0..shared - prefix)
+            .take_while(|&j| kept(nb - 1 - j, nn - 1 - j))
+            .count();
+    }
+    let cells = (prefix..h.count - suffix)
+        .map(|i| cell_at(page, &h, i))
+        .collect::<Option<Vec<_>>>()
+        .ok_or(Refusal::NotALeaf)?;
+    let base_window = &base.cells[prefix..base.cells.len() - suffix];
+    let kept_cells = base.cells[..prefix]
+        .iter()
+        .chain(&base.cells[base.cells.len() - suffix..]);
+    // The shared cells lie in this page's content area, and the window's cells overlap
+    // neither them nor each other: start from the base page's bitmap without its window.
+    let mut used = base.used.clone();
+    for cell in base_window {
+        let (start, end) = cell.span();
+        clear_bits(&mut used, start, end);
+    }
+    let in_content = kept_cells.into_iter().all(|c| c.offset >= h.content_start);
+    let disjoint = cells.iter().all(|c| {
+        let (start, end) = c.span();
+        end <= page.len() && mark_unused(&mut used, start, end)
+    });
+    if !in_content || !disjoint {
+        return Err(Refusal::NotALeaf);
+    }
+    Ok(Side {
+        kind: h.kind,
+        count: h.count,
+        prefix,
+        suffix,
+        window: cells,
+    })
+}
+
+/// The byte ranges `[start, end)` where two pages of the same size differ, in order: equal
+/// 64-byte blocks are compared whole (memcmp), bytes one by one only inside a differing block.
+fn changed_ranges(a: &[u8], b: &[u8]) -> Vec<(usize, usize)> {
+    const BLOCK: usize = 64;
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    // Bounded by the page: each iteration moves to the next block.
+    for start in (0..a.len().min(b.len())).step_by(BLOCK) {
+        let end = (start + BLOCK).min(a.len()).min(b.len());
+        if a[start..end] == b[start..end] {
+            continue;
+        }
+        for k in (start..end).filter(|&k| a[k] != b[k]) {
+            match ranges.last_mut() {
+                Some(last) if last.1 == k => last.1 = k + 1,
+                _ => ranges.push((k, k + 1)),
+            }
+        }
+    }
+    ranges
+}
+
+/// Whether `span` overlaps any of the sorted, disjoint `ranges`.
+fn overlaps(ranges: &[(usize, usize)], (start, end): (usize, usize)) -> bool {
+    // The first range ending after `start` is the only candidate.
+    let i = ranges.partition_point(|r| r.1 <= start);
+    ranges.get(i).is_some_and(|r| r.0 < end)
+}
+
+/// Whether the byte ranges lie inside the page and do not overlap; if so, the bitmap of the
+/// bytes they cover. Linear: each range marks its bytes in a bitmap of the page, word by word
+/// (sorting the ranges cost 2.5 % of the server's CPU in oltp_insert).
+fn disjoint_within(
+    spans: impl IntoIterator<Item = (usize, usize)>,
+    len: usize,
+) -> Option<Vec<u64>> {
     let mut used = vec![0u64; len.div_ceil(64)];
     spans
-        .iter()
-        .all(|&(start, end)| start <= end && end <= len && mark_unused(&mut used, start, end))
+        .into_iter()
+        .all(|(start, end)| start <= end && end <= len && mark_unused(&mut used, start, end))
+        .then_some(used)
+}
+
+/// Clears bits `start..end` of `bitmap` (bits a [`mark_unused`] set).
+fn clear_bits(bitmap: &mut [u64], start: usize, end: usize) {
+    let mut at = start;
+    // Bounded: each iteration advances `at` to the next word boundary or to `end`.
+    while at < end {
+        let (word, upto) = (at / 64, end.min((at / 64 + 1) * 64));
+        bitmap[word] &= !bit_mask(at, upto);
+        at = upto;
+    }
+}
+
+/// The bits `at..upto` of the word holding bit `at` (`upto` at most its next word boundary).
+fn bit_mask(at: usize, upto: usize) -> u64 {
+    let width = upto - at;
+    if width == 64 {
+        u64::MAX
+    } else {
+        ((1u64 << width) - 1) << (at % 64)
+    }
 }
 
 /// Marks bits `start..end` of `bitmap`; false (and stops) if any of them was already set.
@@ -225,12 +404,7 @@ fn mark_unused(bitmap: &mut [u64], start: usize, end: usize) -> bool {
     while at < end {
         let word = at / 64;
         let upto = end.min((word + 1) * 64);
-        let width = upto - at;
-        let mask = if width == 64 {
-            u64::MAX
-        } else {
-            ((1u64 << width) - 1) << (at % 64)
-        };
+        let mask = bit_mask(at, upto);
         if bitmap[word] & mask != 0 {
             return false;
         }
@@ -264,6 +438,7 @@ fn parse_cell(page: &[u8], offset: usize, kind: u8) -> Option<Cell<'_>> {
     let bytes = page.get(offset..offset.checked_add(len)?)?;
     Some(Cell {
         bytes,
+        offset,
         rowid,
         overflow,
     })
@@ -349,29 +524,17 @@ struct Hunk<'a> {
 ///
 /// Most of a page is unchanged: cells equal at the same position from either end are kept
 /// without hashing them, and only the window between is matched by identity.
-fn diff<'a>(base: &Leaf<'a>, new: &Leaf<'a>) -> Result<Vec<Hunk<'a>>, Refusal> {
-    let (b, n) = (&base.cells, &new.cells);
-    let prefix = b
-        .iter()
-        .zip(n)
-        .take_while(|(x, y)| x.bytes == y.bytes)
-        .count();
-    let room = b.len().min(n.len()) - prefix;
-    let suffix = b
-        .iter()
-        .rev()
-        .zip(n.iter().rev())
-        .take(room)
-        .take_while(|(x, y)| x.bytes == y.bytes)
-        .count();
-    let (b_end, n_end) = (b.len() - suffix, n.len() - suffix);
+fn diff<'a>(base: &Leaf<'a>, new: &Side<'a>) -> Result<Vec<Hunk<'a>>, Refusal> {
+    let b = &base.cells;
+    let (prefix, b_end) = (new.prefix, b.len() - new.suffix);
+    assert_eq!(new.window.len(), new.count - new.suffix - prefix);
     let index = identity_index(base.kind, &b[prefix..b_end]).ok_or(Refusal::Malformed)?;
     // Identities unique in `new`'s window too (a repeat of a kept cell: `check_merged`).
-    identity_index(new.kind, &n[prefix..n_end]).ok_or(Refusal::Malformed)?;
+    identity_index(new.kind, &new.window).ok_or(Refusal::Malformed)?;
     let mut hunks = Vec::new();
-    let (mut base_at, mut new_at) = (prefix, prefix);
-    for ni in prefix..n_end {
-        let cell = &n[ni];
+    // Positions in `b` and in the window.
+    let (mut base_at, mut new_at) = (prefix, 0);
+    for (ni, cell) in new.window.iter().enumerate() {
         let Some(&at) = index.get(&identity(new.kind, cell)) else {
             continue;
         };
@@ -382,11 +545,11 @@ fn diff<'a>(base: &Leaf<'a>, new: &Leaf<'a>) -> Result<Vec<Hunk<'a>>, Refusal> {
         if bi < base_at {
             return Err(Refusal::Malformed); // kept cells reordered
         }
-        push_hunk(&mut hunks, b, base_at..bi, &n[new_at..ni])?;
+        push_hunk(&mut hunks, b, base_at..bi, &new.window[new_at..ni])?;
         base_at = bi + 1;
         new_at = ni + 1;
     }
-    push_hunk(&mut hunks, b, base_at..b_end, &n[new_at..n_end])?;
+    push_hunk(&mut hunks, b, base_at..b_end, &new.window[new_at..])?;
     Ok(hunks)
 }
 
@@ -520,8 +683,13 @@ fn check_merged(kind: u8, cells: &[Cell<'_>], added: &[Cell<'_>]) -> Option<()> 
         }
     } else {
         // Bounded by cells × added; `added` is the few cells the two transactions wrote.
+        // Index cells of one index mostly have one length and one record header: the last
+        // byte (the rowid's low byte) tells most of them apart before a full compare.
+        let same = |c: &Cell<'_>, new: &Cell<'_>| {
+            c.bytes.last() == new.bytes.last() && c.bytes == new.bytes
+        };
         for new in added {
-            if cells.iter().filter(|c| c.bytes == new.bytes).count() != 1 {
+            if cells.iter().filter(|c| same(c, new)).count() != 1 {
                 return None;
             }
         }
