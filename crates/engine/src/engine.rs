@@ -49,6 +49,9 @@ pub(crate) struct EngineCore {
     pub schema_generation: AtomicU64,
     /// The schema cookie as of the newest applied change that carried it.
     schema_cookie: parking_lot::Mutex<[u8; 4]>,
+    /// The store hands this engine every durable commit with its images (an in-process
+    /// store): sessions then need not build images of their own to apply.
+    pub store_applies: bool,
 }
 
 /// See [`Engine::set_commit_listener`].
@@ -113,6 +116,21 @@ impl EngineCore {
             self.note_schema(change);
         }
         Ok(())
+    }
+
+    /// Apply a durable commit handed over by the store's flusher, with its page images (in
+    /// delta order). Never waits: a change that does not follow the applied LSN is left to
+    /// its committer, or to the catch-up from the feed.
+    fn apply_durable(&self, change: &CommittedChange, images: &[Arc<[u8]>]) {
+        let images: HashMap<PageNo, Arc<[u8]>> = change
+            .deltas
+            .iter()
+            .map(|d| d.page_no)
+            .zip(images.iter().cloned())
+            .collect();
+        if let Ok(true) = self.pool.apply(change, &images, Duration::ZERO) {
+            self.note_schema(change);
+        }
     }
 
     /// Bump the schema generation when `change` wrote a new schema cookie. A delta range may
@@ -184,6 +202,17 @@ impl Engine {
                 "sqlite_cache_kib must be positive".into(),
             ));
         }
+        // Registered before the start LSN is read, so that no later commit is missed; commits
+        // the listener sees before the engine exists are at or below that LSN.
+        let listening: Arc<OnceLock<std::sync::Weak<EngineCore>>> = Arc::new(OnceLock::new());
+        let store_applies = {
+            let listening = Arc::clone(&listening);
+            store.add_durable_listener(Box::new(move |change, images| {
+                if let Some(core) = listening.get().and_then(std::sync::Weak::upgrade) {
+                    core.apply_durable(change, images);
+                }
+            }))
+        };
         let pin = store.pin_latest();
         let latest = pin.lsn();
         let db_pages = store.db_pages(latest)?;
@@ -207,9 +236,18 @@ impl Engine {
             commit_listener: OnceLock::new(),
             schema_generation: AtomicU64::new(0),
             schema_cookie: parking_lot::Mutex::new(cookie),
+            store_applies,
         });
+        // Set once, just created: cannot already be set.
+        let _ = listening.set(Arc::downgrade(&core));
         let vfs = VfsRegistration::register(core.clone())?;
-        Ok(Arc::new(Engine { core, vfs }))
+        let engine = Arc::new(Engine { core, vfs });
+        // Commits flushed between reading the start LSN and setting the listener's engine
+        // were not applied by it: catch up with them from the store's feed.
+        if engine.core.store.latest_lsn() > latest {
+            engine.catch_up_with_store(Duration::ZERO)?;
+        }
+        Ok(engine)
     }
 
     /// Open a session: its own SQLite connection on this engine's VFS.

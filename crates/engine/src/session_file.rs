@@ -415,13 +415,19 @@ impl SessionFile {
             let Some(delta) = page_delta(page_no, base, &dirty.image) else {
                 continue;
             };
+            if page_no == 1 {
+                schema_changed = header::schema_changed(base, &dirty.image);
+            }
+            deltas.push(delta);
+            // A store that hands durable commits to the engine brings their images itself.
+            if self.core.store_applies {
+                continue;
+            }
             let mut image = dirty.image.to_vec();
             if page_no == 1 {
-                schema_changed = header::schema_changed(base, &image);
                 header::restore_virtual(&mut image, base);
             }
             images.insert(page_no, Arc::from(image));
-            deltas.push(delta);
         }
         if deltas.is_empty() && state.size_pages == snap_pages {
             return Ok(CommitOutcome::Nothing);

@@ -3,7 +3,10 @@
 mod scenarios;
 
 use borealis_engine::{Engine, EngineConfig};
-use borealis_pagestore::{LocalPageStore, PageStore, StoreOptions};
+use borealis_pagestore::{
+    CommitError, CommitReceipt, LocalPageStore, Lsn, PageNo, PageStore, PageVersion, ReadError,
+    SnapshotPin, StoreOptions, StoreStats, SubscribeError, Subscription, WriteSet,
+};
 use std::sync::Arc;
 use tempfile::TempDir;
 
@@ -123,7 +126,7 @@ fn vacuum_shrinks() {
 #[test]
 fn second_engine_applies_changes() {
     let (_dir, s) = store();
-    scenarios::second_engine_applies_changes(s);
+    scenarios::second_engine_applies_changes(s, true);
 }
 
 #[test]
@@ -179,7 +182,9 @@ fn snapshot_after_the_floor_passed_the_pool() {
         ..StoreOptions::default()
     };
     let local = LocalPageStore::open(dir.path(), opts).expect("open store");
-    let store: Arc<dyn PageStore> = local.clone();
+    // As an instance of a cluster sees its store: commits of others arrive only by
+    // replication (here: never), not from the store's flusher.
+    let store: Arc<dyn PageStore> = Arc::new(NoHandover(local.clone()));
     let cfg = EngineConfig {
         apply_wait: std::time::Duration::from_millis(50),
         ..EngineConfig::default()
@@ -207,4 +212,40 @@ fn snapshot_after_the_floor_passed_the_pool() {
         .query_row("SELECT v FROM t WHERE id = 1", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, "moved on");
+}
+
+/// A local store that does not hand durable commits to engines (the trait's default).
+struct NoHandover(Arc<LocalPageStore>);
+
+impl PageStore for NoHandover {
+    fn page_size(&self) -> usize {
+        self.0.page_size()
+    }
+    fn latest_lsn(&self) -> Lsn {
+        self.0.latest_lsn()
+    }
+    fn db_pages(&self, at: Lsn) -> Result<u32, ReadError> {
+        self.0.db_pages(at)
+    }
+    fn read_page(&self, page_no: PageNo, at: Lsn) -> Result<PageVersion, ReadError> {
+        self.0.read_page(page_no, at)
+    }
+    fn commit(&self, ws: WriteSet) -> Result<Lsn, CommitError> {
+        self.0.commit(ws)
+    }
+    fn commit_merging(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
+        self.0.commit_merging(ws)
+    }
+    fn pin(&self, at: Lsn) -> Result<SnapshotPin, ReadError> {
+        self.0.pin(at)
+    }
+    fn pin_latest(&self) -> SnapshotPin {
+        self.0.pin_latest()
+    }
+    fn subscribe(&self, after: Lsn) -> Result<Box<dyn Subscription>, SubscribeError> {
+        self.0.subscribe(after)
+    }
+    fn stats(&self) -> StoreStats {
+        self.0.stats()
+    }
 }

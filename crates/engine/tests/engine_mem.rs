@@ -128,7 +128,7 @@ fn vacuum_shrinks() {
 
 #[test]
 fn second_engine_applies_changes() {
-    scenarios::second_engine_applies_changes(store());
+    scenarios::second_engine_applies_changes(store(), false);
 }
 
 #[test]

@@ -276,4 +276,17 @@ pub trait PageStore: Send + Sync {
     fn subscribe(&self, after: Lsn) -> Result<Box<dyn Subscription>, SubscribeError>;
 
     fn stats(&self) -> StoreStats;
+
+    /// Call `listener` with every commit once it is durable, in LSN order, before its
+    /// committer is woken. Returns false if this store cannot (a remote one: its changes
+    /// arrive by replication). See [`DurableListener`].
+    fn add_durable_listener(&self, listener: DurableListener) -> bool {
+        let _ = listener;
+        false
+    }
 }
+
+/// Called by the page store's flusher with a durable commit and the full page image after it
+/// of each of its deltas (same order). It runs on the flusher's thread, which every later
+/// commit waits for: it must be quick and must not block.
+pub type DurableListener = Box<dyn Fn(&CommittedChange, &[Arc<[u8]>]) + Send + Sync>;

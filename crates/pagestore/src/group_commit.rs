@@ -15,7 +15,7 @@ impl Inner {
     pub(crate) fn run_flusher(&self) {
         // One iteration per batch; ends when shutdown is requested and nothing is pending.
         loop {
-            let (buf, changes, last_lsn) = {
+            let (buf, changes, images, last_lsn) = {
                 let mut pending = self.pending.lock();
                 while pending.buf.is_empty() && !pending.shutdown {
                     self.work_cv.wait(&mut pending);
@@ -35,6 +35,7 @@ impl Inner {
                 let batch = (
                     std::mem::take(&mut pending.buf),
                     std::mem::take(&mut pending.changes),
+                    std::mem::take(&mut pending.images),
                     pending.last_lsn,
                 );
                 drop(pending);
@@ -63,6 +64,9 @@ impl Inner {
                         durable.lsn = last_lsn;
                         self.durable_lsn.store(last_lsn, Ordering::SeqCst);
                     }
+                    // Before the committers wake: their next snapshot (in an engine that
+                    // listens) then already holds their commit.
+                    self.call_durable_listeners(&changes, &images);
                     self.durable_cv.notify_all();
                     self.feed.push(&changes);
                     let pages: usize = changes.iter().map(|c| c.deltas.len()).sum();
@@ -83,6 +87,24 @@ impl Inner {
                     self.durable.lock().failed.get_or_insert(msg);
                     self.durable_cv.notify_all();
                 }
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Hand every change of a durable batch, with its page images, to the listeners in order.
+    fn call_durable_listeners(
+        &self,
+        changes: &[crate::api::CommittedChange],
+        images: &[Vec<std::sync::Arc<[u8]>>],
+    ) {
+        assert_eq!(changes.len(), images.len(), "one image list per change");
+        let listeners = self.durable_listeners.lock();
+        for (change, images) in changes.iter().zip(images) {
+            assert_eq!(change.deltas.len(), images.len(), "one image per delta");
+            for listener in listeners.iter() {
+                listener(change, images);
             }
         }
     }

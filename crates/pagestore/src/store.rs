@@ -42,6 +42,8 @@ pub(crate) struct State {
 pub(crate) struct Pending {
     pub(crate) buf: Vec<u8>,
     pub(crate) changes: Vec<CommittedChange>,
+    /// Per change, the page image after it of each delta (for the durable listeners).
+    pub(crate) images: Vec<Vec<Arc<[u8]>>>,
     pub(crate) last_lsn: Lsn,
     pub(crate) shutdown: bool,
 }
@@ -93,6 +95,8 @@ pub(crate) struct Inner {
     pub(crate) checkpoint_wake: Mutex<bool>,
     pub(crate) checkpoint_cv: Condvar,
     pub(crate) shutdown: AtomicBool,
+    /// Called by the flusher with every durable commit (see [`DurableListener`]).
+    pub(crate) durable_listeners: Mutex<Vec<DurableListener>>,
     /// Commits between validation start and their record joining the pending buffer: the
     /// flusher waits a little for them (see `group_commit`).
     pub(crate) committing: AtomicU64,
@@ -181,6 +185,7 @@ impl LocalPageStore {
             pending: Mutex::new(Pending {
                 buf: Vec::new(),
                 changes: Vec::new(),
+                images: Vec::new(),
                 last_lsn: latest,
                 shutdown: false,
             }),
@@ -201,6 +206,7 @@ impl LocalPageStore {
             checkpoint_wake: Mutex::new(false),
             checkpoint_cv: Condvar::new(),
             shutdown: AtomicBool::new(false),
+            durable_listeners: Mutex::new(Vec::new()),
             committing: AtomicU64::new(0),
             counters: Counters::default(),
             opts,
@@ -563,11 +569,13 @@ impl Inner {
                 encoded,
                 merged,
             } = prepared;
+            let listener_images = images.clone();
             Self::apply(&mut st, &self.zero_page, &change, images, schema_changed);
             pending.buf.extend_from_slice(&encoded);
             pending.last_lsn = change.lsn;
             let (lsn, db_pages) = (change.lsn, change.db_pages);
             pending.changes.push(change);
+            pending.images.push(listener_images);
             drop(joining);
             (lsn, db_pages, merged)
         };
@@ -754,6 +762,11 @@ impl PageStore for LocalPageStore {
 
     fn stats(&self) -> StoreStats {
         self.inner.stats()
+    }
+
+    fn add_durable_listener(&self, listener: DurableListener) -> bool {
+        self.inner.durable_listeners.lock().push(listener);
+        true
     }
 }
 

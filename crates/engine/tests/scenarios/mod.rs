@@ -416,14 +416,20 @@ pub fn vacuum_shrinks(store: Arc<dyn PageStore>) {
 }
 
 /// Two engines on one store, as two instances: the second sees the first's commits once they
-/// are applied (replication), and its own commit catches up from the change feed.
-pub fn second_engine_applies_changes(store: Arc<dyn PageStore>) {
+/// are applied (replication), and its own commit catches up from the change feed. A store
+/// that hands durable commits to its engines (`hands_commits`, the in-process one) applies
+/// them to both at once.
+pub fn second_engine_applies_changes(store: Arc<dyn PageStore>, hands_commits: bool) {
     let e1 = engine(store.clone());
     let e2 = engine(store.clone());
     setup(&e1);
     let s2 = e2.open_session().unwrap();
     let has_a = |s: &EngineSession| count(s, "SELECT count(*) FROM sqlite_master WHERE name = 'a'");
-    assert_eq!(has_a(&s2), 0, "not applied yet");
+    assert_eq!(
+        has_a(&s2),
+        i64::from(hands_commits),
+        "applied only if handed over"
+    );
     let mut feed = store.subscribe(e2.applied_lsn()).unwrap();
     while let Some(change) = feed
         .next_change(std::time::Duration::from_millis(10))

@@ -781,7 +781,10 @@ fn edit_in_place(page: &[u8], edits: &[(i64, Option<u8>)]) -> Vec<u8> {
 #[test]
 fn in_place_edits_parse_as_the_rows_they_hold() {
     let base = table_page(4096, &rows(20));
-    let page = edit_in_place(&base, &[(50, None), (55, Some(7)), (100, Some(9)), (300, None)]);
+    let page = edit_in_place(
+        &base,
+        &[(50, None), (55, Some(7)), (100, Some(9)), (300, None)],
+    );
     let leaf = parse_leaf(&page).expect("parses");
     let ids: Vec<i64> = leaf.cells.iter().map(|c| c.rowid).collect();
     let mut expected: Vec<i64> = (1..=20).map(|i| i * 10).filter(|&r| r != 50).collect();
