@@ -50,9 +50,12 @@ pub fn check_shape(ws: &WriteSet, page_size: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Apply `delta` to a copy of `base` (which must be a full page image).
+/// Apply `delta` to a copy of `base` (which must be a full page image). The copy is made in
+/// its shared allocation directly (a `Vec` turned into an `Arc` is copied once more: for
+/// 16 KiB pages on every commit, a visible share of the store's time in malloc and memcpy).
 pub fn apply(base: &[u8], delta: &PageDelta) -> Result<Arc<[u8]>, String> {
-    let mut image = base.to_vec();
+    let mut shared: Arc<[u8]> = Arc::from(base);
+    let image = Arc::get_mut(&mut shared).expect("a new Arc has no other owner");
     for range in &delta.ranges {
         let start = range.offset as usize;
         let target = image
@@ -60,7 +63,7 @@ pub fn apply(base: &[u8], delta: &PageDelta) -> Result<Arc<[u8]>, String> {
             .ok_or_else(|| format!("page {}: range at {start} outside the page", delta.page_no))?;
         target.copy_from_slice(&range.bytes);
     }
-    Ok(Arc::from(image))
+    Ok(shared)
 }
 
 /// Whether page 1 went from `old` to `new` with a different schema cookie.
