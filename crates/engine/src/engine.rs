@@ -208,9 +208,14 @@ impl Engine {
         let store_applies = {
             let listening = Arc::clone(&listening);
             store.add_durable_listener(Box::new(move |change, images| {
-                if let Some(core) = listening.get().and_then(std::sync::Weak::upgrade) {
-                    core.apply_durable(change, images);
-                }
+                let Some(core) = listening.get() else {
+                    return true; // the engine is being created
+                };
+                let Some(core) = core.upgrade() else {
+                    return false; // the engine is gone
+                };
+                core.apply_durable(change, images);
+                true
             }))
         };
         let pin = store.pin_latest();

@@ -288,5 +288,6 @@ pub trait PageStore: Send + Sync {
 
 /// Called by the page store's flusher with a durable commit and the full page image after it
 /// of each of its deltas (same order). It runs on the flusher's thread, which every later
-/// commit waits for: it must be quick and must not block.
-pub type DurableListener = Box<dyn Fn(&CommittedChange, &[Arc<[u8]>]) + Send + Sync>;
+/// commit waits for: it must be quick and must not block. It returns false once its receiver
+/// is gone (a dropped engine), and is then removed.
+pub type DurableListener = Box<dyn Fn(&CommittedChange, &[Arc<[u8]>]) -> bool + Send + Sync>;

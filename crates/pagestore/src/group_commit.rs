@@ -100,12 +100,13 @@ impl Inner {
         images: &[Vec<std::sync::Arc<[u8]>>],
     ) {
         assert_eq!(changes.len(), images.len(), "one image list per change");
-        let listeners = self.durable_listeners.lock();
-        for (change, images) in changes.iter().zip(images) {
-            assert_eq!(change.deltas.len(), images.len(), "one image per delta");
-            for listener in listeners.iter() {
-                listener(change, images);
-            }
-        }
+        let mut listeners = self.durable_listeners.lock();
+        // Bounded: the listeners of engines that are gone are dropped here.
+        listeners.retain(|listener| {
+            changes.iter().zip(images).all(|(change, images)| {
+                assert_eq!(change.deltas.len(), images.len(), "one image per delta");
+                listener(change, images)
+            })
+        });
     }
 }
