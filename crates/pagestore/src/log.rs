@@ -3,9 +3,15 @@
 //! Recovery reads the segments in order. A torn tail (a short or bad record at the end of the
 //! last segment with no valid record after it) was never acknowledged and is truncated away; a
 //! bad record anywhere else, or a gap in LSNs, is reported as corruption.
+//!
+//! With fsync on, segments are preallocated ([`PREALLOCATE`] bytes at a time, zeros): an
+//! fdatasync of a file that grew must also write its inode (the size), which cost 128 µs per
+//! write+fdatasync on the reference disk against 100 µs in allocated space. A segment ends at
+//! its last record; the zeros after it are free space, in any segment (a segment whose zeros
+//! hid lost records would leave a gap in LSNs before the next one, which is reported).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::api::{CommittedChange, Lsn};
@@ -14,6 +20,9 @@ use crate::record::{self, Decoded};
 
 /// File name extension of log segments.
 const SEGMENT_EXT: &str = "seg";
+
+/// Bytes a segment is extended by at a time (with fsync on).
+pub const PREALLOCATE: u64 = 1 << 20;
 
 /// The path of the segment whose first record has LSN `first`.
 pub fn segment_path(log_dir: &Path, first: Lsn) -> PathBuf {
@@ -54,6 +63,8 @@ pub struct Recovered {
     pub next_lsn: Lsn,
     /// Bytes cut off the tail of the last segment.
     pub truncated_bytes: u64,
+    /// Where the last segment's records end (its zeros after that are preallocated space).
+    pub last_segment_end: u64,
 }
 
 /// Read every segment, truncate a torn tail, and return the changes after `checkpoint_lsn`.
@@ -62,6 +73,7 @@ pub fn recover(log_dir: &Path, checkpoint_lsn: Lsn) -> Result<Recovered, StoreEr
     let mut expected: Option<Lsn> = None;
     let mut changes = Vec::new();
     let mut truncated_bytes = 0;
+    let mut last_segment_end = 0;
     for (i, (first, path)) in segments.iter().enumerate() {
         match expected {
             None if *first > checkpoint_lsn + 1 => {
@@ -79,9 +91,10 @@ pub fn recover(log_dir: &Path, checkpoint_lsn: Lsn) -> Result<Recovered, StoreEr
             _ => {}
         }
         let is_last = i + 1 == segments.len();
-        let (next, cut) = read_segment(path, *first, is_last, checkpoint_lsn, &mut changes)?;
-        truncated_bytes += cut;
-        expected = Some(next);
+        let read = read_segment(path, *first, is_last, checkpoint_lsn, &mut changes)?;
+        truncated_bytes += read.truncated;
+        last_segment_end = read.end;
+        expected = Some(read.next);
     }
     let next_lsn = expected.unwrap_or(checkpoint_lsn + 1);
     if next_lsn <= checkpoint_lsn {
@@ -93,23 +106,37 @@ pub fn recover(log_dir: &Path, checkpoint_lsn: Lsn) -> Result<Recovered, StoreEr
         changes,
         next_lsn,
         truncated_bytes,
+        last_segment_end,
     })
 }
 
-/// Read one segment; returns the next expected LSN and the bytes truncated from its tail.
+/// What [`read_segment`] found.
+struct SegmentRead {
+    /// The LSN the next record must have.
+    next: Lsn,
+    /// Where the segment's records end.
+    end: u64,
+    /// Bytes truncated from its tail (torn).
+    truncated: u64,
+}
+
+/// Read one segment: its records up to the end or to preallocated zeros.
 fn read_segment(
     path: &Path,
     first: Lsn,
     is_last: bool,
     checkpoint_lsn: Lsn,
     changes: &mut Vec<CommittedChange>,
-) -> Result<(Lsn, u64), StoreError> {
+) -> Result<SegmentRead, StoreError> {
     let buf =
         fs::read(path).map_err(|e| StoreError::io(format!("reading {}", path.display()), e))?;
     let mut offset = 0usize;
     let mut expected = first;
     // Bounded by the file length: every iteration advances `offset` by at least a header.
     while offset < buf.len() {
+        if buf[offset..].iter().all(|&b| b == 0) {
+            break; // preallocated space
+        }
         match record::decode(&buf[offset..]) {
             Decoded::Record { change, len } => {
                 if change.lsn != expected {
@@ -130,7 +157,11 @@ fn read_segment(
             {
                 truncate(path, offset as u64)?;
                 tracing::warn!(file = %path.display(), offset, "truncated torn log tail");
-                return Ok((expected, (buf.len() - offset) as u64));
+                return Ok(SegmentRead {
+                    next: expected,
+                    end: offset as u64,
+                    truncated: (buf.len() - offset) as u64,
+                });
             }
             Decoded::Incomplete => {
                 return Err(StoreError::Corrupt(format!(
@@ -146,7 +177,11 @@ fn read_segment(
             }
         }
     }
-    Ok((expected, 0))
+    Ok(SegmentRead {
+        next: expected,
+        end: offset as u64,
+        truncated: 0,
+    })
 }
 
 /// Whether a valid record starts anywhere at or after `from` (corruption, not a torn tail).
@@ -172,9 +207,12 @@ fn truncate(path: &Path, len: u64) -> Result<(), StoreError> {
 pub struct LogWriter {
     dir: PathBuf,
     fsync: bool,
-    /// Live segments: first LSN and size in bytes, oldest first; the last one is appended to.
+    /// Live segments: first LSN and bytes of records, oldest first; the last one is appended
+    /// to, at its end.
     segments: Vec<(Lsn, u64)>,
     file: File,
+    /// The current segment's size on disk (≥ its records' end; the rest is zeros).
+    allocated: u64,
     /// The LSN of the last record written (0 if none).
     last_lsn: Lsn,
     /// Fault injection for tests: fail every append.
@@ -182,8 +220,14 @@ pub struct LogWriter {
 }
 
 impl LogWriter {
-    /// Open the log for appending after recovery; `next_lsn` is the LSN of the next record.
-    pub fn open(dir: &Path, next_lsn: Lsn, fsync: bool) -> Result<LogWriter, StoreError> {
+    /// Open the log for appending after recovery: `next_lsn` is the LSN of the next record,
+    /// `last_end` where the last segment's records end ([`Recovered::last_segment_end`]).
+    pub fn open(
+        dir: &Path,
+        next_lsn: Lsn,
+        last_end: u64,
+        fsync: bool,
+    ) -> Result<LogWriter, StoreError> {
         let mut segments = Vec::new();
         for (first, path) in list_segments(dir)? {
             let len = fs::metadata(&path)
@@ -191,21 +235,46 @@ impl LogWriter {
                 .len();
             segments.push((first, len));
         }
-        if segments.is_empty() {
-            segments.push((next_lsn, 0));
+        match segments.last_mut() {
+            Some(last) => last.1 = last_end,
+            None => segments.push((next_lsn, 0)),
         }
         let (first, _) = segments[segments.len() - 1];
-        let file = open_append(&segment_path(dir, first))?;
+        let path = segment_path(dir, first);
+        let file = open_segment(&path)?;
+        let allocated = file
+            .metadata()
+            .map_err(|e| StoreError::io(format!("stat {}", path.display()), e))?
+            .len();
         let writer = LogWriter {
             dir: dir.to_path_buf(),
             fsync,
             segments,
             file,
+            allocated,
             last_lsn: next_lsn - 1,
             fail_appends: false,
         };
         writer.sync_dir()?;
         Ok(writer)
+    }
+
+    /// Where the current segment's records end.
+    fn end(&self) -> u64 {
+        self.segments.last().map_or(0, |s| s.1)
+    }
+
+    /// Make room for `more` bytes after the end: with fsync on, preallocate zeros ahead
+    /// (best effort: a file system without `fallocate` just grows the file as it is written).
+    fn reserve(&mut self, more: u64) {
+        let needed = self.end() + more;
+        if !self.fsync || needed <= self.allocated {
+            return;
+        }
+        let len = (needed - self.allocated).max(PREALLOCATE);
+        if preallocate(&self.file, self.allocated, len) {
+            self.allocated += len;
+        }
     }
 
     /// Append encoded records ending with LSN `last_lsn` and make them durable.
@@ -214,10 +283,13 @@ impl LogWriter {
         if self.fail_appends {
             return Err(std::io::Error::other("injected log write failure"));
         }
-        self.file.write_all(bytes)?;
+        self.reserve(bytes.len() as u64);
+        let end = self.end();
+        self.file.write_all_at(bytes, end)?;
         if let Some(last) = self.segments.last_mut() {
             last.1 += bytes.len() as u64;
         }
+        self.allocated = self.allocated.max(self.end());
         self.last_lsn = last_lsn;
         if self.fsync {
             self.file.sync_data()?;
@@ -238,11 +310,11 @@ impl LogWriter {
     /// Start a new segment (if the current one holds anything), then delete every segment whose
     /// records all have LSN ≤ `horizon`.
     pub fn rotate_and_reclaim(&mut self, horizon: Lsn) -> Result<(), StoreError> {
-        let current_len = self.segments.last().map_or(0, |s| s.1);
-        if current_len > 0 {
+        if self.end() > 0 {
             let first = self.last_lsn + 1;
-            self.file = open_append(&segment_path(&self.dir, first))?;
+            self.file = open_segment(&segment_path(&self.dir, first))?;
             self.segments.push((first, 0));
+            self.allocated = 0;
             self.sync_dir()?;
         }
         // A segment is whole-≤-horizon when the next segment starts at or before horizon + 1.
@@ -271,10 +343,31 @@ impl LogWriter {
     }
 }
 
-fn open_append(path: &Path) -> Result<File, StoreError> {
+/// Extend `file` by `len` zero bytes from `offset` without writing them (`fallocate`); false
+/// if the file system cannot.
+#[cfg(target_os = "linux")]
+fn preallocate(file: &File, offset: u64, len: u64) -> bool {
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return false;
+    };
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: fallocate on a file descriptor `file` owns for the whole call; no memory passed.
+    unsafe { libc::fallocate(file.as_raw_fd(), 0, offset, len) == 0 }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn preallocate(_file: &File, _offset: u64, _len: u64) -> bool {
+    false
+}
+
+/// Open (or create) a segment for writing at explicit offsets (preallocated space follows
+/// the records, so not in append mode).
+fn open_segment(path: &Path) -> Result<File, StoreError> {
     OpenOptions::new()
         .create(true)
-        .append(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
         .open(path)
         .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))
 }

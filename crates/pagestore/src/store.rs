@@ -170,7 +170,12 @@ impl LocalPageStore {
                 "discarded a torn log tail"
             );
         }
-        let writer = LogWriter::open(&log_dir, recovered.next_lsn, opts.fsync)?;
+        let writer = LogWriter::open(
+            &log_dir,
+            recovered.next_lsn,
+            recovered.last_segment_end,
+            opts.fsync,
+        )?;
         let latest = recovered.next_lsn - 1;
         let inner = Arc::new(Inner {
             page_size: meta.page_size,

@@ -203,3 +203,80 @@ fn log_write_failure_fails_commits_but_keeps_reads() {
     assert_eq!(s.latest_lsn(), 1);
     s.commit(ws(1, 1, vec![delta(1, 0, b"again")], 1)).unwrap();
 }
+
+/// Options of a store that syncs, so its log segments are preallocated.
+fn syncing_opts() -> StoreOptions {
+    StoreOptions {
+        fsync: true,
+        ..test_opts()
+    }
+}
+
+/// [`build`] on a syncing store.
+fn build_syncing(dir: &Path, from: u64, to: u64) {
+    let s = LocalPageStore::open(dir, syncing_opts()).unwrap();
+    assert_eq!(s.latest_lsn(), from);
+    for lsn in from + 1..=to {
+        let page = 1 + (lsn % 3) as u32;
+        s.commit(ws(lsn - 1, 3, vec![delta(page, 7, &[lsn as u8; 3])], 1))
+            .unwrap();
+    }
+}
+
+/// Where the records of a segment end: the rest of the file is zeros.
+fn records_end(bytes: &[u8]) -> usize {
+    let mut off = 0;
+    while let Decoded::Record { len, .. } = record::decode(&bytes[off..]) {
+        off += len;
+    }
+    assert!(bytes[off..].iter().all(|&b| b == 0), "zeros after the records");
+    off
+}
+
+#[test]
+fn preallocated_segments_reopen_and_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    build_syncing(dir.path(), 0, 5);
+    let seg = segments(dir.path()).pop().unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    let end = records_end(&bytes);
+    assert!(bytes.len() > end, "the segment is preallocated past its records");
+    // Reopened, the store appends after the last record, not after the zeros.
+    build_syncing(dir.path(), 5, 9);
+    let bytes = std::fs::read(&seg).unwrap();
+    assert!(records_end(&bytes) > end);
+    let s = LocalPageStore::open(dir.path(), syncing_opts()).unwrap();
+    check_prefix(&s, 9);
+    // A checkpoint starts a new segment; the old one keeps its zeros and still reads.
+    s.checkpoint_now().unwrap();
+    drop(s);
+    build_syncing(dir.path(), 9, 12);
+    let s = LocalPageStore::open(dir.path(), syncing_opts()).unwrap();
+    check_prefix(&s, 12);
+}
+
+#[test]
+fn torn_record_in_preallocated_space_is_discarded() {
+    let src = tempfile::tempdir().unwrap();
+    build_syncing(src.path(), 0, 4);
+    let seg = segments(src.path()).pop().unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    let end = records_end(&bytes);
+    let last = record_ends(&bytes[..end]);
+    let record = &bytes[last[2]..end]; // the fourth record
+    // Part of a fifth record written into the zeros, then the crash.
+    for cut in [1, 4, record.len() / 2, record.len() - 1] {
+        let work = tempfile::tempdir().unwrap();
+        copy_dir(src.path(), work.path());
+        let seg = segments(work.path()).pop().unwrap();
+        let mut damaged = bytes.clone();
+        damaged[end..end + cut].copy_from_slice(&record[..cut]);
+        std::fs::write(&seg, &damaged).unwrap();
+        let s = LocalPageStore::open(work.path(), syncing_opts()).unwrap();
+        check_prefix(&s, 4);
+        s.commit(ws(4, 3, vec![delta(1, 0, b"new")], 2)).unwrap();
+        drop(s);
+        let s = LocalPageStore::open(work.path(), syncing_opts()).unwrap();
+        assert_eq!(s.latest_lsn(), 5);
+    }
+}
