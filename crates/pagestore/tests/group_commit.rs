@@ -82,7 +82,10 @@ fn durable_listeners_see_each_commit_with_its_images() {
         let (seen, at_call, store) = (seen.clone(), durable_at_call.clone(), s.clone());
         assert!(s.add_durable_listener(Box::new(move |change, images| {
             assert_eq!(change.deltas.len(), images.len());
-            at_call.lock().unwrap().push(store.latest_lsn() >= change.lsn);
+            at_call
+                .lock()
+                .unwrap()
+                .push(store.latest_lsn() >= change.lsn);
             seen.lock().unwrap().push((change.lsn, images[0].to_vec()));
             true
         })));
@@ -94,8 +97,12 @@ fn durable_listeners_see_each_commit_with_its_images() {
     }
     let first = s.commit(ws(0, 2, vec![delta(2, 10, b"one")], 1)).unwrap();
     gone.store(true, Ordering::SeqCst);
-    let second = s.commit(ws(first, 2, vec![delta(2, 20, b"two")], 1)).unwrap();
-    let third = s.commit(ws(second, 2, vec![delta(2, 30, b"three")], 1)).unwrap();
+    let second = s
+        .commit(ws(first, 2, vec![delta(2, 20, b"two")], 1))
+        .unwrap();
+    let third = s
+        .commit(ws(second, 2, vec![delta(2, 30, b"three")], 1))
+        .unwrap();
     let seen = seen.lock().unwrap();
     let lsns: Vec<Lsn> = seen.iter().map(|(lsn, _)| *lsn).collect();
     assert_eq!(lsns, vec![first, second, third]);
@@ -104,7 +111,10 @@ fn durable_listeners_see_each_commit_with_its_images() {
     assert_eq!(&last[10..13], b"one");
     assert_eq!(&last[20..23], b"two");
     assert_eq!(&last[30..35], b"three");
-    assert_eq!(s.read_page(2, third).unwrap().data.as_ref(), last.as_slice());
+    assert_eq!(
+        s.read_page(2, third).unwrap().data.as_ref(),
+        last.as_slice()
+    );
     assert!(durable_at_call.lock().unwrap().iter().all(|d| *d));
     // Called for the first commit, told "gone" at the second, then never again.
     assert_eq!(*gone_calls.lock().unwrap(), 2);

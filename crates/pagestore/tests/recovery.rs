@@ -229,7 +229,10 @@ fn records_end(bytes: &[u8]) -> usize {
     while let Decoded::Record { len, .. } = record::decode(&bytes[off..]) {
         off += len;
     }
-    assert!(bytes[off..].iter().all(|&b| b == 0), "zeros after the records");
+    assert!(
+        bytes[off..].iter().all(|&b| b == 0),
+        "zeros after the records"
+    );
     off
 }
 
@@ -240,7 +243,10 @@ fn preallocated_segments_reopen_and_continue() {
     let seg = segments(dir.path()).pop().unwrap();
     let bytes = std::fs::read(&seg).unwrap();
     let end = records_end(&bytes);
-    assert!(bytes.len() > end, "the segment is preallocated past its records");
+    assert!(
+        bytes.len() > end,
+        "the segment is preallocated past its records"
+    );
     // Reopened, the store appends after the last record, not after the zeros.
     build_syncing(dir.path(), 5, 9);
     let bytes = std::fs::read(&seg).unwrap();
@@ -264,7 +270,7 @@ fn torn_record_in_preallocated_space_is_discarded() {
     let end = records_end(&bytes);
     let last = record_ends(&bytes[..end]);
     let record = &bytes[last[2]..end]; // the fourth record
-    // Part of a fifth record written into the zeros, then the crash.
+                                       // Part of a fifth record written into the zeros, then the crash.
     for cut in [1, 4, record.len() / 2, record.len() - 1] {
         let work = tempfile::tempdir().unwrap();
         copy_dir(src.path(), work.path());
