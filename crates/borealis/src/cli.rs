@@ -65,6 +65,9 @@ pub struct StorageArgs {
     /// Do not fsync the commit log (unsafe; for experiments only)
     #[arg(long)]
     pub no_fsync: bool,
+    /// Nice value of the page service's threads, -20..19; below 0 needs CAP_SYS_NICE
+    #[arg(long, default_value_t = -10, allow_negative_numbers = true, value_parser = parse_nice)]
+    pub system_thread_priority: i32,
 }
 
 /// `borealis instance`.
@@ -141,6 +144,10 @@ pub struct ServerArgs {
     /// Serve Prometheus metrics on http://BIND:PORT/metrics (0 = a free port) [default: off]
     #[arg(long)]
     pub metrics_port: Option<u16>,
+    /// Nice value of system threads (replication, page service I/O, the page service
+    /// process), -20..19; below 0 needs CAP_SYS_NICE [default: -10]
+    #[arg(long, allow_negative_numbers = true)]
+    pub system_thread_priority: Option<i32>,
 }
 
 /// The configuration file: the same settings as the flags.
@@ -167,6 +174,7 @@ struct FileConfig {
     endpoints: Option<Vec<String>>,
     log_error: Option<PathBuf>,
     metrics_port: Option<u16>,
+    system_thread_priority: Option<i32>,
 }
 
 fn load_file(path: &Option<PathBuf>) -> Result<FileConfig, String> {
@@ -251,6 +259,9 @@ impl ServerArgs {
             .metrics_port
             .or(file.metrics_port)
             .map(|p| SocketAddr::new(ip, p));
+        if let Some(n) = self.system_thread_priority.or(file.system_thread_priority) {
+            cfg.system_thread_priority = check_nice(n)?;
+        }
         Ok(cfg)
     }
 }
@@ -284,8 +295,30 @@ impl ServerArgs {
             "long-query-time",
             self.long_query_time.map(|v| v.to_string()),
         );
+        if let Some(n) = self.system_thread_priority {
+            // One token: a separate "-10" would read as a flag.
+            flags.push(format!("--system-thread-priority={n}"));
+        }
         flags
     }
+}
+
+/// A nice value, -20..=19.
+pub fn check_nice(n: i32) -> Result<i32, String> {
+    if (-20..=19).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "system thread priority {n} must be a nice value between -20 and 19"
+        ))
+    }
+}
+
+fn parse_nice(text: &str) -> Result<i32, String> {
+    let n: i32 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a nice value"))?;
+    check_nice(n)
 }
 
 /// A custom endpoint from `NAME=PORT:SLOT,SLOT,…`.
@@ -312,7 +345,17 @@ pub fn parse_endpoint(text: &str) -> Result<(String, u16, Vec<u16>), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_endpoint;
+    use super::{parse_endpoint, parse_nice};
+
+    #[test]
+    fn nice_values_parse_within_range() {
+        assert_eq!(parse_nice("-10"), Ok(-10));
+        assert_eq!(parse_nice("19"), Ok(19));
+        assert!(parse_nice("-21")
+            .unwrap_err()
+            .contains("between -20 and 19"));
+        assert!(parse_nice("high").unwrap_err().contains("not a nice value"));
+    }
 
     #[test]
     fn endpoints_parse() {

@@ -13,6 +13,7 @@ mod up;
 use std::path::Path;
 use std::sync::Arc;
 
+use borealis_pageservice::priority::ThreadPriority;
 use clap::Parser;
 
 fn main() {
@@ -74,6 +75,8 @@ fn init_error_log(log_error: Option<&Path>) -> Result<(), String> {
 
 fn storage(args: cli::StorageArgs) -> i32 {
     let signals = signals::block_shutdown_signals();
+    // Before any thread starts: every thread of the page service inherits it.
+    ThreadPriority::new(args.system_thread_priority).apply();
     let mut opts = borealis_pagestore::StoreOptions {
         fsync: !args.no_fsync,
         ..Default::default()

@@ -172,6 +172,11 @@ fn start_storage(
     if !cfg.fsync {
         args.push("--no-fsync".into());
     }
+    // One token: a separate "-10" would read as a flag.
+    args.push(format!(
+        "--system-thread-priority={}",
+        cfg.system_thread_priority
+    ));
     let with_listen = |addr: String| {
         let mut a = args.clone();
         a.extend(["--listen".into(), addr]);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use borealis_instance::status::{counter, gauge, StatusVar};
 use borealis_instance::{ClusterStatus, InstanceConfig, InstanceHandle};
+use borealis_pageservice::priority::ThreadPriority;
 use borealis_pageservice::{MemberInfo, RemotePageStore};
 use borealis_replication::{Replicator, ReplicatorConfig};
 
@@ -53,6 +54,7 @@ impl ClusterStatus for ReplicationStatus {
         let s = self.0.stats();
         vec![
             gauge("Borealis_replication_peers", s.peers, "Peers this instance pushes commits to."),
+            gauge("Borealis_system_priority_boost", s.priority_boost, "Nice levels by which the system threads (replication, page service I/O) outrank the session threads (0: none; see system_thread_priority)."),
             counter("Borealis_replication_pushed", s.pushed, "Changes queued for peers (one per peer per commit)."),
             counter("Borealis_replication_push_dropped", s.push_dropped, "Changes not queued because a peer's queue was full (it catches up from the page store)."),
             counter("Borealis_replication_push_failed", s.push_failed, "Push calls to peers that failed."),
@@ -70,7 +72,12 @@ impl InstanceNode {
     /// membership (refused if another live process holds the slot).
     pub fn start(mut cfg: InstanceConfig, opts: NodeOptions) -> Result<InstanceNode, NodeError> {
         cfg.cluster = true;
-        let store = RemotePageStore::connect(&opts.storage, STORAGE_WAIT)?;
+        let thread_priority = Arc::new(ThreadPriority::new(cfg.system_thread_priority));
+        let store = RemotePageStore::connect_at_priority(
+            &opts.storage,
+            STORAGE_WAIT,
+            Some(thread_priority.clone()),
+        )?;
         let slot = cfg.slot;
         let instance = borealis_instance::start_with_store(cfg, Arc::new(store.clone()))?;
         let lag_sink = instance.lag_recorder();
@@ -80,6 +87,7 @@ impl InstanceNode {
             ReplicatorConfig {
                 slot,
                 listen: opts.replication_listen,
+                thread_priority,
             },
             lag_sink,
         )?;

@@ -42,9 +42,6 @@ pub(crate) struct EngineCore {
     pub commits: AtomicU64,
     pub conflicts: AtomicU64,
     pub pages_written: AtomicU64,
-    /// Called with each commit of this engine's sessions as soon as the store acknowledged it
-    /// (replication pushes it to the peers from here).
-    pub commit_listener: OnceLock<CommitListener>,
     /// Bumped whenever an applied change altered the schema cookie (DDL, from any instance).
     pub schema_generation: AtomicU64,
     /// The schema cookie as of the newest applied change that carried it.
@@ -53,9 +50,6 @@ pub(crate) struct EngineCore {
     /// store): sessions then need not build images of their own to apply.
     pub store_applies: bool,
 }
-
-/// See [`Engine::set_commit_listener`].
-pub type CommitListener = Box<dyn Fn(&CommittedChange) + Send + Sync>;
 
 impl EngineCore {
     /// Apply a committed change to the pool in LSN order. If an earlier LSN does not arrive in
@@ -238,7 +232,6 @@ impl Engine {
             commits: AtomicU64::new(0),
             conflicts: AtomicU64::new(0),
             pages_written: AtomicU64::new(0),
-            commit_listener: OnceLock::new(),
             schema_generation: AtomicU64::new(0),
             schema_cookie: parking_lot::Mutex::new(cookie),
             store_applies,
@@ -323,15 +316,6 @@ impl Engine {
             }
         }
         Ok(())
-    }
-
-    /// Call `listener` with every commit of this engine's sessions, right after the store
-    /// acknowledged it and before it is applied locally. Set once (replication does).
-    pub fn set_commit_listener(&self, listener: CommitListener) -> Result<(), EngineError> {
-        self.core
-            .commit_listener
-            .set(listener)
-            .map_err(|_| EngineError::Config("a commit listener is already set".into()))
     }
 
     /// Changes with every applied schema change (DDL from any instance): caches of table

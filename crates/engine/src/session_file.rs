@@ -7,8 +7,7 @@ use crate::engine::EngineCore;
 use crate::error::EngineError;
 use crate::header;
 use borealis_pagestore::{
-    CommitError, CommitReceipt, CommittedChange, Conflict, ConflictReason, Lsn, PageNo, ReadError,
-    SnapshotPin, WriteSet,
+    CommitError, Conflict, ConflictReason, Lsn, PageNo, ReadError, SnapshotPin, WriteSet,
 };
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -453,46 +452,22 @@ impl SessionFile {
             origin: self.core.cfg.origin,
         };
         match self.core.store.commit_merging(ws) {
-            Ok(CommitReceipt {
-                lsn,
-                db_pages: committed_size,
-                merged,
-            }) => {
+            Ok(receipt) => {
                 // Pages the store merged with a newer commit: our images of them are stale;
                 // the committed deltas (relative to the page before this commit) are applied.
                 // Any commit: if SQLite keeps its lock, its cache is as of the old snapshot plus
                 // our writes, while the snapshot moves to `lsn` (and merged pages differ too).
                 state.stale_after_merge = true;
-                let deltas = if merged.is_empty() {
-                    deltas
-                } else {
-                    let mut all = deltas.as_ref().clone();
-                    for m in merged {
-                        images.remove(&m.page_no);
-                        if let Some(d) = all.iter_mut().find(|d| d.page_no == m.page_no) {
-                            *d = m;
-                        }
-                    }
-                    Arc::new(all)
-                };
-                // The store keeps the *current* size for a write set that kept its snapshot's
-                // size: a concurrent commit may have grown the file since. Applying our own
-                // (stale) size would shrink the pool's size, and every later snapshot would cut
-                // off pages page 1's header still counts. The receipt carries the size at `lsn`.
-                let db_pages = if state.size_pages == snap_pages && committed_size > 0 {
-                    committed_size
-                } else {
-                    state.size_pages
-                };
-                let change = CommittedChange {
-                    lsn,
-                    origin: self.core.cfg.origin,
-                    db_pages,
-                    deltas: deltas.clone(),
-                };
-                if let Some(listener) = self.core.commit_listener.get() {
-                    listener(&change);
+                for m in &receipt.merged {
+                    images.remove(&m.page_no);
                 }
+                // The receipt carries the size at `lsn`: for a write set that kept its
+                // snapshot's size that is the *current* size (a concurrent commit may have grown
+                // the file since); applying our own stale size would shrink the pool's size, and
+                // every later snapshot would cut off pages page 1's header still counts.
+                let change = receipt.committed_change(self.core.cfg.origin, deltas);
+                let (lsn, db_pages, deltas) = (change.lsn, change.db_pages, &change.deltas);
+                debug_assert!(state.size_pages == snap_pages || db_pages == state.size_pages);
                 self.core.commits.fetch_add(1, Ordering::Relaxed);
                 self.core
                     .pages_written

@@ -46,6 +46,10 @@ pub struct InstanceConfig {
     /// Address of the Prometheus endpoint (`GET /metrics`), off when `None`; port 0 lets the
     /// OS choose (see [`crate::InstanceHandle::metrics_addr`]).
     pub metrics_listen: Option<SocketAddr>,
+    /// Nice value of system threads (-20..=19; below 0 needs `CAP_SYS_NICE`): a cluster
+    /// instance's replication and page service I/O threads, and the page service process.
+    /// They outrank the sessions, so a busy CPU delays replication little.
+    pub system_thread_priority: i32,
 }
 
 impl InstanceConfig {
@@ -70,6 +74,7 @@ impl InstanceConfig {
             cluster: false,
             log_error: None,
             metrics_listen: None,
+            system_thread_priority: -10,
         }
     }
 }

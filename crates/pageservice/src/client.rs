@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use borealis_pagestore::{
@@ -25,6 +25,7 @@ use parking_lot::Mutex;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::membership::MemberInfo;
+use crate::priority::ThreadPriority;
 
 /// How often the lease on the client's horizon is renewed (the store's lease is 10 s).
 pub const RENEW_EVERY: Duration = Duration::from_millis(250);
@@ -55,6 +56,12 @@ pub enum ClientError {
     Runtime(std::io::Error),
 }
 
+/// Called on the client's runtime with each commit made through this client, as soon as its
+/// reply arrives — before the committing session's thread is woken, so a session waiting for
+/// a CPU does not hold the change back from the peers (replication pushes from here). It must
+/// be quick and must not block.
+pub type CommitHook = Box<dyn Fn(&CommittedChange) + Send + Sync>;
+
 struct HorizonState {
     pins: BTreeMap<Lsn, usize>,
     /// The horizon the store has granted us; `None` before the first pin.
@@ -72,6 +79,7 @@ struct Inner {
     latest_seen: AtomicU64,
     recent_sizes: Mutex<VecDeque<(Lsn, u32)>>,
     renewing: AtomicBool,
+    commit_hook: OnceLock<CommitHook>,
 }
 
 /// The page store of a storage process, reached over gRPC.
@@ -84,12 +92,25 @@ impl RemotePageStore {
     /// Connect to the page service at `addr` (`host:port`), retrying until `wait` has passed
     /// (the storage process may still be starting).
     pub fn connect(addr: &str, wait: Duration) -> Result<RemotePageStore, ClientError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        Self::connect_at_priority(addr, wait, None)
+    }
+
+    /// [`Self::connect`], with the client's I/O threads (which deliver commit replies and run
+    /// the commit hook) at `priority`.
+    pub fn connect_at_priority(
+        addr: &str,
+        wait: Duration,
+        priority: Option<Arc<ThreadPriority>>,
+    ) -> Result<RemotePageStore, ClientError> {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder
             .worker_threads(2)
             .thread_name("pageservice-client")
-            .enable_all()
-            .build()
-            .map_err(ClientError::Runtime)?;
+            .enable_all();
+        if let Some(priority) = priority {
+            builder.on_thread_start(move || priority.apply());
+        }
+        let runtime = builder.build().map_err(ClientError::Runtime)?;
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|e| ClientError::Address {
                 addr: addr.to_string(),
@@ -145,8 +166,14 @@ impl RemotePageStore {
                 latest_seen: AtomicU64::new(hello.latest_lsn),
                 recent_sizes: Mutex::new(VecDeque::new()),
                 renewing: AtomicBool::new(false),
+                commit_hook: OnceLock::new(),
             }),
         })
+    }
+
+    /// Set the [`CommitHook`] (once); false if one is already set.
+    pub fn set_commit_hook(&self, hook: CommitHook) -> bool {
+        self.inner.commit_hook.set(hook).is_ok()
     }
 
     /// The address this client talks to.
@@ -219,6 +246,58 @@ impl Inner {
             }
         }
         Err(last.unwrap_or_else(|| tonic::Status::unavailable("no attempt made")))
+    }
+
+    /// Send a commit once (retrying one whose reply was lost could commit it twice) and call
+    /// the hook with the committed change.
+    async fn commit(self: Arc<Self>, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
+        let req = borealis_rpc::write_set_to_wire(&ws);
+        let reply = self
+            .client
+            .clone()
+            .commit(req)
+            .await
+            .map_err(|s| CommitError::Unavailable(s.message().to_string()))?
+            .into_inner();
+        let receipt = self.receipt(reply)?;
+        // A write set without deltas committed nothing (the receipt names the latest LSN).
+        if let (Some(hook), false) = (self.commit_hook.get(), ws.deltas.is_empty()) {
+            hook(&receipt.committed_change(ws.origin, Arc::new(ws.deltas)));
+        }
+        Ok(receipt)
+    }
+
+    fn receipt(&self, reply: pb::CommitReply) -> Result<CommitReceipt, CommitError> {
+        match reply.result {
+            Some(pb::commit_reply::Result::Committed(c)) => {
+                self.saw_latest(c.lsn);
+                let merged = c
+                    .merged
+                    .into_iter()
+                    .map(|d| borealis_rpc::delta_from_wire(d, self.page_size))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| CommitError::Unavailable(format!("commit {}: {e}", c.lsn)))?;
+                let mut sizes = self.recent_sizes.lock();
+                if sizes.len() == RECENT_SIZES {
+                    sizes.pop_front();
+                }
+                sizes.push_back((c.lsn, c.db_pages));
+                Ok(CommitReceipt {
+                    lsn: c.lsn,
+                    db_pages: c.db_pages,
+                    merged,
+                })
+            }
+            Some(pb::commit_reply::Result::Conflict(c)) => {
+                let conflict = borealis_rpc::conflict_from_wire(c)
+                    .map_err(|e| CommitError::Invalid(e.to_string()))?;
+                Err(CommitError::Conflict(conflict))
+            }
+            Some(pb::commit_reply::Result::Failure(f)) => {
+                Err(borealis_rpc::commit_failure_from_wire(f))
+            }
+            None => Err(CommitError::Unavailable("empty Commit reply".into())),
+        }
     }
 
     fn saw_latest(&self, lsn: Lsn) {
@@ -410,45 +489,21 @@ impl PageStore for RemotePageStore {
     }
 
     fn commit_merging(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
-        let req = borealis_rpc::write_set_to_wire(&ws);
-        let mut client = self.inner.client.clone();
-        // Sent once: retrying a commit whose reply was lost could commit it twice.
-        let reply = self
+        if self.inner.commit_hook.get().is_none() {
+            return self
+                .inner
+                .runtime
+                .block_on(Inner::commit(self.inner.clone(), ws));
+        }
+        // Spawned, so that the hook runs on the runtime's thread that receives the reply.
+        let task = self
             .inner
             .runtime
-            .block_on(async move { client.commit(req).await })
-            .map_err(|s| CommitError::Unavailable(s.message().to_string()))?
-            .into_inner();
-        match reply.result {
-            Some(pb::commit_reply::Result::Committed(c)) => {
-                self.inner.saw_latest(c.lsn);
-                let merged = c
-                    .merged
-                    .into_iter()
-                    .map(|d| borealis_rpc::delta_from_wire(d, self.inner.page_size))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| CommitError::Unavailable(format!("commit {}: {e}", c.lsn)))?;
-                let mut sizes = self.inner.recent_sizes.lock();
-                if sizes.len() == RECENT_SIZES {
-                    sizes.pop_front();
-                }
-                sizes.push_back((c.lsn, c.db_pages));
-                Ok(CommitReceipt {
-                    lsn: c.lsn,
-                    db_pages: c.db_pages,
-                    merged,
-                })
-            }
-            Some(pb::commit_reply::Result::Conflict(c)) => {
-                let conflict = borealis_rpc::conflict_from_wire(c)
-                    .map_err(|e| CommitError::Invalid(e.to_string()))?;
-                Err(CommitError::Conflict(conflict))
-            }
-            Some(pb::commit_reply::Result::Failure(f)) => {
-                Err(borealis_rpc::commit_failure_from_wire(f))
-            }
-            None => Err(CommitError::Unavailable("empty Commit reply".into())),
-        }
+            .spawn(Inner::commit(self.inner.clone(), ws));
+        self.inner
+            .runtime
+            .block_on(task)
+            .map_err(|e| CommitError::Unavailable(format!("commit task: {e}")))?
     }
 
     fn pin(&self, at: Lsn) -> Result<SnapshotPin, ReadError> {

@@ -9,6 +9,7 @@
 pub mod client;
 mod leases;
 pub mod membership;
+pub mod priority;
 pub mod server;
 
 pub use client::{ClientError, RemotePageStore};

@@ -123,3 +123,30 @@ fn membership_refuses_a_second_process_on_a_live_slot() {
     store.deregister(2, 1);
     assert!(store.members().unwrap().is_empty());
 }
+
+/// The commit hook sees each commit made through the client, as the store committed it, before
+/// the committer returns; a conflict or an empty write set is no commit and is not seen.
+#[test]
+fn the_commit_hook_sees_each_commit_before_the_committer_returns() {
+    use std::sync::{Arc, Mutex};
+    let (_dir, _handle, store) = start();
+    let seen: Arc<Mutex<Vec<borealis_pagestore::CommittedChange>>> = Arc::default();
+    let in_hook = seen.clone();
+    assert!(store.set_commit_hook(Box::new(move |change| {
+        in_hook.lock().unwrap().push(change.clone());
+    })));
+    assert!(!store.set_commit_hook(Box::new(|_| {})), "set once");
+    let l1 = store.commit(write(0, 3, 2, 7, 1)).unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1, "seen before commit returned");
+    let stale = store.commit(write(0, 3, 2, 9, 1));
+    assert!(matches!(stale, Err(CommitError::Conflict(_))));
+    let mut empty = write(l1, 3, 2, 0, 1);
+    empty.deltas.clear();
+    store.commit(empty).unwrap();
+    let l2 = store.commit(write(l1, 4, 3, 8, 2)).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.iter().map(|c| c.lsn).collect::<Vec<_>>(), vec![l1, l2]);
+    assert_eq!(seen[1].origin, 2);
+    assert_eq!(seen[1].db_pages, 4);
+    assert_eq!(seen[1].deltas.as_ref(), &write(l1, 4, 3, 8, 2).deltas);
+}

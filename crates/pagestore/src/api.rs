@@ -88,6 +88,34 @@ pub struct CommitReceipt {
     pub merged: Vec<PageDelta>,
 }
 
+impl CommitReceipt {
+    /// The change a write set with `origin` and `written` deltas became: the deltas of the
+    /// pages the store merged are replaced by the merged ones (what every reader applies).
+    pub fn committed_change(
+        &self,
+        origin: Origin,
+        written: Arc<Vec<PageDelta>>,
+    ) -> CommittedChange {
+        let deltas = if self.merged.is_empty() {
+            written
+        } else {
+            let mut all = written.as_ref().clone();
+            for m in &self.merged {
+                if let Some(d) = all.iter_mut().find(|d| d.page_no == m.page_no) {
+                    *d = m.clone();
+                }
+            }
+            Arc::new(all)
+        };
+        CommittedChange {
+            lsn: self.lsn,
+            origin,
+            db_pages: self.db_pages,
+            deltas,
+        }
+    }
+}
+
 /// Why a commit lost first-committer-wins.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConflictReason {

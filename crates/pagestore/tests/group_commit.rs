@@ -74,7 +74,8 @@ fn durable_listeners_see_each_commit_with_its_images() {
     use std::sync::Mutex;
     let dir = tempfile::tempdir().unwrap();
     let s = open(dir.path());
-    let seen: Arc<Mutex<Vec<(Lsn, Vec<u8>)>>> = Arc::default();
+    type Seen = Vec<(Lsn, Vec<u8>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let durable_at_call: Arc<Mutex<Vec<bool>>> = Arc::default();
     let gone = Arc::new(AtomicBool::new(false));
     let gone_calls = Arc::new(Mutex::new(0u32));

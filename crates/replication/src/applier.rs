@@ -17,7 +17,7 @@ use crate::stats::Counters;
 
 /// How long a gap may stay open before the missing changes are fetched from the store: pushes
 /// from different committers race, so a short reorder window avoids needless fetches.
-const GAP_WAIT: Duration = Duration::from_millis(3);
+const GAP_WAIT: Duration = Duration::from_millis(1);
 
 /// While a gap is open, how long the applier waits for the engine to apply the missing change
 /// before it looks for pushes again: the extra delay a push arriving meanwhile can see.
@@ -32,6 +32,10 @@ const MAX_REORDER: usize = 16384;
 
 /// Changes fetched from the store per call.
 const FETCH_BATCH: u32 = 1024;
+
+/// When recently fetched changes were applied, so that their pushes, arriving later, still
+/// count in the lag: about two seconds of a busy cluster's commits.
+const FETCHED_STAMPS: usize = 8192;
 
 /// Called with the lag (µs) of every pushed change applied.
 pub type LagSink = Box<dyn Fn(u64) + Send>;
@@ -51,21 +55,22 @@ impl Applier {
     /// Runs until every sender of the queue is gone (the instance shuts down).
     pub fn run(self) {
         let mut buffer: BTreeMap<Lsn, Received> = BTreeMap::new();
+        let mut fetched = FetchedStamps::default();
         let mut gap_since: Option<Instant> = None;
         let mut last_poll = Instant::now();
         loop {
             match self.next_received(&buffer) {
                 Ok(Some(first)) => {
-                    self.hold(&mut buffer, first);
+                    self.hold(&mut buffer, &fetched, first);
                     // Drain what else is queued (bounded by the queue's capacity).
                     while let Ok(next) = self.queue.try_recv() {
-                        self.hold(&mut buffer, next);
+                        self.hold(&mut buffer, &fetched, next);
                     }
                 }
                 Ok(None) => {}
                 Err(Disconnected) => return,
             }
-            self.apply_ready(&mut buffer);
+            self.apply_ready(&mut buffer, &fetched);
             let gap_open = !buffer.is_empty();
             gap_since = match (gap_open, gap_since) {
                 (false, _) => None,
@@ -74,8 +79,13 @@ impl Applier {
             };
             let gap_stale = gap_since.is_some_and(|t| t.elapsed() >= GAP_WAIT);
             if gap_stale || last_poll.elapsed() >= STORE_POLL {
-                self.fetch_from_store();
-                self.apply_ready(&mut buffer);
+                // Only the gap: what follows it is buffered already.
+                let missing = buffer.keys().next().map(|&first| {
+                    let applied = self.engine.applied_lsn();
+                    u32::try_from(first.saturating_sub(applied + 1)).unwrap_or(u32::MAX)
+                });
+                self.fetch_from_store(missing.unwrap_or(FETCH_BATCH), &mut fetched);
+                self.apply_ready(&mut buffer, &fetched);
                 last_poll = Instant::now();
                 gap_since = None;
             }
@@ -108,8 +118,14 @@ impl Applier {
         }
     }
 
-    fn hold(&self, buffer: &mut BTreeMap<Lsn, Received>, received: Received) {
+    fn hold(
+        &self,
+        buffer: &mut BTreeMap<Lsn, Received>,
+        fetched: &FetchedStamps,
+        received: Received,
+    ) {
         if received.0.lsn <= self.engine.applied_lsn() {
+            self.note_applied_before_push(fetched, &received);
             return;
         }
         if buffer.len() >= MAX_REORDER {
@@ -126,42 +142,43 @@ impl Applier {
     }
 
     /// Apply buffered changes while they continue the applied LSN.
-    fn apply_ready(&self, buffer: &mut BTreeMap<Lsn, Received>) {
+    fn apply_ready(&self, buffer: &mut BTreeMap<Lsn, Received>, fetched: &FetchedStamps) {
         // Bounded by the buffer's size.
         while let Some((&lsn, _)) = buffer.first_key_value() {
             let applied = self.engine.applied_lsn();
             if lsn > applied + 1 {
                 return;
             }
-            let Some((change, acked)) = buffer.remove(&lsn) else {
+            let Some(received) = buffer.remove(&lsn) else {
                 return;
             };
             if lsn <= applied {
+                self.note_applied_before_push(fetched, &received);
                 continue;
             }
-            match self.engine.apply_change(&change) {
+            match self.engine.apply_change(&received.0) {
                 Ok(()) => {
                     self.counters.applied_pushed.fetch_add(1, Relaxed);
-                    if acked > 0 {
-                        let lag = crate::unix_micros().saturating_sub(acked);
-                        self.counters.last_lag_us.store(lag, Relaxed);
-                        (self.on_lag)(lag);
-                    }
+                    self.record_lag(received.1, crate::unix_micros());
                 }
                 Err(e) => tracing::warn!(lsn, error = %e, "could not apply a pushed change"),
             }
         }
     }
 
-    /// Apply every change the store has after our applied LSN (bounded: one batch per call).
-    fn fetch_from_store(&self) {
+    /// Apply the next changes (at most `max`, at most one batch) the store has after our
+    /// applied LSN.
+    fn fetch_from_store(&self, max: u32, fetched: &mut FetchedStamps) {
         let applied = self.engine.applied_lsn();
-        match self.store.changes_after(applied, FETCH_BATCH) {
+        match self.store.changes_after(applied, max.clamp(1, FETCH_BATCH)) {
             Ok((changes, _latest)) => {
                 for change in changes {
+                    let was_applied = change.lsn <= self.engine.applied_lsn();
                     match self.engine.apply_change(&change) {
+                        Ok(()) if was_applied => {}
                         Ok(()) => {
                             self.counters.applied_fetched.fetch_add(1, Relaxed);
+                            fetched.push(change.lsn, crate::unix_micros());
                         }
                         Err(e) => {
                             tracing::warn!(lsn = change.lsn, error = %e, "could not apply a fetched change");
@@ -180,5 +197,62 @@ impl Applier {
                 tracing::debug!("page store unreachable while catching up");
             }
         }
+    }
+
+    /// A push for a change applied before it arrived (fetched from the store to fill a gap):
+    /// its lag ends when the fetched copy was applied, or now if that is no longer known.
+    fn note_applied_before_push(&self, fetched: &FetchedStamps, received: &Received) {
+        let applied_at = fetched.applied_at(received.0.lsn);
+        self.record_lag(received.1, applied_at.unwrap_or_else(crate::unix_micros));
+    }
+
+    /// Record the lag of a pushed change acknowledged at `acked` and applied at `applied_at`
+    /// (Unix µs; `acked` 0 = this instance's own commit, which has no lag).
+    fn record_lag(&self, acked: u64, applied_at: u64) {
+        if acked == 0 {
+            return;
+        }
+        let lag = applied_at.saturating_sub(acked);
+        self.counters.last_lag_us.store(lag, Relaxed);
+        (self.on_lag)(lag);
+    }
+}
+
+/// When the most recent fetched changes were applied, in LSN order (bounded by
+/// [`FETCHED_STAMPS`]).
+#[derive(Default)]
+struct FetchedStamps(std::collections::VecDeque<(Lsn, u64)>);
+
+impl FetchedStamps {
+    fn push(&mut self, lsn: Lsn, applied_at: u64) {
+        debug_assert!(self.0.back().is_none_or(|&(last, _)| last < lsn));
+        if self.0.len() == FETCHED_STAMPS {
+            self.0.pop_front();
+        }
+        self.0.push_back((lsn, applied_at));
+    }
+
+    fn applied_at(&self, lsn: Lsn) -> Option<u64> {
+        let i = self.0.partition_point(|&(l, _)| l < lsn);
+        self.0.get(i).filter(|&&(l, _)| l == lsn).map(|&(_, at)| at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetched_stamps_find_exact_lsns_and_forget_the_oldest() {
+        let mut stamps = FetchedStamps::default();
+        for lsn in (10..10 + FETCHED_STAMPS as Lsn * 2).step_by(2) {
+            stamps.push(lsn, lsn * 100);
+        }
+        assert_eq!(stamps.applied_at(12), Some(1_200));
+        assert_eq!(stamps.applied_at(13), None, "never fetched");
+        stamps.push(10 + FETCHED_STAMPS as Lsn * 2, 7);
+        assert_eq!(stamps.applied_at(10), None, "forgotten: bounded");
+        assert_eq!(stamps.applied_at(10 + FETCHED_STAMPS as Lsn * 2), Some(7));
+        assert_eq!(stamps.0.len(), FETCHED_STAMPS);
     }
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Weak};
 
 use borealis_engine::Engine;
+use borealis_pageservice::priority::ThreadPriority;
 use borealis_pageservice::RemotePageStore;
 use borealis_pagestore::{CommittedChange, PageStore};
 use borealis_rpc::replication::replication_server::ReplicationServer;
@@ -38,6 +39,8 @@ pub struct ReplicatorConfig {
     pub slot: u16,
     /// Address of the push service (port 0: the OS chooses).
     pub listen: SocketAddr,
+    /// The priority of system threads, given to the replication threads too.
+    pub thread_priority: Arc<ThreadPriority>,
 }
 
 pub struct Replicator {
@@ -46,6 +49,9 @@ pub struct Replicator {
     addr: SocketAddr,
     peers: RwLock<HashMap<u16, Peer>>,
     counters: Arc<Counters>,
+    /// The applier's queue, for this instance's own commits.
+    own: std::sync::mpsc::SyncSender<Received>,
+    priority: Arc<ThreadPriority>,
 }
 
 impl Replicator {
@@ -56,9 +62,12 @@ impl Replicator {
         cfg: ReplicatorConfig,
         on_lag: LagSink,
     ) -> Result<Arc<Replicator>, ReplicationError> {
+        let priority = cfg.thread_priority.clone();
+        let in_worker = priority.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("replication")
+            .on_thread_start(move || in_worker.apply())
             .enable_all()
             .build()
             .map_err(|e| ReplicationError::Start(e.to_string()))?;
@@ -79,7 +88,7 @@ impl Replicator {
         let inbox = Inbox {
             engine: engine.clone(),
             page_size: store.page_size(),
-            queue: tx,
+            queue: tx.clone(),
             counters: counters.clone(),
         };
         let service = ReplicationServer::new(inbox)
@@ -94,31 +103,39 @@ impl Replicator {
                 tracing::error!(error = %e, "replication service stopped");
             }
         });
-        let applier = Applier {
-            engine: engine.clone(),
-            store,
-            queue: rx,
-            counters: counters.clone(),
-            on_lag,
-        };
-        std::thread::Builder::new()
-            .name("replication-apply".into())
-            .spawn(move || applier.run())
-            .map_err(|e| ReplicationError::Start(e.to_string()))?;
         let replicator = Arc::new(Replicator {
             runtime,
             slot: cfg.slot,
             addr,
             peers: RwLock::new(HashMap::new()),
-            counters,
+            counters: counters.clone(),
+            own: tx,
+            priority: priority.clone(),
         });
         let weak: Weak<Replicator> = Arc::downgrade(&replicator);
-        engine
-            .set_commit_listener(Box::new(move |change| {
-                if let Some(r) = weak.upgrade() {
-                    r.broadcast(change);
-                }
-            }))
+        let hooked = store.set_commit_hook(Box::new(move |change| {
+            if let Some(r) = weak.upgrade() {
+                r.broadcast(change);
+            }
+        }));
+        if !hooked {
+            return Err(ReplicationError::Start(
+                "the page store client already has a commit hook".into(),
+            ));
+        }
+        let applier = Applier {
+            engine,
+            store,
+            queue: rx,
+            counters,
+            on_lag,
+        };
+        std::thread::Builder::new()
+            .name("replication-apply".into())
+            .spawn(move || {
+                priority.apply();
+                applier.run()
+            })
             .map_err(|e| ReplicationError::Start(e.to_string()))?;
         tracing::info!(addr = %addr, "replication ready");
         Ok(replicator)
@@ -132,6 +149,10 @@ impl Replicator {
     /// Queue `change` for every peer, never waiting: a full queue drops it for that peer,
     /// which then fetches it from the page store.
     pub fn broadcast(&self, change: &CommittedChange) {
+        // The applier applies our own commit too if its session has not yet when the next
+        // change arrives (a session thread may wait for a CPU; the applier should not wait
+        // for it). Full queue: the session applies it.
+        let _ = self.own.try_send((change.clone(), 0));
         let peers = self.peers.read();
         if peers.is_empty() {
             return;
@@ -188,6 +209,7 @@ impl Replicator {
     }
 
     pub fn stats(&self) -> ReplicationStats {
-        self.counters.snapshot(self.peers.read().len())
+        self.counters
+            .snapshot(self.peers.read().len(), self.priority.boost())
     }
 }

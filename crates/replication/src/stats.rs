@@ -39,10 +39,12 @@ pub struct ReplicationStats {
     pub last_lag_us: u64,
     /// Peers this instance pushes to.
     pub peers: u64,
+    /// Nice levels by which the system threads outrank the sessions' threads.
+    pub priority_boost: u64,
 }
 
 impl Counters {
-    pub fn snapshot(&self, peers: usize) -> ReplicationStats {
+    pub fn snapshot(&self, peers: usize, priority_boost: u64) -> ReplicationStats {
         ReplicationStats {
             pushed: self.pushed.load(Relaxed),
             push_dropped: self.push_dropped.load(Relaxed),
@@ -54,6 +56,7 @@ impl Counters {
             resyncs: self.resyncs.load(Relaxed),
             last_lag_us: self.last_lag_us.load(Relaxed),
             peers: peers as u64,
+            priority_boost,
         }
     }
 }
