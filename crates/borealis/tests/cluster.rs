@@ -578,6 +578,60 @@ async fn read_only_instance_rejects_writes_and_keeps_reading() {
     assert_eq!(server_code(&err), Some(1290), "{err}");
 }
 
+/// A status variable of the instance `c` is connected to, as a number.
+async fn status_u64(c: &mut Conn, name: &str) -> u64 {
+    let row: Option<(String, u64)> = c
+        .query_first(format!("SHOW GLOBAL STATUS LIKE '{name}'"))
+        .await
+        .unwrap();
+    row.unwrap_or_else(|| panic!("no status variable {name}")).1
+}
+
+/// An instance whose sessions are idle (it only applies its peers' commits) does not hold back
+/// the store's reclaim: the oldest retained LSN passes every LSN it had pinned while writes go
+/// on elsewhere, so the storage process does not keep every page version written since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_instance_does_not_hold_back_reclaim() {
+    let cluster = Cluster::start(2);
+    let mut c1 = cluster.conn(1).await;
+    c1.query_drop("CREATE DATABASE app").await.unwrap();
+    c1.query_drop("CREATE TABLE app.t (id INT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    c1.query_drop("INSERT INTO app.t VALUES (1, 0), (2, 0), (3, 0)")
+        .await
+        .unwrap();
+    // Instance 2 serves one query (its session pins a snapshot there), then goes idle.
+    let mut c2 = regional_conn(&cluster, 2).await;
+    let n: u64 = c2
+        .query_first("SELECT COUNT(*) FROM app.t")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 3);
+    c2.disconnect().await.unwrap();
+    let idle_from = status_u64(&mut c1, "Borealis_store_latest_lsn").await;
+    // The store checkpoints (and reclaims) every 5 s while commits arrive.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut oldest = 0;
+    for i in 0u64.. {
+        c1.exec_drop("UPDATE app.t SET v = v + 1 WHERE id = ?", (i % 3 + 1,))
+            .await
+            .unwrap();
+        if i % 20 == 0 {
+            oldest = status_u64(&mut c1, "Borealis_store_oldest_lsn").await;
+        }
+        if oldest > idle_from || Instant::now() > deadline {
+            break;
+        }
+    }
+    assert!(
+        oldest > idle_from,
+        "the oldest retained LSN stayed at {oldest}, at or below {idle_from}, where instance 2 \
+         went idle"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_added_instance_catches_up_and_serves() {
     let mut cluster = Cluster::start(2);

@@ -6,11 +6,16 @@ use crate::header;
 use crate::pool::{BufferPool, PoolStats};
 use crate::session::EngineSession;
 use crate::vfs::VfsRegistration;
-use borealis_pagestore::{CommittedChange, Lsn, PageNo, PageStore, SubscribeError};
+use borealis_pagestore::{CommittedChange, Lsn, PageNo, PageStore, SnapshotPin, SubscribeError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How often the pool's own pin follows its applied LSN. The store's lease on a client's
+/// horizon is renewed every 250 ms, so following more often gains nothing; each move is one
+/// pin and one unpin (no round trip: the LSN only grows).
+const POOL_PIN_EVERY: Duration = Duration::from_millis(100);
 
 /// Counters exposed by [`Engine::stats`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -49,12 +54,33 @@ pub(crate) struct EngineCore {
     /// The store hands this engine every durable commit with its images (an in-process
     /// store): sessions then need not build images of their own to apply.
     pub store_applies: bool,
+    /// The pool's own snapshot pin, at most [`POOL_PIN_EVERY`] behind its applied LSN (see
+    /// [`EngineCore::follow_applied`]).
+    pool_pin: parking_lot::Mutex<PoolPin>,
+}
+
+/// The pin that holds the store's reclaim horizon at the buffer pool's applied LSN.
+#[derive(Default)]
+struct PoolPin {
+    pin: Option<SnapshotPin>,
+    moved: Option<Instant>,
 }
 
 impl EngineCore {
     /// Apply a committed change to the pool in LSN order. If an earlier LSN does not arrive in
     /// time, fetch the missing changes from the store's change feed.
     pub fn apply(
+        &self,
+        change: &CommittedChange,
+        images: &HashMap<PageNo, Arc<[u8]>>,
+    ) -> Result<(), EngineError> {
+        let applied = self.apply_in_order(change, images);
+        self.follow_applied();
+        applied
+    }
+
+    /// [`EngineCore::apply`] without moving the pool's pin.
+    fn apply_in_order(
         &self,
         change: &CommittedChange,
         images: &HashMap<PageNo, Arc<[u8]>>,
@@ -125,6 +151,34 @@ impl EngineCore {
         if let Ok(true) = self.pool.apply(change, &images, Duration::ZERO) {
             self.note_schema(change);
         }
+        self.follow_applied();
+    }
+
+    /// Move the pool's pin up to its applied LSN, at most every [`POOL_PIN_EVERY`].
+    ///
+    /// New snapshots are taken at the applied LSN, so it is the oldest LSN this engine may
+    /// still ask the store for; the pin tells the store so. Without it an engine whose
+    /// sessions are idle (an instance that only applies its peers' commits) pinned nothing,
+    /// and a remote store kept its lease at the last LSN a session had pinned: every version
+    /// since was retained, and the storage process grew by every page image written.
+    fn follow_applied(&self) {
+        // Another thread moving it now is as good.
+        let Some(mut slot) = self.pool_pin.try_lock() else {
+            return;
+        };
+        if slot.moved.is_some_and(|t| t.elapsed() < POOL_PIN_EVERY) {
+            return;
+        }
+        slot.moved = Some(Instant::now());
+        let applied = self.pool.applied().0;
+        if slot.pin.as_ref().is_some_and(|p| p.lsn() >= applied) {
+            return;
+        }
+        match self.store.pin(applied) {
+            // The old pin is released only now, after the new one holds the horizon.
+            Ok(pin) => slot.pin = Some(pin),
+            Err(e) => tracing::debug!(applied, error = %e, "cannot move the pool's pin"),
+        }
     }
 
     /// Bump the schema generation when `change` wrote a new schema cookie. A delta range may
@@ -165,6 +219,8 @@ impl EngineCore {
         self.pool.resync(latest, db_pages);
         // The schema may have changed in the gap.
         self.schema_generation.fetch_add(1, Ordering::AcqRel);
+        self.pool_pin.lock().moved = None;
+        self.follow_applied();
         Ok(())
     }
 }
@@ -235,9 +291,11 @@ impl Engine {
             schema_generation: AtomicU64::new(0),
             schema_cookie: parking_lot::Mutex::new(cookie),
             store_applies,
+            pool_pin: parking_lot::Mutex::new(PoolPin::default()),
         });
         // Set once, just created: cannot already be set.
         let _ = listening.set(Arc::downgrade(&core));
+        core.follow_applied();
         let vfs = VfsRegistration::register(core.clone())?;
         let engine = Arc::new(Engine { core, vfs });
         // Commits flushed between reading the start LSN and setting the listener's engine
