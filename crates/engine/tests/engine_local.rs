@@ -171,20 +171,34 @@ fn append_ignores_a_split_in_another_table() {
     scenarios::append_ignores_a_split_in_another_table(store);
 }
 
-/// An engine whose pool trails the store's oldest retained LSN (another engine committed and a
-/// checkpoint ran with no snapshot pinned) still takes snapshots: it waits for the pool, then
-/// resynchronises it, and reads the other engine's rows.
+/// An engine whose pool trails the store's latest LSN (another engine committed; no change
+/// reached this one) keeps the store's floor at its applied LSN with its pool's own pin, even
+/// through a checkpoint with no session open; it catches up from the store's feed.
+#[test]
+fn the_pool_pin_holds_the_floor_at_the_applied_lsn() {
+    let (_dir, local, store) = no_handover_store(PinsBelowLatest::Kept);
+    let cfg = EngineConfig::default();
+    let writer = Engine::new(Arc::clone(&store), cfg.clone()).unwrap();
+    let reader = Engine::new(Arc::clone(&store), cfg).unwrap();
+    let behind = reader.applied_lsn();
+    create_and_insert(&writer);
+    local.checkpoint_now().unwrap();
+    assert!(
+        store.pin(behind).is_ok(),
+        "the floor passed the reader's pool"
+    );
+    reader
+        .catch_up_with_store(std::time::Duration::ZERO)
+        .unwrap();
+    assert_eq!(read_moved_on(&reader), "moved on");
+}
+
+/// An engine whose pool trails the store's oldest retained LSN (its pin was lost, as a remote
+/// lease is when an instance stalls for longer than the lease) still takes snapshots: it waits
+/// for the pool, then resynchronises it, and reads the other engine's rows.
 #[test]
 fn snapshot_after_the_floor_passed_the_pool() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let opts = StoreOptions {
-        fsync: false,
-        ..StoreOptions::default()
-    };
-    let local = LocalPageStore::open(dir.path(), opts).expect("open store");
-    // As an instance of a cluster sees its store: commits of others arrive only by
-    // replication (here: never), not from the store's flusher.
-    let store: Arc<dyn PageStore> = Arc::new(NoHandover(local.clone()));
+    let (_dir, _local, store) = no_handover_store(PinsBelowLatest::Lost);
     let cfg = EngineConfig {
         apply_wait: std::time::Duration::from_millis(50),
         ..EngineConfig::default()
@@ -192,7 +206,16 @@ fn snapshot_after_the_floor_passed_the_pool() {
     let writer = Engine::new(Arc::clone(&store), cfg.clone()).unwrap();
     let reader = Engine::new(Arc::clone(&store), cfg).unwrap();
     let behind = reader.applied_lsn();
-    writer
+    create_and_insert(&writer);
+    assert!(
+        store.pin(behind).is_err(),
+        "the floor passed the reader's pool"
+    );
+    assert_eq!(read_moved_on(&reader), "moved on");
+}
+
+fn create_and_insert(engine: &Arc<Engine>) {
+    engine
         .open_session()
         .unwrap()
         .conn()
@@ -200,22 +223,42 @@ fn snapshot_after_the_floor_passed_the_pool() {
             "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'moved on');",
         )
         .unwrap();
-    local.checkpoint_now().unwrap();
-    assert!(
-        store.pin(behind).is_err(),
-        "the floor passed the reader's pool"
-    );
-    let v: String = reader
+}
+
+fn read_moved_on(engine: &Arc<Engine>) -> String {
+    engine
         .open_session()
         .unwrap()
         .conn()
         .query_row("SELECT v FROM t WHERE id = 1", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(v, "moved on");
+        .unwrap()
+}
+
+/// A store as an instance of a cluster sees it: commits of others arrive only by replication
+/// (here: never), not from the store's flusher.
+fn no_handover_store(
+    pins: PinsBelowLatest,
+) -> (tempfile::TempDir, Arc<LocalPageStore>, Arc<dyn PageStore>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = StoreOptions {
+        fsync: false,
+        ..StoreOptions::default()
+    };
+    let local = LocalPageStore::open(dir.path(), opts).expect("open store");
+    let store: Arc<dyn PageStore> = Arc::new(NoHandover(local.clone(), pins));
+    (dir, local, store)
+}
+
+/// Whether [`NoHandover`] serves pins below the latest LSN.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PinsBelowLatest {
+    Kept,
+    /// Refused as not retained: the store behaves as if every older version were reclaimed.
+    Lost,
 }
 
 /// A local store that does not hand durable commits to engines (the trait's default).
-struct NoHandover(Arc<LocalPageStore>);
+struct NoHandover(Arc<LocalPageStore>, PinsBelowLatest);
 
 impl PageStore for NoHandover {
     fn page_size(&self) -> usize {
@@ -237,6 +280,14 @@ impl PageStore for NoHandover {
         self.0.commit_merging(ws)
     }
     fn pin(&self, at: Lsn) -> Result<SnapshotPin, ReadError> {
+        let latest = self.0.latest_lsn();
+        if self.1 == PinsBelowLatest::Lost && at < latest {
+            return Err(ReadError::NotRetained {
+                requested: at,
+                oldest: latest,
+                latest,
+            });
+        }
         self.0.pin(at)
     }
     fn pin_latest(&self) -> SnapshotPin {

@@ -77,16 +77,24 @@ fn threads_insert_all_rows() {
 fn pins_are_released() {
     let mem = MemStore::new(16384);
     let e = Engine::new(mem.clone(), EngineConfig::default()).unwrap();
+    // The buffer pool's own pin, at its applied LSN.
+    assert_eq!(mem.pins.load(Ordering::SeqCst), 1);
     {
         let s = e.open_session().unwrap();
         s.conn()
             .execute_batch("CREATE TABLE x(a); INSERT INTO x VALUES (1); BEGIN; SELECT * FROM x;")
             .unwrap();
-        assert!(mem.pins.load(Ordering::SeqCst) > 0);
+        assert!(mem.pins.load(Ordering::SeqCst) > 1);
         s.conn().execute_batch("COMMIT").unwrap();
-        assert_eq!(mem.pins.load(Ordering::SeqCst), 0);
+        assert_eq!(mem.pins.load(Ordering::SeqCst), 1);
     }
-    assert_eq!(mem.pins.load(Ordering::SeqCst), 0);
+    assert_eq!(mem.pins.load(Ordering::SeqCst), 1);
+    drop(e);
+    assert_eq!(
+        mem.pins.load(Ordering::SeqCst),
+        0,
+        "the pool's pin goes with the engine"
+    );
 }
 
 #[test]
