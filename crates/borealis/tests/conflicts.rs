@@ -323,6 +323,16 @@ async fn different_rows_of_one_page_merge_and_the_same_row_conflicts() {
         vec![(1, 201), (2, 301), (3, 103)],
         "the loser's update is rolled back"
     );
+    // The refused merge is counted under its reason, and no other reason counted anything.
+    let refused: Vec<(String, u64)> = x
+        .query("SHOW GLOBAL STATUS LIKE 'Borealis_store_merge_refused_%'")
+        .await
+        .unwrap();
+    assert_eq!(refused.len(), 8, "{refused:?}");
+    for (name, n) in &refused {
+        let expected = u64::from(name == "Borealis_store_merge_refused_same_rows");
+        assert_eq!(*n, expected, "{refused:?}");
+    }
 }
 
 /// Concurrent inserts into one table take their ids from the instance's counter, not from

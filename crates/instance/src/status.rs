@@ -8,6 +8,9 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use borealis_pagestore::leaf_merge::Refusal;
+use borealis_pagestore::StoreStats;
+
 use crate::histogram::{Histogram, HistogramSnapshot, LAG_BOUNDS_US, LATENCY_BOUNDS_US};
 use crate::server::Shared;
 
@@ -352,7 +355,8 @@ fn session_counters(s: &Status) -> Vec<StatusVar> {
 fn engine_counters(shared: &Shared) -> Vec<StatusVar> {
     let e = shared.engine.stats();
     let st = shared.engine.store().stats();
-    vec![
+    let mut vars = merge_refusal_counters(&st);
+    vars.extend([
         gauge(
             "Borealis_applied_lsn",
             shared.engine.applied_lsn(),
@@ -444,7 +448,59 @@ fn engine_counters(shared: &Shared) -> Vec<StatusVar> {
             e.pool_misses,
             "Buffer pool lookups sent to the page store.",
         ),
-    ]
+    ]);
+    vars
+}
+
+/// One status variable per reason the page store refuses a leaf merge (docs/STATUS.md).
+const MERGE_REFUSALS: [(Refusal, &str, &str); Refusal::COUNT] = [
+    (
+        Refusal::NotALeaf,
+        "Borealis_store_merge_refused_not_a_leaf",
+        "Merges refused: page 1, an interior page, or pages of different types.",
+    ),
+    (
+        Refusal::Malformed,
+        "Borealis_store_merge_refused_malformed",
+        "Merges refused: a page that does not parse as a leaf.",
+    ),
+    (
+        Refusal::Overflow,
+        "Borealis_store_merge_refused_overflow",
+        "Merges refused: a changed row spills to overflow pages.",
+    ),
+    (
+        Refusal::SameCell,
+        "Borealis_store_merge_refused_same_rows",
+        "Merges refused: both commits changed the same row or index entry.",
+    ),
+    (
+        Refusal::Adjacent,
+        "Borealis_store_merge_refused_adjacent",
+        "Merges refused: the two commits changed neighbouring rows at a page end, or both added rows next to each other.",
+    ),
+    (
+        Refusal::AtPageEnd,
+        "Borealis_store_merge_refused_at_page_end",
+        "Merges refused: a row added at a page end after the parent page changed.",
+    ),
+    (
+        Refusal::Unordered,
+        "Borealis_store_merge_refused_unordered",
+        "Merges refused: the merged rows would be out of order.",
+    ),
+    (
+        Refusal::DoesNotFit,
+        "Borealis_store_merge_refused_does_not_fit",
+        "Merges refused: the merged rows do not fit on the page.",
+    ),
+];
+
+fn merge_refusal_counters(st: &StoreStats) -> Vec<StatusVar> {
+    MERGE_REFUSALS
+        .iter()
+        .map(|&(reason, name, help)| counter(name, st.merge_refusals[reason.index()], help))
+        .collect()
 }
 
 /// Replication lag: the last observation and the p99 since the instance started.

@@ -259,6 +259,9 @@ pub struct StoreStats {
     pub db_pages: u32,
     /// Leaf pages merged at commit instead of a conflict (different rows of one page).
     pub merges: u64,
+    /// Merges refused, by reason (indexed by `leaf_merge::Refusal::index`): each made its
+    /// commit a conflict.
+    pub merge_refusals: [u64; crate::leaf_merge::Refusal::COUNT],
 }
 
 /// The page store as compute sees it.

@@ -74,6 +74,26 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// How many reasons there are.
+    pub const COUNT: usize = 8;
+
+    /// Every reason, in the order of [`Refusal::index`].
+    pub const ALL: [Refusal; Refusal::COUNT] = [
+        Refusal::NotALeaf,
+        Refusal::Malformed,
+        Refusal::Overflow,
+        Refusal::SameCell,
+        Refusal::Adjacent,
+        Refusal::AtPageEnd,
+        Refusal::Unordered,
+        Refusal::DoesNotFit,
+    ];
+
+    /// Position in [`Refusal::ALL`] (and in [`crate::StoreStats::merge_refusals`]).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// A short name for logs and counters.
     pub fn as_str(self) -> &'static str {
         match self {

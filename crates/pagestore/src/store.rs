@@ -18,7 +18,7 @@ use crate::delta;
 use crate::error::StoreError;
 use crate::feed::Feed;
 use crate::leaf_merge;
-use crate::leaf_merge::KeyRange;
+use crate::leaf_merge::{KeyRange, Refusal};
 use crate::log::{self, LogWriter};
 use crate::options::StoreOptions;
 use crate::pins::Pins;
@@ -60,6 +60,8 @@ pub(crate) struct Counters {
     pub(crate) commits: AtomicU64,
     pub(crate) conflicts: AtomicU64,
     pub(crate) merges: AtomicU64,
+    /// Indexed by `Refusal::index`.
+    pub(crate) merge_refusals: [AtomicU64; Refusal::COUNT],
     pub(crate) fsyncs: AtomicU64,
     pub(crate) checkpoints: AtomicU64,
     pub(crate) log_bytes_since_checkpoint: AtomicU64,
@@ -425,11 +427,15 @@ impl Inner {
             };
             let range = *range.get_or_insert_with(|| key_range(st, &ws));
             match self.merge_page(st, &ws.deltas[i], ws.snapshot, range) {
-                Some(delta) => {
+                Ok(delta) => {
                     ws.deltas[i] = delta.clone();
                     merged.push(delta);
                 }
-                None => return Err(conflict(ConflictReason::PageChanged, page_no, winner)),
+                Err(why) => {
+                    tracing::debug!(page = page_no, why = why.as_str(), "merge refused");
+                    self.counters.merge_refusals[why.index()].fetch_add(1, Ordering::Relaxed);
+                    return Err(conflict(ConflictReason::PageChanged, page_no, winner));
+                }
             }
         }
         if size_changed {
@@ -480,34 +486,32 @@ impl Inner {
 
     /// Try to merge the write set's change to a page that a newer commit also changed: a leaf
     /// page on which the two changed different cells (rows). Returns the delta to commit
-    /// instead (relative to the current image), or `None` for a real conflict.
+    /// instead (relative to the current image), or why not (a real conflict).
     fn merge_page(
         &self,
         st: &State,
         mine: &PageDelta,
         snapshot: Lsn,
         range: KeyRange,
-    ) -> Option<PageDelta> {
+    ) -> Result<PageDelta, Refusal> {
         if mine.page_no == 1 {
-            return None;
+            return Err(Refusal::NotALeaf);
         }
+        // An image that cannot be read, or a delta that does not apply, is a page the merge
+        // cannot trust: refused like a malformed one.
+        let image = |page_no, at| self.image_in(st, page_no, at).ok_or(Refusal::Malformed);
         // leaf_merge parses cells with the page size as the usable size: a volume with reserved
         // bytes per page (header byte 20) is never merged.
-        let header = self.image_in(st, 1, st.last_lsn)?;
-        if header.get(20).copied().unwrap_or(1) != 0 {
-            return None;
+        if image(1, st.last_lsn)?.get(20).copied().unwrap_or(1) != 0 {
+            return Err(Refusal::NotALeaf);
         }
-        let base = self.image_in(st, mine.page_no, snapshot)?;
-        let theirs = self.image_in(st, mine.page_no, st.last_lsn)?;
-        let my_image = delta::apply(&base, mine).ok()?;
+        let base = image(mine.page_no, snapshot)?;
+        let theirs = image(mine.page_no, st.last_lsn)?;
+        let my_image = delta::apply(&base, mine).map_err(|_| Refusal::Malformed)?;
         let merged =
-            leaf_merge::merge_leaf_explained(&base, &my_image, &theirs, mine.page_no, range)
-                .inspect_err(|why| {
-                    tracing::debug!(page = mine.page_no, why = why.as_str(), "merge refused");
-                })
-                .ok()?;
+            leaf_merge::merge_leaf_explained(&base, &my_image, &theirs, mine.page_no, range)?;
         self.counters.merges.fetch_add(1, Ordering::Relaxed);
-        Some(delta::diff(mine.page_no, &theirs, &merged))
+        Ok(delta::diff(mine.page_no, &theirs, &merged))
     }
 
     /// The image of `page_no` as of `at` (≤ the state's last LSN), under the state lock.
@@ -697,6 +701,7 @@ impl Inner {
             retained_versions,
             db_pages,
             merges: c.merges.load(Ordering::Relaxed),
+            merge_refusals: std::array::from_fn(|i| c.merge_refusals[i].load(Ordering::Relaxed)),
         }
     }
 }

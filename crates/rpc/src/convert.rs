@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use borealis_pagestore as ps;
+use borealis_pagestore::leaf_merge::Refusal;
 
 use crate::change;
 use crate::pageservice as pb;
@@ -258,6 +259,10 @@ pub fn stats_to_wire(s: &ps::StoreStats) -> pb::StatsReply {
         retained_versions: s.retained_versions,
         db_pages: s.db_pages,
         merges: s.merges,
+        merge_refusals: Refusal::ALL
+            .into_iter()
+            .map(|r| (r.as_str().to_string(), s.merge_refusals[r.index()]))
+            .collect(),
     }
 }
 
@@ -273,6 +278,13 @@ pub fn stats_from_wire(s: pb::StatsReply) -> ps::StoreStats {
         retained_versions: s.retained_versions,
         db_pages: s.db_pages,
         merges: s.merges,
+        // A reason this build does not know (a newer page service) is left out.
+        merge_refusals: std::array::from_fn(|i| {
+            s.merge_refusals
+                .get(Refusal::ALL[i].as_str())
+                .copied()
+                .unwrap_or(0)
+        }),
     }
 }
 
@@ -375,5 +387,23 @@ mod tests {
         };
         assert!(delta_from_wire(zero, 4096).is_err());
         assert!(origin_from_wire(70_000).is_err());
+    }
+
+    #[test]
+    fn merge_refusals_round_trip_by_name() {
+        let mut stats = ps::StoreStats {
+            merges: 7,
+            ..Default::default()
+        };
+        for (i, n) in stats.merge_refusals.iter_mut().enumerate() {
+            *n = 100 + i as u64;
+        }
+        let mut wire = stats_to_wire(&stats);
+        assert_eq!(wire.merge_refusals["same_rows"], 100 + 3);
+        // A reason a newer page service knows and this build does not is left out.
+        wire.merge_refusals.insert("from_the_future".into(), 1);
+        let back = stats_from_wire(wire);
+        assert_eq!(back.merge_refusals, stats.merge_refusals);
+        assert_eq!(back.merges, 7);
     }
 }

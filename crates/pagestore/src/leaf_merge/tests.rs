@@ -839,3 +839,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn refusal_indexes_follow_the_list_of_every_reason() {
+    for (i, reason) in Refusal::ALL.into_iter().enumerate() {
+        assert_eq!(reason.index(), i, "{reason:?}");
+    }
+    let names: std::collections::BTreeSet<_> = Refusal::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(names.len(), Refusal::COUNT, "names are distinct");
+}
