@@ -13,7 +13,8 @@
 #   2. Borealis cluster: `borealis up --instances 3 --data DIR --port P` (cluster endpoint on P,
 #      slot k's instance on P+k), prepares through the cluster endpoint, waits until every instance
 #      sees the rows, runs borealis-multi (one sysbench per instance endpoint) and borealis-one
-#      (all threads on slot 1's endpoint), prints each instance's Borealis_replication_lag% status.
+#      (all threads on slot 1's endpoint), prints each instance's Borealis_replication_lag% status
+#      and the page store's conflicts and refused merges by reason (Borealis_store_merge_refused_*).
 #   3. Borealis lone instance: `borealis up --embedded --data DIR --port P`, prepares, runs borealis-lone with
 #      all threads: the denominator of the one-writer ratio.
 # A phase that fails prints FAILED and the script goes on with the next one. Conflicts are counted,
@@ -337,6 +338,16 @@ borealis_lag() { # $1=port
   echo "lag_us=${last:-n/a} lag_p99_us=${p99:-n/a}"
 }
 
+# The page store's conflicts, merges and refused merges by reason (Borealis_store_merge_refused_*,
+# the non-zero ones), counted since the store started, as "conflicts=N merges=N same_rows=N ..."
+borealis_refusals() { # $1=port
+  tcpsql "$1" root "" "SHOW GLOBAL STATUS LIKE 'Borealis_store_%'" 2> /dev/null |
+    awk '$1 == "Borealis_store_conflicts" || $1 == "Borealis_store_merges" {
+           sub("Borealis_store_", "", $1); printf "%s=%s ", $1, $2 }
+         $1 ~ /^Borealis_store_merge_refused_/ && $2 > 0 {
+           sub("Borealis_store_merge_refused_", "", $1); printf "%s=%s ", $1, $2 }'
+}
+
 SB_PIDS=()   # running `timeout sysbench` processes of measure (each in its own process group)
 
 cleanup_all() {
@@ -498,7 +509,9 @@ stage_borealis_cluster() {
     all+="${all:+; }i$k $lag"
   done
   set_lag borealis-multi "$all"
+  note "- borealis-multi page store, refused merges by reason: $(borealis_refusals $((BCPORT + 1)))"
   measure borealis-one "Borealis 3 inst." root "" "$ALL_THREADS" $((BCPORT + 1))
+  note "- borealis-multi + borealis-one page store, refused merges by reason: $(borealis_refusals $((BCPORT + 1)))"
 }
 
 stage_borealis_lone() {
@@ -511,6 +524,7 @@ stage_borealis_lone() {
     return
   fi
   measure borealis-lone "Borealis lone" root "" "$ALL_THREADS" "$BLPORT"
+  note "- borealis-lone page store, refused merges by reason: $(borealis_refusals "$BLPORT")"
 }
 
 # ----------------------------------------------------------------------------- report
