@@ -560,7 +560,10 @@ report() {
     echo
     echo "- machine: $(nproc) cores ($cpu), $mem; $(uname -sr)"
     echo "- sysbench $(sysbench --version | awk '{print $2}') oltp_read_write, $TABLES tables x $TABLE_SIZE rows, $TIME s per phase; multi = 3 sysbench x $THREADS_EACH threads, one per node/instance, concurrently; one = $ALL_THREADS threads on node/instance 1"
-    echo "- Galera: ${GALERA_VERSION:-not run}${GALERA_VERSION:+ (innodb_flush_log_at_trx_commit=$GALERA_FLUSH, wsrep_slave_threads=4, buffer pool $GALERA_BUFFER_POOL per node)}; Borealis: $(git -C "$REPO" rev-parse --short HEAD 2> /dev/null || echo unknown)${BOREALIS_ARGS:+ ($BOREALIS_ARGS)}"
+    # A given binary need not be the checkout's build: name it too.
+    local bin_label=""
+    [ "$SKIP_BUILD" = 1 ] && bin_label=" checkout, binary $BOREALIS_BIN of $(date -u -r "$BOREALIS_BIN" '+%F %H:%M UTC')"
+    echo "- Galera: ${GALERA_VERSION:-not run}${GALERA_VERSION:+ (innodb_flush_log_at_trx_commit=$GALERA_FLUSH, wsrep_slave_threads=4, buffer pool $GALERA_BUFFER_POOL per node)}; Borealis: $(git -C "$REPO" rev-parse --short HEAD 2> /dev/null || echo unknown)$bin_label${BOREALIS_ARGS:+ ($BOREALIS_ARGS)}"
     echo "- abort % = sysbench ignored errors ($SB_IGNORE) / (transactions + ignored errors); tps summed, p95 = max over the concurrent sysbench processes"
     echo "- load average at start: $LOAD_AT_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo

@@ -150,6 +150,8 @@ start_borealis() {
   done
   timeout 60 mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$BPORT" -uroot -e "CREATE DATABASE IF NOT EXISTS sbtest"
   BOREALIS_VERSION=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  # A given binary need not be the checkout's build: name it too.
+  [ "$SKIP_BUILD" = 1 ] && BOREALIS_VERSION+=" checkout, binary $BOREALIS_BIN of $(date -u -r "$BOREALIS_BIN" '+%F %H:%M UTC')"
 }
 
 stop_borealis() {
