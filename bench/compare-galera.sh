@@ -13,7 +13,8 @@
 #   2. Borealis cluster: `borealis up --instances 3 --data DIR --port P` (cluster endpoint on P,
 #      slot k's instance on P+k), prepares through the cluster endpoint, waits until every instance
 #      sees the rows, runs borealis-multi (one sysbench per instance endpoint) and borealis-one
-#      (all threads on slot 1's endpoint), prints each instance's Borealis_replication_lag% status
+#      (all threads on slot 1's endpoint), prints each instance's replication lag p99 over the
+#      multi phase (its /metrics lag histogram before and after) and Borealis_replication_lag% status
 #      and the page store's conflicts and refused merges by reason (Borealis_store_merge_refused_*).
 #   3. Borealis lone instance: `borealis up --embedded --data DIR --port P`, prepares, runs borealis-lone with
 #      all threads: the denominator of the one-writer ratio.
@@ -338,6 +339,49 @@ borealis_lag() { # $1=port
   echo "lag_us=${last:-n/a} lag_p99_us=${p99:-n/a}"
 }
 
+# metrics_url K: instance K's /metrics address, as `borealis up` printed it
+metrics_url() {
+  awk -v k="$1" '$1 == "metrics" && $2 == k { print $3; exit }' "$BASE/borealis-cluster/borealis.log"
+}
+
+# lag_snapshot URL FILE: the replication lag histogram at URL, "le cumulative-count" per line
+lag_snapshot() {
+  python3 - "$1" > "$2" 2> /dev/null << 'PY'
+import sys, urllib.request
+body = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
+for line in body.splitlines():
+    if line.startswith("borealis_replication_lag_seconds_bucket{"):
+        print(line.split('le="')[1].split('"')[0], line.rsplit(" ", 1)[1])
+PY
+}
+
+# phase_p99 BEFORE AFTER: p99 in ms of the lags observed between two snapshots (the status
+# variable counts since the instance started, prepare included), interpolated in its bucket
+phase_p99() {
+  python3 - "$1" "$2" 2> /dev/null << 'PY' || echo n/a
+import sys
+def load(path):
+    return [(le, int(n)) for le, n in (line.split() for line in open(path))]
+before, after = load(sys.argv[1]), load(sys.argv[2])
+counts = [(le, a - b) for (le, a), (_, b) in zip(after, before)]
+total = counts[-1][1]
+if total == 0:
+    print("n/a")
+    sys.exit()
+rank, lower, below = 0.99 * total, 0.0, 0
+for le, cum in counts:
+    if cum >= rank:
+        if le == "+Inf":
+            print(f">{lower * 1000:g}")
+        else:
+            upper = float(le)
+            print(f"{(lower + (upper - lower) * (rank - below) / max(cum - below, 1)) * 1000:.1f}")
+        break
+    if le != "+Inf":
+        lower, below = float(le), cum
+PY
+}
+
 # The page store's conflicts, merges and refused merges by reason (Borealis_store_merge_refused_*,
 # the non-zero ones), counted since the store started, as "conflicts=N merges=N same_rows=N ..."
 borealis_refusals() { # $1=port
@@ -500,13 +544,16 @@ stage_borealis_cluster() {
     failed borealis-one "Borealis 3 inst." "$ALL_THREADS" "prepare or its replication failed"
     return
   fi
+  local k lag all="" p99
+  for k in 1 2 3; do lag_snapshot "$(metrics_url $k)" "$LOGS/lag-$k.before"; done
   measure borealis-multi "Borealis 3 inst." root "" "$THREADS_EACH" \
     $((BCPORT + 1)) $((BCPORT + 2)) $((BCPORT + 3))
-  local k lag all=""
   for k in 1 2 3; do
+    lag_snapshot "$(metrics_url $k)" "$LOGS/lag-$k.after"
+    p99=$(phase_p99 "$LOGS/lag-$k.before" "$LOGS/lag-$k.after")
     lag=$(borealis_lag $((BCPORT + k)))
-    note "- borealis-multi replication lag, instance $k: $lag"
-    all+="${all:+; }i$k $lag"
+    note "- borealis-multi replication lag, instance $k: p99 in the phase $p99 ms; since start $lag"
+    all+="${all:+; }i$k p99 $p99 ms"
   done
   set_lag borealis-multi "$all"
   note "- borealis-multi page store, refused merges by reason: $(borealis_refusals $((BCPORT + 1)))"
