@@ -247,6 +247,13 @@ fn preallocated_segments_reopen_and_continue() {
         bytes.len() > end,
         "the segment is preallocated past its records"
     );
+    // Written, not a hole: later fdatasyncs must not have to allocate blocks (see log.rs).
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&seg).unwrap();
+    assert!(
+        meta.blocks() * 512 >= meta.len(),
+        "preallocated space is on disk"
+    );
     // Reopened, the store appends after the last record, not after the zeros.
     build_syncing(dir.path(), 5, 9);
     let bytes = std::fs::read(&seg).unwrap();
