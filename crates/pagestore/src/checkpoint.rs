@@ -29,8 +29,7 @@ impl Inner {
             if self.shutdown.load(Ordering::SeqCst) {
                 return;
             }
-            if self.durable_lsn.load(Ordering::SeqCst) > self.checkpoint_lsn.load(Ordering::SeqCst)
-            {
+            if self.durable.lsn() > self.checkpoint_lsn.load(Ordering::SeqCst) {
                 if let Err(e) = self.checkpoint() {
                     tracing::warn!(error = %e, "checkpoint failed");
                 }
@@ -44,12 +43,12 @@ impl Inner {
         if self.shutdown.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
         }
-        if let Some(msg) = self.durable.lock().failed.clone() {
+        if let Some(msg) = self.durable.failure() {
             return Err(StoreError::LogFailed(msg));
         }
         let horizon = {
             let mut pins = self.pins.lock();
-            let horizon = pins.advance_floor(self.durable_lsn.load(Ordering::SeqCst));
+            let horizon = pins.advance_floor(self.durable.lsn());
             self.oldest_lsn.store(horizon, Ordering::SeqCst);
             horizon
         };

@@ -42,7 +42,7 @@ impl Inner {
                 self.room_cv.notify_all();
                 batch
             };
-            let result = match self.durable.lock().failed.clone() {
+            let result = match self.durable.failure() {
                 Some(msg) => Err(msg),
                 None => self
                     .log
@@ -59,15 +59,11 @@ impl Inner {
                         .counters
                         .log_bytes_since_checkpoint
                         .fetch_add(buf.len() as u64, Ordering::Relaxed);
-                    {
-                        let mut durable = self.durable.lock();
-                        durable.lsn = last_lsn;
-                        self.durable_lsn.store(last_lsn, Ordering::SeqCst);
-                    }
+                    self.durable.publish(last_lsn);
                     // Before the committers wake: their next snapshot (in an engine that
                     // listens) then already holds their commit.
                     self.call_durable_listeners(&changes, &images);
-                    self.durable_cv.notify_all();
+                    self.durable.wake(last_lsn);
                     self.feed.push(&changes);
                     let pages: usize = changes.iter().map(|c| c.deltas.len()).sum();
                     let image_bytes = (pages * self.page_size) as u64;
@@ -84,8 +80,7 @@ impl Inner {
                 }
                 Err(msg) => {
                     tracing::error!(error = %msg, "commit log write failed; refusing further commits");
-                    self.durable.lock().failed.get_or_insert(msg);
-                    self.durable_cv.notify_all();
+                    self.durable.fail(msg);
                 }
             }
         }

@@ -15,6 +15,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::api::*;
 use crate::base::BaseStore;
 use crate::delta;
+use crate::durability::Durability;
 use crate::error::StoreError;
 use crate::feed::Feed;
 use crate::leaf_merge;
@@ -48,12 +49,6 @@ pub(crate) struct Pending {
     pub(crate) shutdown: bool,
 }
 
-/// How far the log is durable, or why it failed.
-pub(crate) struct Durable {
-    pub(crate) lsn: Lsn,
-    pub(crate) failed: Option<String>,
-}
-
 /// Counters for [`StoreStats`].
 #[derive(Default)]
 pub(crate) struct Counters {
@@ -81,10 +76,8 @@ pub(crate) struct Inner {
     pub(crate) work_cv: Condvar,
     /// Signalled when the flusher took the pending buffer (backpressured commits wait on it).
     pub(crate) room_cv: Condvar,
-    pub(crate) durable: Mutex<Durable>,
-    pub(crate) durable_cv: Condvar,
-    /// Mirror of `durable.lsn` for lock-free reads.
-    pub(crate) durable_lsn: AtomicU64,
+    /// The durable LSN, a failure of the log, and the committers waiting.
+    pub(crate) durable: Durability,
     /// Mirror of the pins' floor: the oldest retained LSN.
     pub(crate) oldest_lsn: AtomicU64,
     pub(crate) checkpoint_lsn: AtomicU64,
@@ -198,12 +191,7 @@ impl LocalPageStore {
             }),
             work_cv: Condvar::new(),
             room_cv: Condvar::new(),
-            durable: Mutex::new(Durable {
-                lsn: latest,
-                failed: None,
-            }),
-            durable_cv: Condvar::new(),
-            durable_lsn: AtomicU64::new(latest),
+            durable: Durability::new(latest),
             oldest_lsn: AtomicU64::new(meta.checkpoint_lsn),
             checkpoint_lsn: AtomicU64::new(meta.checkpoint_lsn),
             log: Mutex::new(writer),
@@ -246,12 +234,7 @@ impl LocalPageStore {
                 tracing::error!("a page store background thread panicked");
             }
         }
-        let mut durable = self.inner.durable.lock();
-        if durable.failed.is_none() {
-            durable.failed = Some("page store closed".to_string());
-        }
-        drop(durable);
-        self.inner.durable_cv.notify_all();
+        self.inner.durable.fail("page store closed".to_string());
         self.inner.feed.close();
     }
 
@@ -529,7 +512,7 @@ impl Inner {
     }
 
     fn failure(&self) -> Option<String> {
-        self.durable.lock().failed.clone()
+        self.durable.failure()
     }
 
     /// Wait while the pending buffer is over its bound (backpressure).
@@ -553,7 +536,7 @@ impl Inner {
             let prepared = match self.prepare(&st, ws) {
                 Ok(Some(p)) => p,
                 Ok(None) => {
-                    let lsn = self.durable_lsn.load(Ordering::SeqCst);
+                    let lsn = self.durable.lsn();
                     return Ok(CommitReceipt {
                         lsn,
                         db_pages: st.versions.db_pages_at(lsn),
@@ -597,30 +580,22 @@ impl Inner {
     }
 
     fn wait_durable(&self, lsn: Lsn) -> Result<Lsn, CommitError> {
-        let mut durable = self.durable.lock();
-        // The flusher either makes `lsn` durable or records a failure; both notify.
-        loop {
-            if durable.lsn >= lsn {
-                self.counters.commits.fetch_add(1, Ordering::Relaxed);
-                return Ok(lsn);
-            }
-            if let Some(msg) = &durable.failed {
-                return Err(CommitError::LogFailed(msg.clone()));
-            }
-            self.durable_cv.wait(&mut durable);
-        }
+        // The flusher either makes `lsn` durable or records a failure; both wake us.
+        self.durable.wait(lsn).map_err(CommitError::LogFailed)?;
+        self.counters.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(lsn)
     }
 
     fn not_retained(&self, requested: Lsn) -> ReadError {
         ReadError::NotRetained {
             requested,
             oldest: self.oldest_lsn.load(Ordering::SeqCst),
-            latest: self.durable_lsn.load(Ordering::SeqCst),
+            latest: self.durable.lsn(),
         }
     }
 
     fn read_page(&self, page_no: PageNo, at: Lsn) -> Result<PageVersion, ReadError> {
-        let as_of = self.durable_lsn.load(Ordering::SeqCst);
+        let as_of = self.durable.lsn();
         if at > as_of {
             return Err(self.not_retained(at));
         }
@@ -670,7 +645,7 @@ impl Inner {
     }
 
     fn db_pages(&self, at: Lsn) -> Result<u32, ReadError> {
-        if at > self.durable_lsn.load(Ordering::SeqCst) {
+        if at > self.durable.lsn() {
             return Err(self.not_retained(at));
         }
         let st = self.state.lock();
@@ -685,13 +660,12 @@ impl Inner {
             let st = self.state.lock();
             (
                 st.versions.retained(),
-                st.versions
-                    .db_pages_at(self.durable_lsn.load(Ordering::SeqCst)),
+                st.versions.db_pages_at(self.durable.lsn()),
             )
         };
         let c = &self.counters;
         StoreStats {
-            latest_lsn: self.durable_lsn.load(Ordering::SeqCst),
+            latest_lsn: self.durable.lsn(),
             oldest_lsn: self.oldest_lsn.load(Ordering::SeqCst),
             commits: c.commits.load(Ordering::Relaxed),
             conflicts: c.conflicts.load(Ordering::Relaxed),
@@ -720,7 +694,7 @@ impl PageStore for LocalPageStore {
     }
 
     fn latest_lsn(&self) -> Lsn {
-        self.inner.durable_lsn.load(Ordering::SeqCst)
+        self.inner.durable.lsn()
     }
 
     fn db_pages(&self, at: Lsn) -> Result<u32, ReadError> {
@@ -758,7 +732,7 @@ impl PageStore for LocalPageStore {
 
     fn pin_latest(&self) -> SnapshotPin {
         let mut pins = self.inner.pins.lock();
-        let lsn = self.inner.durable_lsn.load(Ordering::SeqCst);
+        let lsn = self.inner.durable.lsn();
         let pinned = pins.pin(lsn);
         assert!(pinned, "the floor never passes the latest durable LSN");
         SnapshotPin::new(lsn, release_pin(Arc::downgrade(&self.inner), lsn))

@@ -1,0 +1,191 @@
+//! How far the commit log is durable, or why it failed, and the committers waiting for it.
+//!
+//! Committers wait here for their LSN after appending their record; the flusher advances the
+//! durable LSN after each fsync. Each waiter parks its own thread and is woken only when its own
+//! LSN is durable, so a flush wakes exactly the committers it made durable and nothing else.
+//! A condition variable with one mutex made every flush a chain: the woken committers re-took
+//! the mutex one after another, and new committers checking for a failure queued behind them
+//! (measured with `perf record -e sched:sched_switch`: 2.4 of a session thread's 6 sleeps per
+//! oltp_insert transaction were on that mutex).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::{self, Thread};
+
+use parking_lot::Mutex;
+
+use crate::api::Lsn;
+
+/// One committer waiting for its LSN.
+struct Waiter {
+    lsn: Lsn,
+    thread: Thread,
+}
+
+pub(crate) struct Durability {
+    /// Every record with an LSN ≤ this is on disk; only ever grows.
+    lsn: AtomicU64,
+    /// Mirror of `failure.is_some()`, so the commit path checks it without a lock.
+    failed: AtomicBool,
+    /// Why the log refuses writes; set once, never cleared (the store must be reopened).
+    failure: Mutex<Option<String>>,
+    /// Committers parked until their LSN is durable. Bounded by the number of committing
+    /// threads: each registers at most once per commit and is removed when woken.
+    waiters: Mutex<Vec<Waiter>>,
+}
+
+impl Durability {
+    pub(crate) fn new(lsn: Lsn) -> Durability {
+        Durability {
+            lsn: AtomicU64::new(lsn),
+            failed: AtomicBool::new(false),
+            failure: Mutex::new(None),
+            waiters: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The durable LSN.
+    pub(crate) fn lsn(&self) -> Lsn {
+        self.lsn.load(Ordering::SeqCst)
+    }
+
+    /// Why the log failed, if it did.
+    pub(crate) fn failure(&self) -> Option<String> {
+        if !self.failed.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.failure.lock().clone()
+    }
+
+    /// Block until `lsn` is durable (Ok) or the log failed (Err with the reason).
+    pub(crate) fn wait(&self, lsn: Lsn) -> Result<(), String> {
+        let mut registered = false;
+        // Each pass ends in a park that only a flush or a failure ends (or a stale unpark
+        // token, at most once); so the loop is bounded by the flusher's progress.
+        loop {
+            if self.lsn() >= lsn {
+                return Ok(());
+            }
+            if let Some(msg) = self.failure() {
+                self.forget(lsn);
+                return Err(msg);
+            }
+            if !registered {
+                self.waiters.lock().push(Waiter {
+                    lsn,
+                    thread: thread::current(),
+                });
+                registered = true;
+                // Re-check: a flush or failure between the check above and the push could
+                // not see this waiter.
+                continue;
+            }
+            thread::park();
+        }
+    }
+
+    /// The flusher made every LSN ≤ `lsn` durable: readers may see it from now on. Its
+    /// committers are woken by [`Durability::wake`] (a committer that arrives in between
+    /// returns at once).
+    pub(crate) fn publish(&self, lsn: Lsn) {
+        let before = self.lsn.swap(lsn, Ordering::SeqCst);
+        assert!(
+            before <= lsn,
+            "durable LSN went back from {before} to {lsn}"
+        );
+    }
+
+    /// Wake the committers of every LSN ≤ `lsn`, which must be published.
+    pub(crate) fn wake(&self, lsn: Lsn) {
+        assert!(lsn <= self.lsn(), "waking LSN {lsn} before it is durable");
+        let mut ready = Vec::new();
+        self.waiters.lock().retain(|w| {
+            if w.lsn <= lsn {
+                ready.push(w.thread.clone());
+                false
+            } else {
+                true
+            }
+        });
+        for thread in ready {
+            thread.unpark();
+        }
+    }
+
+    /// The log failed (or the store closed): refuse every later commit with `msg` (the first
+    /// reason wins) and wake every waiter.
+    pub(crate) fn fail(&self, msg: String) {
+        self.failure.lock().get_or_insert(msg);
+        self.failed.store(true, Ordering::SeqCst);
+        let waiters = std::mem::take(&mut *self.waiters.lock());
+        for w in waiters {
+            w.thread.unpark();
+        }
+    }
+
+    /// Drop a waiter that returns without being woken by a flush (after a failure).
+    fn forget(&self, lsn: Lsn) {
+        let me = thread::current().id();
+        self.waiters
+            .lock()
+            .retain(|w| !(w.lsn == lsn && w.thread.id() == me));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn waiters_wake_when_their_lsn_is_durable() {
+        let d = Arc::new(Durability::new(0));
+        let handles: Vec<_> = (1..=4u64)
+            .map(|lsn| {
+                let d = Arc::clone(&d);
+                thread::spawn(move || {
+                    d.wait(lsn).unwrap();
+                    assert!(d.lsn() >= lsn, "woken only once durable");
+                })
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(20));
+        d.publish(2);
+        d.wake(2);
+        thread::sleep(Duration::from_millis(20));
+        d.publish(4);
+        d.wake(4);
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert!(d.waiters.lock().is_empty(), "no waiter left behind");
+    }
+
+    #[test]
+    fn a_failure_wakes_every_waiter_with_its_reason() {
+        let d = Arc::new(Durability::new(5));
+        assert_eq!(d.wait(5), Ok(()), "already durable");
+        let waiter = {
+            let d = Arc::clone(&d);
+            thread::spawn(move || d.wait(6))
+        };
+        thread::sleep(Duration::from_millis(20));
+        d.fail("disk full".into());
+        d.fail("closed".into());
+        assert_eq!(waiter.join().unwrap(), Err("disk full".to_string()));
+        assert_eq!(
+            d.failure().as_deref(),
+            Some("disk full"),
+            "first reason wins"
+        );
+        assert_eq!(d.wait(7), Err("disk full".to_string()));
+        assert!(d.waiters.lock().is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "went back")]
+    fn the_durable_lsn_never_goes_back() {
+        let d = Durability::new(3);
+        d.publish(2);
+    }
+}
