@@ -103,8 +103,10 @@ impl RemotePageStore {
         priority: Option<Arc<ThreadPriority>>,
     ) -> Result<RemotePageStore, ClientError> {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
+        // One worker, as in the page service (`borealis_pageservice::serve`): a second one mostly
+        // woke up to steal short tasks, a context switch each time.
         builder
-            .worker_threads(2)
+            .worker_threads(1)
             .thread_name("pageservice-client")
             .enable_all();
         if let Some(priority) = priority {

@@ -71,8 +71,12 @@ impl Drop for StorageHandle {
 
 /// Serve `store` on `addr` (port 0: the OS chooses; see [`StorageHandle::local_addr`]).
 pub fn serve(store: Arc<LocalPageStore>, addr: SocketAddr) -> Result<StorageHandle, ServeError> {
+    // One worker: the tasks here are short and never block (store calls go to the blocking pool),
+    // and a second worker mostly woke up to steal them, a context switch each time. With one,
+    // a 3-instance cluster's one-writer oltp_read_write ran 7 % faster (930-972 → 982-1,096
+    // tps) with less CPU per transaction in every process.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .thread_name("pageservice")
         .enable_all()
         .build()

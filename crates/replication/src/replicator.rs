@@ -64,8 +64,10 @@ impl Replicator {
     ) -> Result<Arc<Replicator>, ReplicationError> {
         let priority = cfg.thread_priority.clone();
         let in_worker = priority.clone();
+        // One worker, as in the page service (`borealis_pageservice::serve`): a second one mostly
+        // woke up to steal short tasks, a context switch each time.
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
             .thread_name("replication")
             .on_thread_start(move || in_worker.apply())
             .enable_all()
