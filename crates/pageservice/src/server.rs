@@ -202,9 +202,9 @@ impl PageService for Service {
     ) -> Result<Response<pb::CommitReply>, Status> {
         let ws = borealis_rpc::write_set_from_wire(request.into_inner(), self.store.page_size())
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let store = self.store.clone();
-        let result = blocking(move || store.commit_merging(ws)).await?;
-        let result = match result {
+        // On this task, not the blocking pool: validation takes the store's locks only briefly,
+        // and the wait for the fsync holds no thread (see `commit_merging_async`).
+        let result = match self.store.commit_merging_async(ws).await {
             Ok(receipt) => pb::commit_reply::Result::Committed(pb::Committed {
                 lsn: receipt.lsn,
                 db_pages: receipt.db_pages,

@@ -8,7 +8,10 @@
 //! (measured with `perf record -e sched:sched_switch`: 2.4 of a session thread's 6 sleeps per
 //! oltp_insert transaction were on that mutex).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::thread::{self, Thread};
 
 use parking_lot::Mutex;
@@ -18,7 +21,25 @@ use crate::api::Lsn;
 /// One committer waiting for its LSN.
 struct Waiter {
     lsn: Lsn,
-    thread: Thread,
+    /// Tells a task's waits apart, so that a re-poll replaces its waker.
+    token: u64,
+    wake: Wake,
+}
+
+/// How a waiter is woken: a parked thread, or an async task (the page service's commits,
+/// which then need no thread of their own while the fsync runs).
+enum Wake {
+    Thread(Thread),
+    Task(Waker),
+}
+
+impl Wake {
+    fn wake(self) {
+        match self {
+            Wake::Thread(thread) => thread.unpark(),
+            Wake::Task(waker) => waker.wake(),
+        }
+    }
 }
 
 pub(crate) struct Durability {
@@ -28,9 +49,12 @@ pub(crate) struct Durability {
     failed: AtomicBool,
     /// Why the log refuses writes; set once, never cleared (the store must be reopened).
     failure: Mutex<Option<String>>,
-    /// Committers parked until their LSN is durable. Bounded by the number of committing
-    /// threads: each registers at most once per commit and is removed when woken.
+    /// Committers parked until their LSN is durable. Bounded by the number of commits in
+    /// flight: each registers once per commit (a task replaces its entry when re-polled) and
+    /// is removed when woken.
     waiters: Mutex<Vec<Waiter>>,
+    /// Source of waiter tokens.
+    next_token: AtomicU64,
 }
 
 impl Durability {
@@ -40,6 +64,7 @@ impl Durability {
             failed: AtomicBool::new(false),
             failure: Mutex::new(None),
             waiters: Mutex::new(Vec::new()),
+            next_token: AtomicU64::new(0),
         }
     }
 
@@ -66,13 +91,13 @@ impl Durability {
                 return Ok(());
             }
             if let Some(msg) = self.failure() {
-                self.forget(lsn);
                 return Err(msg);
             }
             if !registered {
                 self.waiters.lock().push(Waiter {
                     lsn,
-                    thread: thread::current(),
+                    token: self.next_token.fetch_add(1, Ordering::Relaxed),
+                    wake: Wake::Thread(thread::current()),
                 });
                 registered = true;
                 // Re-check: a flush or failure between the check above and the push could
@@ -80,6 +105,16 @@ impl Durability {
                 continue;
             }
             thread::park();
+        }
+    }
+
+    /// Like [`Durability::wait`], without blocking the thread: the future is woken by the
+    /// flush that makes `lsn` durable, or by a failure.
+    pub(crate) fn wait_async(&self, lsn: Lsn) -> DurableWait<'_> {
+        DurableWait {
+            durability: self,
+            lsn,
+            token: self.next_token.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -97,17 +132,16 @@ impl Durability {
     /// Wake the committers of every LSN ≤ `lsn`, which must be published.
     pub(crate) fn wake(&self, lsn: Lsn) {
         assert!(lsn <= self.lsn(), "waking LSN {lsn} before it is durable");
-        let mut ready = Vec::new();
-        self.waiters.lock().retain(|w| {
-            if w.lsn <= lsn {
-                ready.push(w.thread.clone());
-                false
-            } else {
-                true
-            }
-        });
-        for thread in ready {
-            thread.unpark();
+        let ready: Vec<Waiter> = {
+            let mut waiters = self.waiters.lock();
+            let (ready, waiting) = std::mem::take(&mut *waiters)
+                .into_iter()
+                .partition(|w| w.lsn <= lsn);
+            *waiters = waiting;
+            ready
+        };
+        for w in ready {
+            w.wake.wake();
         }
     }
 
@@ -118,16 +152,47 @@ impl Durability {
         self.failed.store(true, Ordering::SeqCst);
         let waiters = std::mem::take(&mut *self.waiters.lock());
         for w in waiters {
-            w.thread.unpark();
+            w.wake.wake();
         }
     }
+}
 
-    /// Drop a waiter that returns without being woken by a flush (after a failure).
-    fn forget(&self, lsn: Lsn) {
-        let me = thread::current().id();
-        self.waiters
-            .lock()
-            .retain(|w| !(w.lsn == lsn && w.thread.id() == me));
+/// The future of [`Durability::wait_async`].
+pub(crate) struct DurableWait<'a> {
+    durability: &'a Durability,
+    lsn: Lsn,
+    token: u64,
+}
+
+impl Future for DurableWait<'_> {
+    type Output = Result<(), String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let d = self.durability;
+        if d.lsn() >= self.lsn {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(msg) = d.failure() {
+            return Poll::Ready(Err(msg));
+        }
+        {
+            let mut waiters = d.waiters.lock();
+            waiters.retain(|w| w.token != self.token);
+            waiters.push(Waiter {
+                lsn: self.lsn,
+                token: self.token,
+                wake: Wake::Task(cx.waker().clone()),
+            });
+        }
+        // Re-check: a flush or failure between the checks above and the push could not see
+        // this waiter (a stale entry left behind is woken and dropped by the next flush).
+        if d.lsn() >= self.lsn {
+            return Poll::Ready(Ok(()));
+        }
+        match d.failure() {
+            Some(msg) => Poll::Ready(Err(msg)),
+            None => Poll::Pending,
+        }
     }
 }
 
@@ -180,6 +245,51 @@ mod tests {
         );
         assert_eq!(d.wait(7), Err("disk full".to_string()));
         assert!(d.waiters.lock().is_empty());
+    }
+
+    /// Poll `fut` to completion on this thread, parking between polls.
+    fn block_on<F: Future>(fut: F) -> F::Output {
+        struct Unpark(Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                return out;
+            }
+            thread::park();
+        }
+    }
+
+    #[test]
+    fn an_async_waiter_is_woken_by_its_flush_and_by_a_failure() {
+        let d = Arc::new(Durability::new(0));
+        let waiter = {
+            let d = Arc::clone(&d);
+            thread::spawn(move || block_on(d.wait_async(2)))
+        };
+        thread::sleep(Duration::from_millis(20));
+        d.publish(1);
+        d.wake(1);
+        thread::sleep(Duration::from_millis(20));
+        assert!(!waiter.is_finished(), "LSN 1 does not end a wait for 2");
+        d.publish(2);
+        d.wake(2);
+        assert_eq!(waiter.join().unwrap(), Ok(()));
+        assert!(d.waiters.lock().is_empty(), "woken waiters are removed");
+
+        let waiter = {
+            let d = Arc::clone(&d);
+            thread::spawn(move || block_on(d.wait_async(3)))
+        };
+        thread::sleep(Duration::from_millis(20));
+        d.fail("log write failed".into());
+        assert_eq!(waiter.join().unwrap(), Err("log write failed".to_string()));
     }
 
     #[test]

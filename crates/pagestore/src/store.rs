@@ -49,6 +49,13 @@ pub(crate) struct Pending {
     pub(crate) shutdown: bool,
 }
 
+/// A validated commit: nothing to write (already visible), or appended and waiting for the
+/// fsync that makes it durable.
+enum Begun {
+    Done(CommitReceipt),
+    Appended(CommitReceipt),
+}
+
 /// Counters for [`StoreStats`].
 #[derive(Default)]
 pub(crate) struct Counters {
@@ -221,6 +228,26 @@ impl LocalPageStore {
 
     /// Stop the background threads (pending commits are flushed first). Later commits fail
     /// with `LogFailed`, subscriptions end with `Closed`; reads keep working. Idempotent.
+    /// [`PageStore::commit_merging`] for async callers: the validation runs on the calling
+    /// thread (it may wait briefly for the store's locks, or for room in the log buffer), and
+    /// the wait for the fsync holds no thread. The page service commits this way, so a commit
+    /// costs it no hand-off to a blocking thread and back.
+    pub async fn commit_merging_async(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
+        let inner = &self.inner;
+        match inner.begin_commit(ws)? {
+            Begun::Done(receipt) => Ok(receipt),
+            Begun::Appended(receipt) => {
+                inner
+                    .durable
+                    .wait_async(receipt.lsn)
+                    .await
+                    .map_err(CommitError::LogFailed)?;
+                inner.counters.commits.fetch_add(1, Ordering::Relaxed);
+                Ok(receipt)
+            }
+        }
+    }
+
     pub fn close(&self) {
         self.inner.shutdown.store(true, Ordering::SeqCst);
         self.inner.pending.lock().shutdown = true;
@@ -526,6 +553,14 @@ impl Inner {
     }
 
     fn commit(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
+        match self.begin_commit(ws)? {
+            Begun::Done(receipt) => Ok(receipt),
+            Begun::Appended(receipt) => self.wait_durable(receipt.lsn).map(|_| receipt),
+        }
+    }
+
+    /// Validate `ws` and append its record, without waiting for the fsync.
+    fn begin_commit(&self, ws: WriteSet) -> Result<Begun, CommitError> {
         if let Some(msg) = self.failure() {
             return Err(CommitError::LogFailed(msg));
         }
@@ -537,11 +572,11 @@ impl Inner {
                 Ok(Some(p)) => p,
                 Ok(None) => {
                     let lsn = self.durable.lsn();
-                    return Ok(CommitReceipt {
+                    return Ok(Begun::Done(CommitReceipt {
                         lsn,
                         db_pages: st.versions.db_pages_at(lsn),
                         merged: Vec::new(),
-                    });
+                    }));
                 }
                 Err(e) => {
                     if matches!(e, CommitError::Conflict(_)) {
@@ -572,11 +607,11 @@ impl Inner {
             (lsn, db_pages, merged)
         };
         self.work_cv.notify_one();
-        self.wait_durable(lsn).map(|lsn| CommitReceipt {
+        Ok(Begun::Appended(CommitReceipt {
             lsn,
             db_pages,
             merged,
-        })
+        }))
     }
 
     fn wait_durable(&self, lsn: Lsn) -> Result<Lsn, CommitError> {
