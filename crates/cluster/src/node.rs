@@ -57,7 +57,7 @@ impl ClusterStatus for ReplicationStatus {
             gauge("Borealis_system_priority_boost", s.priority_boost, "Nice levels by which the system threads (replication, page service I/O) outrank the session threads (0: none; see system_thread_priority)."),
             counter("Borealis_replication_pushed", s.pushed, "Changes queued for peers (one per peer per commit)."),
             counter("Borealis_replication_push_dropped", s.push_dropped, "Changes not queued because a peer's queue was full (it catches up from the page store)."),
-            counter("Borealis_replication_push_failed", s.push_failed, "Push calls to peers that failed."),
+            counter("Borealis_replication_push_failed", s.push_failed, "Push streams to peers that broke."),
             counter("Borealis_replication_received", s.received, "Changes pushed to this instance by peers."),
             counter("Borealis_replication_receive_dropped", s.receive_dropped, "Received changes dropped because the apply queue was full."),
             counter("Borealis_replication_applied_pushed", s.applied_pushed, "Changes applied as pushed by their committer."),

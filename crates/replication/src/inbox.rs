@@ -1,5 +1,5 @@
-//! The receive side: the gRPC service peers push to. It only validates and queues; applying
-//! (which may wait for earlier LSNs) happens on the applier thread.
+//! The receive side: the gRPC service peers push to, one stream per peer. It only validates
+//! and queues; applying (which may wait for earlier LSNs) happens on the applier thread.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -9,7 +9,7 @@ use borealis_engine::Engine;
 use borealis_pagestore::CommittedChange;
 use borealis_rpc::replication::replication_server::Replication;
 use borealis_rpc::replication::{PushReply, PushRequest};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 use crate::stats::Counters;
 
@@ -23,11 +23,11 @@ pub struct Inbox {
     pub counters: Arc<Counters>,
 }
 
-#[tonic::async_trait]
-impl Replication for Inbox {
-    async fn push(&self, request: Request<PushRequest>) -> Result<Response<PushReply>, Status> {
+impl Inbox {
+    /// Validate and queue one batch; false if the queue was full and changes were dropped.
+    fn queue_batch(&self, batch: PushRequest) -> Result<bool, Status> {
         let mut accepted = true;
-        for wire in request.into_inner().changes {
+        for wire in batch.changes {
             let received = borealis_rpc::change_from_wire(wire, self.page_size)
                 .map_err(|e| Status::invalid_argument(e.to_string()))?;
             self.counters.received.fetch_add(1, Relaxed);
@@ -42,6 +42,22 @@ impl Replication for Inbox {
                     return Err(Status::unavailable("instance is shutting down"))
                 }
             }
+        }
+        Ok(accepted)
+    }
+}
+
+#[tonic::async_trait]
+impl Replication for Inbox {
+    async fn push(
+        &self,
+        request: Request<Streaming<PushRequest>>,
+    ) -> Result<Response<PushReply>, Status> {
+        let mut stream = request.into_inner();
+        let mut accepted = true;
+        // One iteration per batch; ends when the sender closes the stream or it breaks.
+        while let Some(batch) = stream.message().await? {
+            accepted &= self.queue_batch(batch)?;
         }
         Ok(Response::new(PushReply {
             applied_lsn: self.engine.applied_lsn(),

@@ -23,7 +23,7 @@ pub struct ReplicationStats {
     pub pushed: u64,
     /// Changes not queued because a peer's queue was full (that peer catches up from the store).
     pub push_dropped: u64,
-    /// Push calls that failed (peer down or slow).
+    /// Push streams that broke (peer down, restarted or unreachable).
     pub push_failed: u64,
     /// Changes received from peers.
     pub received: u64,
