@@ -247,23 +247,12 @@ mod tests {
         assert!(d.waiters.lock().is_empty());
     }
 
-    /// Poll `fut` to completion on this thread, parking between polls.
+    /// Run `fut` to completion on a runtime of this thread.
     fn block_on<F: Future>(fut: F) -> F::Output {
-        struct Unpark(Thread);
-        impl std::task::Wake for Unpark {
-            fn wake(self: Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let waker = Waker::from(Arc::new(Unpark(thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        let mut fut = std::pin::pin!(fut);
-        loop {
-            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-                return out;
-            }
-            thread::park();
-        }
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(fut)
     }
 
     #[test]

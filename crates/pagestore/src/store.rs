@@ -226,8 +226,6 @@ impl LocalPageStore {
         }))
     }
 
-    /// Stop the background threads (pending commits are flushed first). Later commits fail
-    /// with `LogFailed`, subscriptions end with `Closed`; reads keep working. Idempotent.
     /// [`PageStore::commit_merging`] for async callers: the validation runs on the calling
     /// thread (it may wait briefly for the store's locks, or for room in the log buffer), and
     /// the wait for the fsync holds no thread. The page service commits this way, so a commit
@@ -248,6 +246,8 @@ impl LocalPageStore {
         }
     }
 
+    /// Stop the background threads (pending commits are flushed first). Later commits fail
+    /// with `LogFailed`, subscriptions end with `Closed`; reads keep working. Idempotent.
     pub fn close(&self) {
         self.inner.shutdown.store(true, Ordering::SeqCst);
         self.inner.pending.lock().shutdown = true;

@@ -120,3 +120,62 @@ fn durable_listeners_see_each_commit_with_its_images() {
     // Called for the first commit, told "gone" at the second, then never again.
     assert_eq!(*gone_calls.lock().unwrap(), 2);
 }
+
+/// The async commit (the page service's): tasks on one thread share fsyncs while they await
+/// durability, every acknowledged commit is readable, and a failed log fails the next one.
+#[test]
+fn async_commits_share_fsyncs_and_report_a_failed_log() {
+    const TASKS: u32 = 64;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StoreOptions {
+        fsync: true,
+        ..test_opts()
+    };
+    let s = LocalPageStore::open(dir.path(), opts).unwrap();
+    s.commit(ws(0, TASKS, vec![delta(TASKS, 0, b"init")], 0))
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut lsns: Vec<Lsn> = runtime.block_on(async {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let s = Arc::clone(&s);
+                tokio::spawn(async move {
+                    let w = ws(1, TASKS, vec![delta(t + 1, 0, &t.to_le_bytes())], 1);
+                    s.commit_merging_async(w).await.unwrap().lsn
+                })
+            })
+            .collect();
+        let mut lsns = Vec::new();
+        for task in tasks {
+            lsns.push(task.await.unwrap());
+        }
+        lsns
+    });
+    lsns.sort();
+    let last = u64::from(TASKS) + 1;
+    assert_eq!(lsns, (2..=last).collect::<Vec<_>>());
+    let stats = s.stats();
+    assert_eq!(stats.commits, last);
+    assert!(
+        stats.fsyncs < stats.commits,
+        "{} fsyncs for {} commits",
+        stats.fsyncs,
+        stats.commits
+    );
+    for t in 0..TASKS {
+        assert_eq!(
+            &s.read_page(t + 1, last).unwrap().data[..4],
+            &t.to_le_bytes()
+        );
+    }
+    s.inject_log_write_failure();
+    let failed =
+        runtime.block_on(s.commit_merging_async(ws(last, TASKS, vec![delta(1, 0, b"no")], 1)));
+    assert!(
+        matches!(failed, Err(CommitError::LogFailed(_))),
+        "{failed:?}"
+    );
+    assert_eq!(s.latest_lsn(), last);
+}
