@@ -51,7 +51,8 @@ pub(crate) struct Durability {
     failure: Mutex<Option<String>>,
     /// Committers parked until their LSN is durable. Bounded by the number of commits in
     /// flight: each registers once per commit (a task replaces its entry when re-polled) and
-    /// is removed when woken.
+    /// is removed when woken, or by itself when it returns on a failure. An entry registered
+    /// just after the flush that made its LSN durable stays until the next flush wakes it.
     waiters: Mutex<Vec<Waiter>>,
     /// Source of waiter tokens.
     next_token: AtomicU64,
@@ -83,7 +84,7 @@ impl Durability {
 
     /// Block until `lsn` is durable (Ok) or the log failed (Err with the reason).
     pub(crate) fn wait(&self, lsn: Lsn) -> Result<(), String> {
-        let mut registered = false;
+        let mut registered: Option<u64> = None;
         // Each pass ends in a park that only a flush or a failure ends (or a stale unpark
         // token, at most once); so the loop is bounded by the flusher's progress.
         loop {
@@ -91,15 +92,19 @@ impl Durability {
                 return Ok(());
             }
             if let Some(msg) = self.failure() {
+                if let Some(token) = registered {
+                    self.forget(token);
+                }
                 return Err(msg);
             }
-            if !registered {
+            if registered.is_none() {
+                let token = self.next_token.fetch_add(1, Ordering::Relaxed);
                 self.waiters.lock().push(Waiter {
                     lsn,
-                    token: self.next_token.fetch_add(1, Ordering::Relaxed),
+                    token,
                     wake: Wake::Thread(thread::current()),
                 });
-                registered = true;
+                registered = Some(token);
                 // Re-check: a flush or failure between the check above and the push could
                 // not see this waiter.
                 continue;
@@ -155,6 +160,12 @@ impl Durability {
             w.wake.wake();
         }
     }
+
+    /// Drop the entry of a waiter that returns on a failure: one that registered after
+    /// [`Durability::fail`] took the list would otherwise stay, as no flush follows a failure.
+    fn forget(&self, token: u64) {
+        self.waiters.lock().retain(|w| w.token != token);
+    }
 }
 
 /// The future of [`Durability::wait_async`].
@@ -185,12 +196,15 @@ impl Future for DurableWait<'_> {
             });
         }
         // Re-check: a flush or failure between the checks above and the push could not see
-        // this waiter (a stale entry left behind is woken and dropped by the next flush).
+        // this waiter (see `Durability::waiters` for the entry a flush leaves behind).
         if d.lsn() >= self.lsn {
             return Poll::Ready(Ok(()));
         }
         match d.failure() {
-            Some(msg) => Poll::Ready(Err(msg)),
+            Some(msg) => {
+                d.forget(self.token);
+                Poll::Ready(Err(msg))
+            }
             None => Poll::Pending,
         }
     }
