@@ -392,6 +392,18 @@ borealis_refusals() { # $1=port
            sub("Borealis_store_merge_refused_", "", $1); printf "%s=%s ", $1, $2 }'
 }
 
+# lost commits of each instance at PORTS, and how many were replayed (not seen by the client) or
+# abandoned as mismatches (the client got 1213): "i1 conflicts=.. replays=.. mismatches=..; ..."
+borealis_replays() { # $@=ports
+  local port s="" k=0
+  for port in "$@"; do
+    k=$((k + 1))
+    s+="i$k $(tcpsql "$port" root "" "SHOW GLOBAL STATUS WHERE Variable_name IN ('Borealis_conflicts', 'Borealis_replays', 'Borealis_replay_mismatches')" 2> /dev/null |
+      awk '{ sub("Borealis_", "", $1); printf "%s=%s ", $1, $2 }'); "
+  done
+  echo "$s"
+}
+
 SB_PIDS=()   # running `timeout sysbench` processes of measure (each in its own process group)
 
 cleanup_all() {
@@ -557,8 +569,10 @@ stage_borealis_cluster() {
   done
   set_lag borealis-multi "$all"
   note "- borealis-multi page store, refused merges by reason: $(borealis_refusals $((BCPORT + 1)))"
+  note "- borealis-multi lost commits per instance (replayed or 1213): $(borealis_replays $((BCPORT + 1)) $((BCPORT + 2)) $((BCPORT + 3)))"
   measure borealis-one "Borealis 3 inst." root "" "$ALL_THREADS" $((BCPORT + 1))
   note "- borealis-multi + borealis-one page store, refused merges by reason: $(borealis_refusals $((BCPORT + 1)))"
+  note "- borealis-multi + borealis-one lost commits per instance: $(borealis_replays $((BCPORT + 1)) $((BCPORT + 2)) $((BCPORT + 3)))"
 }
 
 stage_borealis_lone() {
@@ -572,6 +586,7 @@ stage_borealis_lone() {
   fi
   measure borealis-lone "Borealis lone" root "" "$ALL_THREADS" "$BLPORT"
   note "- borealis-lone page store, refused merges by reason: $(borealis_refusals "$BLPORT")"
+  note "- borealis-lone lost commits: $(borealis_replays "$BLPORT")"
 }
 
 # ----------------------------------------------------------------------------- report

@@ -241,6 +241,14 @@ async fn same_page_across_instances_conflicts_and_rolls_back_everything() {
     c2.query_drop("UPDATE app.acct SET bal = bal + 5 WHERE id = 1")
         .await
         .unwrap();
+    // c2 has seen its own write (105): a replay after the conflict would read 106, so the
+    // lost commit cannot be replayed (session/replay.rs) and c2 gets 1213.
+    let seen: i32 = c2
+        .query_first("SELECT bal FROM app.acct WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen, 105);
     c1.query_drop("COMMIT").await.unwrap();
     let err = c2.query_drop("COMMIT").await.unwrap_err();
     assert!(is_conflict(&err), "{err}");

@@ -23,6 +23,21 @@ async fn race(
     y.query_drop("COMMIT").await
 }
 
+/// Lost commits of `c` get 1213 instead of a replay.
+async fn no_replays(c: &mut mysql_async::Conn) {
+    c.query_drop("SET SESSION borealis_conflict_retries = 0")
+        .await
+        .unwrap();
+}
+
+async fn status(c: &mut mysql_async::Conn, name: &str) -> u64 {
+    let row: Option<(String, u64)> = c
+        .query_first(format!("SHOW GLOBAL STATUS LIKE '{name}'"))
+        .await
+        .unwrap();
+    row.map(|r| r.1).unwrap_or(0)
+}
+
 async fn setup(s: &Server) {
     let mut c = s.conn_db("cf").await;
     // Two tables: their rows live on different pages. Pre-fill so updates do not grow the file.
@@ -63,6 +78,9 @@ async fn same_page_later_committer_gets_1213_and_full_rollback() {
     setup(&s).await;
     let mut x = s.conn_db("cf").await;
     let mut y = s.conn_db("cf").await;
+    // Blind writes would be replayed after the conflict (tested below): this test is about
+    // the 1213 itself.
+    no_replays(&mut y).await;
     x.query_drop("BEGIN").await.unwrap();
     y.query_drop("START TRANSACTION").await.unwrap();
     // y's first statement touches another table: it must be rolled back too.
@@ -113,6 +131,8 @@ async fn autocommit_and_transactions_conflict_on_same_page() {
     setup(&s).await;
     let mut x = s.conn_db("cf").await;
     let mut y = s.conn_db("cf").await;
+    no_replays(&mut x).await;
+    no_replays(&mut y).await;
     // y opens a transaction and writes a row of `a`; x commits the same row first (autocommit).
     y.query_drop("BEGIN").await.unwrap();
     y.query_drop("UPDATE a SET v = 5 WHERE id = 3")
@@ -291,6 +311,8 @@ async fn different_rows_of_one_page_merge_and_the_same_row_conflicts() {
     setup(&s).await;
     let mut x = s.conn_db("cf").await;
     let mut y = s.conn_db("cf").await;
+    // The same row must conflict in the page store, not be replayed.
+    no_replays(&mut y).await;
     let (sql_x, sql_y) = (
         "UPDATE a SET v = 101 WHERE id = 1",
         "UPDATE a SET v = 103 WHERE id = 3",
@@ -402,4 +424,107 @@ async fn retried_bulk_inserts_leave_no_id_gaps() {
             .unwrap();
         assert_eq!((n, max), (ROWS as u64, ROWS as u64), "table t{t}");
     }
+}
+
+/// A transaction of blind writes that lost its commit is replayed at the newer snapshot and
+/// commits: every result it was sent repeats (InnoDB would have made it wait for the row and
+/// update the newest version). Plain reads before its first write are consistent reads at the
+/// snapshot, as in InnoDB, and are not compared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_commit_whose_results_repeat_is_replayed() {
+    let s = Server::start(&[]);
+    setup(&s).await;
+    let mut x = s.conn_db("cf").await;
+    let mut y = s.conn_db("cf").await;
+    y.query_drop("BEGIN").await.unwrap();
+    let before: i64 = y
+        .query_first("SELECT v FROM a WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(before, 0);
+    // Binary protocol (prepared) and text protocol statements, on two tables.
+    y.exec_drop("UPDATE a SET v = v + ? WHERE id = ?", (10, 1))
+        .await
+        .unwrap();
+    y.query_drop("INSERT INTO b VALUES (9, 9)").await.unwrap();
+    x.query_drop("UPDATE a SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    let inserts = status(&mut x, "Com_insert").await;
+    y.query_drop("COMMIT").await.unwrap();
+    let rows: Vec<(i64, i64)> = x.query("SELECT id, v FROM a ORDER BY id").await.unwrap();
+    assert_eq!(rows, vec![(1, 11), (2, 0), (3, 0)], "both increments count");
+    let b: Option<i64> = x.query_first("SELECT v FROM b WHERE id = 9").await.unwrap();
+    assert_eq!(b, Some(9));
+    assert_eq!(status(&mut x, "Borealis_replays").await, 1);
+    assert_eq!(status(&mut x, "Borealis_replay_mismatches").await, 0);
+    // Counted once: the replay does not count its statements again.
+    assert_eq!(status(&mut x, "Com_insert").await, inserts);
+}
+
+/// A replay whose results differ from what the client was sent is abandoned with 1213: a row
+/// read after the transaction's own write, a locking read, an affected-row count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_with_different_results_gets_1213() {
+    let s = Server::start(&[]);
+    setup(&s).await;
+    let mut x = s.conn_db("cf").await;
+    let mut y = s.conn_db("cf").await;
+    let cases: [(&str, &str); 3] = [
+        // Read after its own write: 10 at the old snapshot, 11 at the new one.
+        (
+            "UPDATE a SET v = v + 10 WHERE id = 1",
+            "SELECT v FROM a WHERE id = 1",
+        ),
+        // A locking read: the row it locked changed.
+        (
+            "SELECT v FROM a WHERE id = 1 FOR UPDATE",
+            "UPDATE b SET v = v + 1 WHERE id = 1",
+        ),
+        // An UPDATE that matched a row the winner has since changed.
+        (
+            "UPDATE b SET v = v + 1 WHERE id = 2",
+            "DELETE FROM a WHERE id = 1 AND v < 250",
+        ),
+    ];
+    for (i, (first, second)) in cases.iter().enumerate() {
+        y.query_drop("BEGIN").await.unwrap();
+        y.query_drop(*first).await.unwrap();
+        y.query_drop(*second).await.unwrap();
+        x.query_drop("UPDATE a SET v = v + 100 WHERE id = 1")
+            .await
+            .unwrap();
+        assert_eq!(code_of(y.query_drop("COMMIT").await), 1213, "case {i}");
+        assert_eq!(
+            status(&mut x, "Borealis_replay_mismatches").await,
+            i as u64 + 1
+        );
+    }
+    assert_eq!(status(&mut x, "Borealis_replays").await, 0);
+    let v: i64 = x
+        .query_first("SELECT v FROM a WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v, 300, "only the winners' writes");
+}
+
+/// `borealis_conflict_retries = 0` turns replays off: the lost commit gets 1213.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_replay_with_conflict_retries_zero() {
+    let s = Server::start(&[]);
+    setup(&s).await;
+    let mut x = s.conn_db("cf").await;
+    let mut y = s.conn_db("cf").await;
+    no_replays(&mut y).await;
+    y.query_drop("BEGIN").await.unwrap();
+    y.query_drop("UPDATE a SET v = v + 10 WHERE id = 2")
+        .await
+        .unwrap();
+    x.query_drop("UPDATE a SET v = v + 1 WHERE id = 2")
+        .await
+        .unwrap();
+    assert_eq!(code_of(y.query_drop("COMMIT").await), 1213);
+    assert_eq!(status(&mut x, "Borealis_replays").await, 0);
 }

@@ -134,6 +134,10 @@ pub struct Status {
     pub conflicts: AtomicU64,
     /// Single-statement transactions retried after a conflict.
     pub retries: AtomicU64,
+    /// Multi-statement transactions whose lost commit was replayed and then committed.
+    pub replays: AtomicU64,
+    /// Replays abandoned (the transaction got its 1213) because a statement's result differed.
+    pub replay_mismatches: AtomicU64,
     /// INSERT texts run as a shape with bound values (`borealis_sql::parameterize_insert`).
     pub parameterized_inserts: AtomicU64,
     pub rows_sent: AtomicU64,
@@ -161,6 +165,8 @@ impl Default for Status {
             slow_queries: AtomicU64::new(0),
             conflicts: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            replays: AtomicU64::new(0),
+            replay_mismatches: AtomicU64::new(0),
             parameterized_inserts: AtomicU64::new(0),
             rows_sent: AtomicU64::new(0),
             rows_affected: AtomicU64::new(0),
@@ -288,12 +294,22 @@ fn session_counters(s: &Status) -> Vec<StatusVar> {
         counter(
             "Borealis_conflicts",
             conflicts,
-            "Transactions rolled back with 1213 (lost first-committer-wins).",
+            "Commits that lost first-committer-wins and were rolled back (including those then retried or replayed).",
         ),
         counter(
             "Borealis_conflict_retries",
             s.retries.load(Relaxed),
             "Single-statement transactions retried after a conflict.",
+        ),
+        counter(
+            "Borealis_replays",
+            s.replays.load(Relaxed),
+            "Multi-statement transactions whose lost commit was replayed (every result the client saw was reproduced) and committed.",
+        ),
+        counter(
+            "Borealis_replay_mismatches",
+            s.replay_mismatches.load(Relaxed),
+            "Lost commits not replayed because a statement's result differed at the newer snapshot (the client got 1213).",
         ),
         counter(
             "Borealis_parameterized_inserts",
@@ -318,7 +334,7 @@ fn session_counters(s: &Status) -> Vec<StatusVar> {
         counter(
             "Innodb_deadlocks",
             conflicts,
-            "Transactions rolled back with 1213 (same as Borealis_conflicts).",
+            "Commits rolled back after a conflict (same as Borealis_conflicts).",
         ),
         counter("Queries", questions, "Statements received."),
         counter("Questions", questions, "Statements received."),

@@ -28,6 +28,6 @@ pub use config::{AuthPlugin, ServerConfig};
 pub use error::MysqlError;
 pub use mysql_common::constants::{CapabilityFlags, ColumnFlags, ColumnType, StatusFlags};
 pub use mysql_common::value::Value;
-pub use result::ResultSink;
+pub use result::{discarding_writer, Out, ResultSink};
 pub use server::{Server, ServerHandle};
 pub use sql_text::{decode_sql_text, RAW_BYTE_BASE};

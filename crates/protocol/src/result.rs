@@ -16,6 +16,11 @@ use crate::wire::put_lenenc_int;
 /// The response writer of a connection.
 pub type Out = PacketWriter<Box<dyn Write + Send>>;
 
+/// A response writer that sends nowhere (for a [`ResultSink::discarding`]).
+pub fn discarding_writer() -> Out {
+    crate::packet::PacketWriter::new(Box::new(io::sink()))
+}
+
 /// Buffered response bytes above which the sink flushes before writing the next packet
 /// (bounds memory for large result sets while keeping one write per small response).
 const FLUSH_THRESHOLD: usize = 256 * 1024;
@@ -98,6 +103,8 @@ pub struct ResultSink<'a> {
     state: State,
     /// Buffer offset of the status flags of the final packet, patched by `finish`.
     final_status_at: Option<usize>,
+    /// Digest of what the client is shown (payloads, not framing), while one is recorded.
+    digest: Option<twox_hash::XxHash3_128>,
 }
 
 impl<'a> ResultSink<'a> {
@@ -117,7 +124,47 @@ impl<'a> ResultSink<'a> {
             status,
             state: State::Expecting,
             final_status_at: None,
+            digest: None,
         }
+    }
+
+    /// A sink that encodes results as `binary` (COM_STMT_EXECUTE) or text rows but sends them
+    /// nowhere: for re-running statements whose results are only compared by digest.
+    pub fn discarding(
+        w: &'a mut Out,
+        columns: &'a mut Vec<(ColumnType, u8)>,
+        binary: bool,
+    ) -> Self {
+        Self::new(w, columns, binary, true, StatusFlags::empty())
+    }
+
+    /// Starts a digest of the results written from now on: column definitions, rows, OK
+    /// fields and error codes — what a client can observe, independent of packet framing and
+    /// status flags. Replaces one being recorded.
+    pub fn record_digest(&mut self) {
+        self.digest = Some(twox_hash::XxHash3_128::new());
+    }
+
+    /// Ends the digest started by [`record_digest`](Self::record_digest), if any.
+    pub fn take_digest(&mut self) -> Option<u128> {
+        self.digest.take().map(|d| d.finish_128())
+    }
+
+    fn digest_write(&mut self, bytes: &[u8]) {
+        if let Some(d) = &mut self.digest {
+            d.write(bytes);
+        }
+    }
+
+    /// Appends one packet whose payload `encode` writes, adding the payload to the digest.
+    fn packet(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+        let buf = self.w.begin();
+        let start = buf.len();
+        encode(buf);
+        if let Some(d) = &mut self.digest {
+            d.write(&buf[start..]);
+        }
+        self.w.finish();
     }
 
     /// True for COM_STMT_EXECUTE (binary rows), false for COM_QUERY (text rows).
@@ -169,9 +216,20 @@ impl<'a> ResultSink<'a> {
             return Ok(());
         }
         self.maybe_flush()?;
+        self.digest_ok(&ok);
         let at = write_ok(self.w, 0x00, &ok, self.status_for(more));
         self.after_end(at, more);
         Ok(())
+    }
+
+    fn digest_ok(&mut self, ok: &OkInfo) {
+        if self.digest.is_some() {
+            self.digest_write(&[0x00]);
+            self.digest_write(&ok.affected_rows.to_le_bytes());
+            self.digest_write(&ok.last_insert_id.to_le_bytes());
+            self.digest_write(&ok.warnings.to_le_bytes());
+            self.digest_write(ok.info.as_bytes());
+        }
     }
 
     /// An error; it ends the response.
@@ -182,6 +240,8 @@ impl<'a> ResultSink<'a> {
         }
         // An error inside a result set is legal: the client drops the partial rows.
         self.maybe_flush()?;
+        self.digest_write(&[0xff]);
+        self.digest_write(&err.code.to_le_bytes());
         write_err(self.w, err);
         self.state = State::Done;
         self.final_status_at = None;
@@ -197,10 +257,10 @@ impl<'a> ResultSink<'a> {
         self.columns.clear();
         self.columns
             .extend(columns.iter().map(|c| (c.column_type, c.decimals)));
-        let buf = self.w.begin();
-        put_lenenc_int(buf, columns.len() as u64);
-        self.w.finish();
-        write_column_defs(self.w, columns);
+        self.packet(|buf| put_lenenc_int(buf, columns.len() as u64));
+        for col in columns {
+            self.packet(|buf| col.encode(buf));
+        }
         if !self.deprecate_eof {
             write_eof(self.w, false, 0, self.status_for(false));
         }
@@ -223,11 +283,16 @@ impl<'a> ResultSink<'a> {
                 self.columns.len()
             );
         }
+        let (binary, columns) = (self.binary, &*self.columns);
         let buf = self.w.begin();
-        if self.binary {
-            encode_binary_row(buf, self.columns, values);
+        let start = buf.len();
+        if binary {
+            encode_binary_row(buf, columns, values);
         } else {
-            encode_text_row(buf, self.columns, values);
+            encode_text_row(buf, columns, values);
+        }
+        if let Some(d) = &mut self.digest {
+            d.write(&buf[start..]);
         }
         self.w.finish();
         Ok(())
@@ -240,6 +305,8 @@ impl<'a> ResultSink<'a> {
             return Ok(());
         }
         self.maybe_flush()?;
+        self.digest_write(&[0xfe]);
+        self.digest_write(&warnings.to_le_bytes());
         let at = write_eof(self.w, self.deprecate_eof, warnings, self.status_for(more));
         self.after_end(at, more);
         Ok(())
@@ -397,6 +464,71 @@ mod tests {
         );
         assert_eq!(p[3][0], 0xfe);
         assert_eq!(p[4], vec![0xfe, 2, 0, 2, 0]);
+    }
+
+    /// Runs `f` on a sink recording a digest; returns the digest.
+    fn digest_of(binary: bool, deprecate_eof: bool, f: impl FnOnce(&mut ResultSink<'_>)) -> u128 {
+        let mut w: Out = PacketWriter::new(Box::new(Shared::default()));
+        let mut cols = Vec::new();
+        let mut sink = ResultSink::new(
+            &mut w,
+            &mut cols,
+            binary,
+            deprecate_eof,
+            StatusFlags::empty(),
+        );
+        sink.record_digest();
+        f(&mut sink);
+        sink.take_digest().unwrap()
+    }
+
+    #[test]
+    fn digest_covers_what_the_client_sees_and_not_the_framing() {
+        let columns = [ColumnDef::new("a", ColumnType::MYSQL_TYPE_LONGLONG)];
+        let col = &columns;
+        let rows = |v: i64| {
+            move |s: &mut ResultSink<'_>| {
+                s.begin_rows(col).unwrap();
+                s.row(&[Value::Int(v)]).unwrap();
+                s.end_rows(0, false).unwrap();
+            }
+        };
+        assert_eq!(
+            digest_of(false, true, rows(1)),
+            digest_of(false, false, rows(1))
+        );
+        assert_ne!(
+            digest_of(false, true, rows(1)),
+            digest_of(false, true, rows(2))
+        );
+        let ok = |affected: u64, id: u64| {
+            move |s: &mut ResultSink<'_>| {
+                let info = OkInfo {
+                    affected_rows: affected,
+                    last_insert_id: id,
+                    ..OkInfo::default()
+                };
+                s.ok(info, false).unwrap();
+            }
+        };
+        assert_eq!(
+            digest_of(true, true, ok(1, 0)),
+            digest_of(false, false, ok(1, 0))
+        );
+        assert_ne!(
+            digest_of(true, true, ok(1, 0)),
+            digest_of(true, true, ok(0, 0))
+        );
+        assert_ne!(
+            digest_of(true, true, ok(1, 0)),
+            digest_of(true, true, ok(1, 5))
+        );
+        // Not recording: no digest.
+        let mut w: Out = PacketWriter::new(Box::new(Shared::default()));
+        let mut cols = Vec::new();
+        let mut sink = ResultSink::discarding(&mut w, &mut cols, false);
+        sink.ok(OkInfo::default(), false).unwrap();
+        assert_eq!(sink.take_digest(), None);
     }
 
     proptest::proptest! {

@@ -4,7 +4,7 @@ use borealis_protocol::{OkInfo, ResultSink, Value};
 use borealis_sql::{DmlVerb, StatementKind, Translated};
 
 use super::{rows, set, show, Session};
-use crate::errors::{err, ExecResult};
+use crate::errors::{err, ExecError, ExecResult};
 use crate::status::{Com, DmlClass};
 use borealis_sql::Catalog as _;
 
@@ -22,7 +22,7 @@ pub fn run(
             locking,
             found_rows_sql,
         } => {
-            s.shared.status.count(Com::Select);
+            count(s, Com::Select);
             begin_implicit_if_needed(s)?;
             refresh_read_committed_snapshot(s)?;
             regional_before_execution(s)?;
@@ -43,7 +43,7 @@ pub fn run(
                 DmlVerb::Update => (Com::Update, DmlClass::Update),
                 DmlVerb::Delete => (Com::Delete, DmlClass::Delete),
             };
-            s.shared.status.count(com);
+            count(s, com);
             check_writable(s)?;
             begin_implicit_if_needed(s)?;
             refresh_read_committed_snapshot(s)?;
@@ -53,7 +53,9 @@ pub fn run(
                 dml(s, sql, params, auto_increment.is_some())
             })
             .and_then(|info| {
-                s.shared.status.add_dml_rows(class, info.affected_rows);
+                if !s.replaying {
+                    s.shared.status.add_dml_rows(class, info.affected_rows);
+                }
                 out.ok(info, more)?;
                 Ok(())
             })
@@ -110,7 +112,7 @@ pub fn run(
         }
         StatementKind::Commit => {
             s.shared.status.count(Com::Commit);
-            commit(s)?;
+            commit_or_replay(s)?;
             ok(s, out, 0, more)
         }
         StatementKind::Rollback => {
@@ -184,6 +186,13 @@ pub fn run(
             s.shared.status.count(Com::Other);
             ok(s, out, 0, more)
         }
+    }
+}
+
+/// Counts a statement, unless it is a replay of one already counted.
+fn count(s: &Session, com: Com) {
+    if !s.replaying {
+        s.shared.status.count(com);
     }
 }
 
@@ -319,6 +328,25 @@ fn begin(s: &mut Session, read_only: bool, consistent_snapshot: bool) -> ExecRes
     Ok(())
 }
 
+/// COMMIT; a commit that lost a conflict is replayed when the transaction was recorded
+/// (replay.rs).
+fn commit_or_replay(s: &mut Session) -> ExecResult<()> {
+    let log = s.replay.take();
+    let lost = match commit(s) {
+        Err(ExecError::Conflict(c)) => c,
+        other => return other,
+    };
+    match log {
+        Some(log) if max_retries(s) > 0 => super::replay::replay(s, &log, lost),
+        _ => Err(ExecError::Conflict(lost)),
+    }
+}
+
+/// BEGIN of a transaction that replays a recorded one.
+pub(super) fn begin_for_replay(s: &mut Session) -> ExecResult<()> {
+    exec_batch(s, "BEGIN")
+}
+
 pub fn commit(s: &mut Session) -> ExecResult<()> {
     s.txn_read_only = false;
     if !s.in_transaction() {
@@ -362,14 +390,7 @@ fn with_retries<T>(
                 if serial.is_none() && c.as_ref().is_some_and(|c| c.page_no == 1) {
                     serial = Some(shared.growth_retry.lock());
                 }
-                // A retry at a snapshot that does not yet include the winner loses again:
-                // wait until the winning commit is applied here, then add a little jitter so
-                // sessions that lost to the same winner do not collide in lockstep.
-                if let Some(c) = &c {
-                    wait_applied(s, c.winner_lsn);
-                }
-                let micros = 20 * u64::from(attempt.min(50)) + u64::from(rand_jitter()) % 100;
-                std::thread::sleep(std::time::Duration::from_micros(micros));
+                pause_before_retry(s, attempt, c.as_ref());
             }
             other => {
                 s.fctx.end_retries();
@@ -396,7 +417,22 @@ fn retry_limit(s: &Session, conflict: &Option<borealis_pagestore::Conflict>) -> 
     }
 }
 
-fn max_retries(s: &Session) -> u32 {
+/// Before retrying after losing to `lost`: a retry at a snapshot that does not yet include the
+/// winner loses again, so wait until the winning commit is applied here, then add a little
+/// jitter so sessions that lost to the same winner do not collide in lockstep.
+pub(super) fn pause_before_retry(
+    s: &Session,
+    attempt: u32,
+    lost: Option<&borealis_pagestore::Conflict>,
+) {
+    if let Some(c) = lost {
+        wait_applied(s, c.winner_lsn);
+    }
+    let micros = 20 * u64::from(attempt.min(50)) + u64::from(rand_jitter()) % 100;
+    std::thread::sleep(std::time::Duration::from_micros(micros));
+}
+
+pub(super) fn max_retries(s: &Session) -> u32 {
     s.var_int("borealis_conflict_retries").clamp(0, 1000) as u32
 }
 
@@ -433,10 +469,12 @@ fn dml(s: &mut Session, sql: &str, params: &[Value], generates_ids: bool) -> Exe
         }
     }
     s.fctx.set_row_count(affected as i64);
-    s.shared
-        .status
-        .rows_affected
-        .fetch_add(affected, std::sync::atomic::Ordering::Relaxed);
+    if !s.replaying {
+        s.shared
+            .status
+            .rows_affected
+            .fetch_add(affected, std::sync::atomic::Ordering::Relaxed);
+    }
     Ok(OkInfo {
         affected_rows: affected,
         last_insert_id,

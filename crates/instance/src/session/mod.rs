@@ -6,6 +6,7 @@
 //! protocol's `ResultSink`.
 
 mod exec;
+mod replay;
 mod rows;
 mod set;
 mod show;
@@ -95,6 +96,10 @@ pub struct Session {
     shapes: rows::ShapeCache,
     /// CLIENT_MULTI_STATEMENTS: several statements per COM_QUERY.
     multi_statements: bool,
+    /// The statements of the open transaction, for a replay after a lost commit.
+    replay: replay::ReplayLog,
+    /// A recorded transaction is being replayed (its statements are not counted again).
+    replaying: bool,
     closed: bool,
 }
 
@@ -160,6 +165,8 @@ impl Session {
             lost_conflict: std::cell::Cell::new(None),
             shapes: rows::ShapeCache::default(),
             multi_statements: info.multi_statements,
+            replay: replay::ReplayLog::Idle,
+            replaying: false,
             closed: false,
             shared,
         };
@@ -329,9 +336,10 @@ impl Session {
                 format!("You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '{near}' at line 1"),
             ));
         }
-        for (i, t) in statements.iter().enumerate() {
+        for i in 0..n {
             let more = i + 1 < n;
-            if let Err(e) = self.run_statement(t, &t.mysql, &[], out, more) {
+            let t = &statements[i];
+            if let Err(e) = self.run_statement((&statements, i), &t.mysql, &[], out, more) {
                 return out.error(&to_mysql(&e));
             }
         }
@@ -368,21 +376,24 @@ impl Session {
             .status
             .parameterized_inserts
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Some(match self.run_statement(t, sql, &params, out, false) {
-            Ok(()) => Ok(()),
-            Err(e) => out.error(&to_mysql(&e)),
-        })
+        Some(
+            match self.run_statement((&statements, 0), sql, &params, out, false) {
+                Ok(()) => Ok(()),
+                Err(e) => out.error(&to_mysql(&e)),
+            },
+        )
     }
 
-    /// Runs one translated statement; `text` is what the process list and the logs show.
+    /// Runs statement `i` of `statements`; `text` is what the process list and the logs show.
     fn run_statement(
         &mut self,
-        t: &Translated,
+        (statements, i): (&Arc<Vec<Translated>>, usize),
         text: &str,
         params: &[Value],
         out: &mut ResultSink<'_>,
         more: bool,
     ) -> ExecResult<()> {
+        let t = &statements[i];
         if self.process.is_killed() {
             return Err(err(1927, "70100", "Connection was killed"));
         }
@@ -394,7 +405,21 @@ impl Session {
         let started = Instant::now();
         self.process.begin("Query", Some(text));
         self.shared.general_log.write(self.id, None, text);
+        let digest = self.replay.wants_digest(&t.kind, self.autocommit);
+        if digest {
+            out.record_digest();
+        }
         let result = exec::run(self, t, params, out, more);
+        let digest = if digest { out.take_digest() } else { None };
+        self.record_for_replay(
+            replay::Statement {
+                statements,
+                index: i,
+                params,
+                binary: out.is_binary(),
+            },
+            digest.filter(|_| result.is_ok()),
+        );
         self.process.end();
         if let Some(id) = self.lost_conflict.take() {
             if matches!(result, Err(ExecError::Conflict(_))) {
@@ -414,6 +439,15 @@ impl Session {
             self.shared.slow_log.write(self.id, Some(elapsed), text);
         }
         result
+    }
+
+    /// Keeps the replay log in step with the transaction after a statement ran.
+    fn record_for_replay(&mut self, stmt: replay::Statement<'_>, digest: Option<u128>) {
+        let in_transaction = self.in_transaction();
+        // The setting is read only when a record could start.
+        let starts = in_transaction && self.replay.may_start(&stmt);
+        let enabled = starts && exec::max_retries(self) > 0;
+        self.replay.after(stmt, in_transaction, digest, enabled);
     }
 
     /// After `KILL <id>` the session's next command gets 1927 and the connection is closed, as
@@ -590,8 +624,7 @@ impl ProtocolSession for Session {
             return out.error(&MysqlError::new(1210, "HY000", msg));
         }
         let statements = p.statements.clone();
-        let t = &statements[0];
-        match self.run_statement(t, &t.mysql, params, out, false) {
+        match self.run_statement((&statements, 0), &statements[0].mysql, params, out, false) {
             Ok(()) => Ok(()),
             Err(e) => out.error(&to_mysql(&e)),
         }
@@ -631,6 +664,7 @@ impl ProtocolSession for Session {
         }
         self.prepared.clear();
         self.warnings.clear();
+        self.replay = replay::ReplayLog::Idle;
         self.vars.clear();
         self.autocommit = true;
         self.txn_read_only = false;

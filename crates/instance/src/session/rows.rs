@@ -149,10 +149,12 @@ pub fn query(
     };
     s.fctx.set_found_rows(found);
     s.fctx.set_row_count(-1);
-    s.shared
-        .status
-        .rows_sent
-        .fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
+    if !s.replaying {
+        s.shared
+            .status
+            .rows_sent
+            .fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
+    }
     out.end_rows(s.warning_count(), more)?;
     Ok(())
 }
