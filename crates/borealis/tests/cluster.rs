@@ -290,6 +290,47 @@ async fn same_page_across_instances_conflicts_and_rolls_back_everything() {
     assert!(is_conflict(&err), "{err}");
 }
 
+/// A transaction that loses to another instance's commit of the same row is replayed on its
+/// own instance once the winner is applied there, and commits: both increments count, and the
+/// client saw no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_lost_to_another_instance_is_replayed() {
+    let cluster = Cluster::start(2);
+    let mut c1 = cluster.conn(1).await;
+    c1.query_drop("CREATE DATABASE app").await.unwrap();
+    c1.query_drop("CREATE TABLE app.acct (id INT PRIMARY KEY, bal INT)")
+        .await
+        .unwrap();
+    c1.query_drop("INSERT INTO app.acct VALUES (1, 100), (2, 100)")
+        .await
+        .unwrap();
+    let mut c2 = regional_conn(&cluster, 2).await;
+    regional(&mut c1).await;
+    c1.query_drop("BEGIN").await.unwrap();
+    c2.query_drop("BEGIN").await.unwrap();
+    c1.exec_drop("UPDATE app.acct SET bal = bal - ? WHERE id = ?", (7, 1))
+        .await
+        .unwrap();
+    c2.exec_drop("UPDATE app.acct SET bal = bal - ? WHERE id = ?", (5, 1))
+        .await
+        .unwrap();
+    c2.exec_drop("UPDATE app.acct SET bal = bal + ? WHERE id = ?", (5, 2))
+        .await
+        .unwrap();
+    c1.query_drop("COMMIT").await.unwrap();
+    c2.query_drop("COMMIT").await.unwrap();
+    let rows: Vec<(i32, i32)> = c2
+        .query("SELECT id, bal FROM app.acct ORDER BY id")
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![(1, 88), (2, 105)]);
+    let replays: Option<(String, u64)> = c2
+        .query_first("SHOW GLOBAL STATUS LIKE 'Borealis_replays'")
+        .await
+        .unwrap();
+    assert_eq!(replays.map(|r| r.1), Some(1));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn counter_from_three_instances_counts_every_acknowledged_increment() {
     let cluster = Cluster::start(3);
