@@ -528,3 +528,55 @@ async fn no_replay_with_conflict_retries_zero() {
     assert_eq!(code_of(y.query_drop("COMMIT").await), 1213);
     assert_eq!(status(&mut x, "Borealis_replays").await, 0);
 }
+
+/// A replayed INSERT takes the AUTO_INCREMENT id the client was told again, so a transaction
+/// with one still replays; LAST_INSERT_ID() after it reads the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_keeps_auto_increment_ids() {
+    let s = Server::start(&[]);
+    setup(&s).await;
+    let mut x = s.conn_db("cf").await;
+    let mut y = s.conn_db("cf").await;
+    x.query_drop("CREATE TABLE ai (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    x.query_drop("INSERT INTO ai (v) VALUES (0), (0)")
+        .await
+        .unwrap();
+    y.query_drop("BEGIN").await.unwrap();
+    y.exec_drop("INSERT INTO ai (v) VALUES (?)", (7,))
+        .await
+        .unwrap();
+    let id = y.last_insert_id().unwrap();
+    let told: u64 = y
+        .query_first("SELECT LAST_INSERT_ID()")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(told, id);
+    y.query_drop("UPDATE a SET v = v + 1 WHERE id = 3")
+        .await
+        .unwrap();
+    x.query_drop("UPDATE a SET v = v + 5 WHERE id = 3")
+        .await
+        .unwrap();
+    y.query_drop("COMMIT").await.unwrap();
+    let v: Option<i64> = x
+        .exec_first("SELECT v FROM ai WHERE id = ?", (id,))
+        .await
+        .unwrap();
+    assert_eq!(v, Some(7), "the row has the id the client was told");
+    let n: i64 = x
+        .query_first("SELECT count(*) FROM ai")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 3);
+    let a3: i64 = x
+        .query_first("SELECT v FROM a WHERE id = 3")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a3, 6);
+    assert_eq!(status(&mut x, "Borealis_replays").await, 1);
+}

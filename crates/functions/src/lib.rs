@@ -40,7 +40,7 @@ use std::sync::Arc;
 pub use autoinc::AutoIncrementCounters;
 pub use collation::{MYSQL_CI, MYSQL_DECIMAL};
 pub use error::FunctionError;
-pub use session::SessionContext;
+pub use session::{SavedIds, SessionContext};
 pub use value::SqlValue;
 
 /// Registers every function and collation on `conn`. Call once per connection.

@@ -411,12 +411,20 @@ impl Session {
         }
         let result = exec::run(self, t, params, out, more);
         let digest = if digest { out.take_digest() } else { None };
+        let generates_ids = matches!(
+            t.kind,
+            StatementKind::Dml {
+                auto_increment: Some(_),
+                ..
+            }
+        );
         self.record_for_replay(
             replay::Statement {
                 statements,
                 index: i,
                 params,
                 binary: out.is_binary(),
+                ids: (digest.is_some() && generates_ids).then(|| self.fctx.statement_ids()),
             },
             digest.filter(|_| result.is_ok()),
         );

@@ -22,6 +22,7 @@
 //! they are neither run again nor compared, and like InnoDB they do not protect a value read
 //! and then written back by the client (use `FOR UPDATE` for that). Values the client never
 //! saw (NOW(), RAND() written into a row) may differ, as if the transaction had run later.
+//! An INSERT takes the same AUTO_INCREMENT ids again (the client was told them).
 //!
 //! Only transactions whose recorded statements all succeeded are replayed; any statement other
 //! than a query or DML (SET, SAVEPOINT, DDL, SHOW, …) or a failed one stops the recording for
@@ -49,6 +50,9 @@ pub(super) struct Recorded {
     /// Rows were sent in the binary protocol (COM_STMT_EXECUTE).
     binary: bool,
     digest: u128,
+    /// The auto-increment ids the statement generated: the replay takes the same ones (the
+    /// client was told them).
+    ids: Option<borealis_functions::SavedIds>,
 }
 
 /// What the session records about its open transaction.
@@ -79,6 +83,8 @@ pub(super) struct Statement<'a> {
     pub index: usize,
     pub params: &'a [Value],
     pub binary: bool,
+    /// The ids it generated, for a statement that can generate them.
+    pub ids: Option<borealis_functions::SavedIds>,
 }
 
 impl ReplayLog {
@@ -160,6 +166,7 @@ impl ReplayLog {
             params: stmt.params.to_vec(),
             binary: stmt.binary,
             digest,
+            ids: stmt.ids,
         });
     }
 
@@ -251,6 +258,9 @@ fn run_each(s: &mut Session, log: &[Recorded]) -> ExecResult<bool> {
         let mut sink = ResultSink::discarding(&mut w, &mut columns, r.binary);
         sink.record_digest();
         s.warnings.clear();
+        if let Some(ids) = &r.ids {
+            s.fctx.replay_statement(ids);
+        }
         exec::run(s, &r.statements[r.index], &r.params, &mut sink, false)?;
         if sink.take_digest() != Some(r.digest) {
             return Ok(false);
@@ -312,6 +322,7 @@ mod tests {
             index: 0,
             params,
             binary: false,
+            ids: None,
         };
         let enabled = log.may_start(&stmt);
         log.after(stmt, true, digest, enabled);
@@ -397,6 +408,7 @@ mod tests {
             index: 0,
             params: &[],
             binary: false,
+            ids: None,
         };
         log.after(stmt, true, None, false);
         assert!(matches!(log, ReplayLog::Off));
@@ -407,6 +419,7 @@ mod tests {
             index: 0,
             params: &[],
             binary: false,
+            ids: None,
         };
         log.after(stmt, false, Some(1), true);
         assert!(
