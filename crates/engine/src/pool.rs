@@ -194,14 +194,17 @@ impl BufferPool {
             let image: Option<Arc<[u8]>> = match images.get(&delta.page_no) {
                 Some(image) => Some(image.clone()),
                 None => {
-                    let base: Option<Vec<u8>> = if delta.page_no > old_db_pages {
-                        Some(vec![0u8; self.page_size])
+                    // One allocation and copy per page: the new Arc is built from the base
+                    // and changed in place (it has no other owner yet).
+                    let base: Option<Arc<[u8]>> = if delta.page_no > old_db_pages {
+                        Some(std::iter::repeat_n(0u8, self.page_size).collect())
                     } else {
-                        previous.map(|p| p.to_vec())
+                        previous.map(|p| Arc::from(&p[..]))
                     };
                     base.map(|mut page| {
-                        apply_delta(&mut page, delta);
-                        Arc::from(page)
+                        let unique = Arc::get_mut(&mut page).expect("a new Arc has no other owner");
+                        apply_delta(unique, delta);
+                        page
                     })
                 }
             };

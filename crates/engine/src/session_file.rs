@@ -422,11 +422,13 @@ impl SessionFile {
             if self.core.store_applies {
                 continue;
             }
-            let mut image = dirty.image.to_vec();
+            // One allocation and copy: changed in place while it has no other owner.
+            let mut image: Arc<[u8]> = Arc::from(&dirty.image[..]);
             if page_no == 1 {
-                header::restore_virtual(&mut image, base);
+                let unique = Arc::get_mut(&mut image).expect("a new Arc has no other owner");
+                header::restore_virtual(unique, base);
             }
-            images.insert(page_no, Arc::from(image));
+            images.insert(page_no, image);
         }
         if deltas.is_empty() && state.size_pages == snap_pages {
             return Ok(CommitOutcome::Nothing);
