@@ -580,3 +580,59 @@ async fn a_replay_keeps_auto_increment_ids() {
     assert_eq!(a3, 6);
     assert_eq!(status(&mut x, "Borealis_replays").await, 1);
 }
+
+/// A replayed statement that now fails (the winner inserted the same key) abandons the replay:
+/// the client gets the 1213 of the lost commit, not the replay's error, and nothing of the
+/// transaction stays. The session goes on working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_whose_statement_now_fails_gets_1213() {
+    let s = Server::start(&[]);
+    setup(&s).await;
+    let mut x = s.conn_db("cf").await;
+    let mut y = s.conn_db("cf").await;
+    y.query_drop("BEGIN").await.unwrap();
+    y.query_drop("INSERT INTO b VALUES (5, 5)").await.unwrap();
+    y.query_drop("UPDATE a SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    x.query_drop("INSERT INTO b VALUES (5, 50)").await.unwrap();
+    x.query_drop("UPDATE a SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    assert_eq!(code_of(y.query_drop("COMMIT").await), 1213);
+    let rows: Vec<(i64, i64)> = y.query("SELECT id, v FROM b WHERE id = 5").await.unwrap();
+    assert_eq!(rows, vec![(5, 50)]);
+    let a1: i64 = y
+        .query_first("SELECT v FROM a WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a1, 1, "only the winner's increment");
+    assert_eq!(status(&mut y, "Borealis_replays").await, 0);
+}
+
+/// A whole transaction in one COM_QUERY text (multi-statements) is replayed like one sent
+/// statement by statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_in_one_text_is_replayed() {
+    let s = Server::start(&[]);
+    setup(&s).await;
+    let mut x = s.conn_db("cf").await;
+    let mut y = s.conn_db("cf").await;
+    y.query_drop("BEGIN; UPDATE a SET v = v + 10 WHERE id = 2")
+        .await
+        .unwrap();
+    x.query_drop("UPDATE a SET v = v + 1 WHERE id = 2")
+        .await
+        .unwrap();
+    y.query_drop("UPDATE b SET v = 1 WHERE id = 1; COMMIT")
+        .await
+        .unwrap();
+    let v: i64 = x
+        .query_first("SELECT v FROM a WHERE id = 2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v, 11);
+    assert_eq!(status(&mut x, "Borealis_replays").await, 1);
+}
