@@ -60,9 +60,28 @@ pub(crate) struct VfsRegistration {
 unsafe impl Send for VfsRegistration {}
 unsafe impl Sync for VfsRegistration {}
 
+/// Process-wide SQLite settings, applied once before SQLite initialises (`sqlite3_config` is
+/// refused afterwards). Memory statistics off: with them on (the default) every allocation and
+/// free of every connection takes one global mutex, which the session threads queue on.
+fn configure_sqlite_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int; sqlite3_config is safe to call before
+        // sqlite3_initialize and returns SQLITE_MISUSE (no effect) after it.
+        let rc = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int) };
+        if rc != ffi::SQLITE_OK {
+            tracing::debug!(
+                rc,
+                "SQLite was initialised already: memory statistics stay on"
+            );
+        }
+    });
+}
+
 impl VfsRegistration {
     /// Register a new VFS for `core` (not as the default VFS).
     pub fn register(core: Arc<EngineCore>) -> Result<Self, EngineError> {
+        configure_sqlite_once();
         let id = NEXT_VFS_ID.fetch_add(1, Ordering::Relaxed);
         let name = CString::new(format!("borealis-{id}"))
             .map_err(|_| EngineError::Unsupported("VFS name"))?;
