@@ -66,7 +66,7 @@ pub struct StorageArgs {
     #[arg(long)]
     pub no_fsync: bool,
     /// Nice value of the page service's threads, -20..19; below 0 needs CAP_SYS_NICE
-    #[arg(long, default_value_t = -10, allow_negative_numbers = true, value_parser = parse_nice)]
+    #[arg(long, default_value_t = -19, allow_negative_numbers = true, value_parser = parse_nice)]
     pub system_thread_priority: i32,
 }
 
@@ -145,7 +145,7 @@ pub struct ServerArgs {
     #[arg(long)]
     pub metrics_port: Option<u16>,
     /// Nice value of system threads (replication, page service I/O, the page service
-    /// process), -20..19; below 0 needs CAP_SYS_NICE [default: -10]
+    /// process), -20..19; below 0 needs CAP_SYS_NICE [default: -19]
     #[arg(long, allow_negative_numbers = true)]
     pub system_thread_priority: Option<i32>,
 }

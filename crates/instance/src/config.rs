@@ -74,7 +74,7 @@ impl InstanceConfig {
             cluster: false,
             log_error: None,
             metrics_listen: None,
-            system_thread_priority: -10,
+            system_thread_priority: -19,
         }
     }
 }
