@@ -38,6 +38,22 @@ async fn regional_conn(cluster: &Cluster, slot: u16) -> Conn {
     c
 }
 
+/// `app.acct` with accounts 1 and 2 (balance 100), and a REGIONAL_RAW session on each of
+/// instances 1 and 2.
+async fn two_account_sessions(cluster: &Cluster) -> (Conn, Conn) {
+    let mut c1 = cluster.conn(1).await;
+    c1.query_drop("CREATE DATABASE app").await.unwrap();
+    c1.query_drop("CREATE TABLE app.acct (id INT PRIMARY KEY, bal INT)")
+        .await
+        .unwrap();
+    c1.query_drop("INSERT INTO app.acct VALUES (1, 100), (2, 100)")
+        .await
+        .unwrap();
+    let c2 = regional_conn(cluster, 2).await;
+    regional(&mut c1).await;
+    (c1, c2)
+}
+
 /// A tiny shared slot → port map, updated when an instance restarts on a new port.
 mod parking_lot_free {
     use std::collections::HashMap;
@@ -215,19 +231,10 @@ async fn regional_raw_reads_every_acknowledged_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_page_across_instances_conflicts_and_rolls_back_everything() {
     let cluster = Cluster::start(2);
-    let mut c1 = cluster.conn(1).await;
-    c1.query_drop("CREATE DATABASE app").await.unwrap();
-    c1.query_drop("CREATE TABLE app.acct (id INT PRIMARY KEY, bal INT)")
-        .await
-        .unwrap();
+    let (mut c1, mut c2) = two_account_sessions(&cluster).await;
     c1.query_drop("CREATE TABLE app.audit (id INT PRIMARY KEY)")
         .await
         .unwrap();
-    c1.query_drop("INSERT INTO app.acct VALUES (1, 100), (2, 100)")
-        .await
-        .unwrap();
-    let mut c2 = regional_conn(&cluster, 2).await;
-    regional(&mut c1).await;
     // The same row from two instances: the later committer loses, whole transaction.
     // (Different rows of one page are merged by the page store: see conflicts.rs.)
     c1.query_drop("BEGIN").await.unwrap();
@@ -296,16 +303,7 @@ async fn same_page_across_instances_conflicts_and_rolls_back_everything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_lost_to_another_instance_is_replayed() {
     let cluster = Cluster::start(2);
-    let mut c1 = cluster.conn(1).await;
-    c1.query_drop("CREATE DATABASE app").await.unwrap();
-    c1.query_drop("CREATE TABLE app.acct (id INT PRIMARY KEY, bal INT)")
-        .await
-        .unwrap();
-    c1.query_drop("INSERT INTO app.acct VALUES (1, 100), (2, 100)")
-        .await
-        .unwrap();
-    let mut c2 = regional_conn(&cluster, 2).await;
-    regional(&mut c1).await;
+    let (mut c1, mut c2) = two_account_sessions(&cluster).await;
     c1.query_drop("BEGIN").await.unwrap();
     c2.query_drop("BEGIN").await.unwrap();
     c1.exec_drop("UPDATE app.acct SET bal = bal - ? WHERE id = ?", (7, 1))

@@ -313,17 +313,21 @@ mod tests {
         })
     }
 
-    /// Feeds `stmt` to the log as the session does; `ok`: it succeeded.
-    fn feed(log: &mut ReplayLog, stmts: &Arc<Vec<Translated>>, params: &[Value], ok: bool) {
-        let wants = log.wants_digest(&stmts[0].kind, true);
-        let digest = (wants && ok).then_some(7);
-        let stmt = Statement {
+    fn statement<'a>(stmts: &'a Arc<Vec<Translated>>, params: &'a [Value]) -> Statement<'a> {
+        Statement {
             statements: stmts,
             index: 0,
             params,
             binary: false,
             ids: None,
-        };
+        }
+    }
+
+    /// Feeds `stmt` to the log as the session does; `ok`: it succeeded.
+    fn feed(log: &mut ReplayLog, stmts: &Arc<Vec<Translated>>, params: &[Value], ok: bool) {
+        let wants = log.wants_digest(&stmts[0].kind, true);
+        let digest = (wants && ok).then_some(7);
+        let stmt = statement(stmts, params);
         let enabled = log.may_start(&stmt);
         log.after(stmt, true, digest, enabled);
     }
@@ -402,26 +406,10 @@ mod tests {
     #[test]
     fn disabled_or_ended_transactions_record_nothing() {
         let mut log = ReplayLog::Idle;
-        let b = begin();
-        let stmt = Statement {
-            statements: &b,
-            index: 0,
-            params: &[],
-            binary: false,
-            ids: None,
-        };
-        log.after(stmt, true, None, false);
+        log.after(statement(&begin(), &[]), true, None, false);
         assert!(matches!(log, ReplayLog::Off));
         assert!(!log.wants_digest(&dml()[0].kind, true));
-        let d = dml();
-        let stmt = Statement {
-            statements: &d,
-            index: 0,
-            params: &[],
-            binary: false,
-            ids: None,
-        };
-        log.after(stmt, false, Some(1), true);
+        log.after(statement(&dml(), &[]), false, Some(1), true);
         assert!(
             matches!(log, ReplayLog::Idle),
             "no transaction open any more"
