@@ -19,6 +19,7 @@ pub mod leaf_merge;
 mod log;
 mod options;
 mod pins;
+mod prepare;
 pub mod record;
 mod store;
 mod versions;

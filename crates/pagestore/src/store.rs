@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::api::*;
 use crate::base::BaseStore;
@@ -18,8 +18,7 @@ use crate::delta;
 use crate::durability::Durability;
 use crate::error::StoreError;
 use crate::feed::Feed;
-use crate::leaf_merge;
-use crate::leaf_merge::{KeyRange, Refusal};
+use crate::leaf_merge::Refusal;
 use crate::log::{self, LogWriter};
 use crate::options::StoreOptions;
 use crate::pins::Pins;
@@ -71,6 +70,12 @@ pub(crate) struct Counters {
     pub(crate) image_bytes_since_checkpoint: AtomicU64,
 }
 
+/// Attempts at a commit whose merges and page images are built with the state lock released
+/// (see `prepare`); an attempt is repeated when a newer commit wrote one of its pages
+/// meanwhile. The last attempt keeps the lock throughout, so a commit whose pages are written
+/// over and over still completes.
+const UNLOCKED_BUILD_ATTEMPTS: u32 = 3;
+
 /// Everything the store and its background threads share.
 pub(crate) struct Inner {
     pub(crate) opts: StoreOptions,
@@ -109,23 +114,6 @@ pub(crate) struct Inner {
 pub struct LocalPageStore {
     inner: Arc<Inner>,
     threads: Mutex<Vec<JoinHandle<()>>>,
-}
-
-/// New page images for a commit's deltas.
-struct Materialized {
-    images: Vec<Arc<[u8]>>,
-    /// Whether the commit changes the schema cookie (page 1 bytes 40..44).
-    schema_changed: bool,
-}
-
-/// A validated commit, ready to be applied.
-struct Prepared {
-    change: CommittedChange,
-    images: Vec<Arc<[u8]>>,
-    schema_changed: bool,
-    encoded: Vec<u8>,
-    /// Deltas of pages merged instead of conflicting (also in `change`).
-    merged: Vec<PageDelta>,
 }
 
 impl LocalPageStore {
@@ -310,42 +298,8 @@ fn spawn(name: &str, inner: Arc<Inner>, body: fn(&Inner)) -> Result<JoinHandle<(
 }
 
 impl Inner {
-    /// The full image `page_no` has after every assigned commit (the base for a new delta).
-    fn current_image(&self, st: &State, page_no: PageNo) -> Result<Arc<[u8]>, ReadError> {
-        if page_no > st.versions.current_db_pages() {
-            return Ok(Arc::clone(&self.zero_page));
-        }
-        if let Some((_, image)) = st.versions.newest(page_no) {
-            return Ok(Arc::clone(image));
-        }
-        Ok(self
-            .base
-            .read(page_no)?
-            .map_or_else(|| Arc::clone(&self.zero_page), |(_, image)| image))
-    }
-
-    /// New images for every delta of `deltas`, and whether the schema cookie changed.
-    fn materialize(&self, st: &State, deltas: &[PageDelta]) -> Result<Materialized, String> {
-        let mut images = Vec::with_capacity(deltas.len());
-        let mut schema_changed = false;
-        for d in deltas {
-            let old = self
-                .current_image(st, d.page_no)
-                .map_err(|e| e.to_string())?;
-            let new = delta::apply(&old, d)?;
-            if d.page_no == 1 && delta::schema_cookie_changed(&old, &new) {
-                schema_changed = true;
-            }
-            images.push(new);
-        }
-        Ok(Materialized {
-            images,
-            schema_changed,
-        })
-    }
-
     /// Record a commit in the in-memory state (versions, conflicts, size).
-    fn apply(
+    pub(crate) fn apply(
         st: &mut State,
         zero: &Arc<[u8]>,
         change: &CommittedChange,
@@ -379,165 +333,6 @@ impl Inner {
         }
     }
 
-    /// Rebuild the in-memory state from the log records after the checkpoint.
-    fn replay(&self, changes: &[CommittedChange]) -> Result<(), StoreError> {
-        let mut st = self.state.lock();
-        for change in changes {
-            let Materialized {
-                images,
-                schema_changed,
-            } = self
-                .materialize(&st, &change.deltas)
-                .map_err(|e| StoreError::Corrupt(format!("replaying LSN {}: {e}", change.lsn)))?;
-            Self::apply(&mut st, &self.zero_page, change, images, schema_changed);
-        }
-        Ok(())
-    }
-
-    /// Validate `ws` against the state: `None` when it changes nothing.
-    fn prepare(&self, st: &State, mut ws: WriteSet) -> Result<Option<Prepared>, CommitError> {
-        if ws.snapshot > st.last_lsn {
-            return Err(CommitError::Invalid(format!(
-                "snapshot {} is newer than the latest LSN {}",
-                ws.snapshot, st.last_lsn
-            )));
-        }
-        let oldest = self.oldest_lsn.load(Ordering::SeqCst);
-        if ws.snapshot < oldest {
-            return Err(CommitError::SnapshotTooOld {
-                snapshot: ws.snapshot,
-                oldest,
-            });
-        }
-        delta::check_shape(&ws, self.page_size).map_err(CommitError::Invalid)?;
-        let snapshot_size = st.versions.db_pages_at(ws.snapshot);
-        let size_changed = ws.db_pages != snapshot_size;
-        let snapshot = ws.snapshot;
-        let conflict = |reason, page_no, (winner_lsn, winner_origin): (Lsn, Origin)| {
-            CommitError::Conflict(Conflict {
-                reason,
-                page_no,
-                snapshot,
-                winner_lsn,
-                winner_origin,
-            })
-        };
-        for &page_no in &ws.locked_pages {
-            if let Some(&winner) = st.last_write.get(&page_no).filter(|w| w.0 > ws.snapshot) {
-                return Err(conflict(ConflictReason::PageChanged, page_no, winner));
-            }
-        }
-        let mut merged = Vec::new();
-        // Checked once, and only when a page needs a merge.
-        let mut range: Option<KeyRange> = None;
-        for i in 0..ws.deltas.len() {
-            let page_no = ws.deltas[i].page_no;
-            let Some(&winner) = st.last_write.get(&page_no).filter(|w| w.0 > ws.snapshot) else {
-                continue;
-            };
-            let range = *range.get_or_insert_with(|| key_range(st, &ws));
-            match self.merge_page(st, &ws.deltas[i], ws.snapshot, range) {
-                Ok(delta) => {
-                    ws.deltas[i] = delta.clone();
-                    merged.push(delta);
-                }
-                Err(why) => {
-                    tracing::debug!(page = page_no, why = why.as_str(), "merge refused");
-                    self.counters.merge_refusals[why.index()].fetch_add(1, Ordering::Relaxed);
-                    return Err(conflict(ConflictReason::PageChanged, page_no, winner));
-                }
-            }
-        }
-        if size_changed {
-            // The size lives in page 1's header: two concurrent resizes conflict on page 1.
-            if let Some(winner) = st.versions.size_change_after(ws.snapshot) {
-                return Err(conflict(ConflictReason::PageChanged, 1, winner));
-            }
-        }
-        if ws.deltas.is_empty() && !size_changed {
-            return Ok(None);
-        }
-        if let Some(winner) = st.schema.filter(|s| s.0 > ws.snapshot) {
-            return Err(conflict(ConflictReason::SchemaChanged, 1, winner));
-        }
-        // A write set that keeps its snapshot's size keeps the current size.
-        let db_pages = if size_changed {
-            ws.db_pages
-        } else {
-            st.versions.current_db_pages()
-        };
-        if let Some(d) = ws.deltas.iter().find(|d| d.page_no > db_pages) {
-            return Err(CommitError::Invalid(format!(
-                "delta for page {} beyond the database size {db_pages}",
-                d.page_no
-            )));
-        }
-        let Materialized {
-            images,
-            schema_changed,
-        } = self
-            .materialize(st, &ws.deltas)
-            .map_err(|e| CommitError::Invalid(format!("cannot build page images: {e}")))?;
-        let change = CommittedChange {
-            lsn: st.last_lsn + 1,
-            origin: ws.origin,
-            db_pages,
-            deltas: Arc::new(ws.deltas),
-        };
-        let encoded = record::encode(&change).map_err(|e| CommitError::Invalid(e.to_string()))?;
-        Ok(Some(Prepared {
-            change,
-            images,
-            schema_changed,
-            encoded,
-            merged,
-        }))
-    }
-
-    /// Try to merge the write set's change to a page that a newer commit also changed: a leaf
-    /// page on which the two changed different cells (rows). Returns the delta to commit
-    /// instead (relative to the current image), or why not (a real conflict).
-    fn merge_page(
-        &self,
-        st: &State,
-        mine: &PageDelta,
-        snapshot: Lsn,
-        range: KeyRange,
-    ) -> Result<PageDelta, Refusal> {
-        if mine.page_no == 1 {
-            return Err(Refusal::NotALeaf);
-        }
-        // An image that cannot be read, or a delta that does not apply, is a page the merge
-        // cannot trust: refused like a malformed one.
-        let image = |page_no, at| self.image_in(st, page_no, at).ok_or(Refusal::Malformed);
-        // leaf_merge parses cells with the page size as the usable size: a volume with reserved
-        // bytes per page (header byte 20) is never merged.
-        if image(1, st.last_lsn)?.get(20).copied().unwrap_or(1) != 0 {
-            return Err(Refusal::NotALeaf);
-        }
-        let base = image(mine.page_no, snapshot)?;
-        let theirs = image(mine.page_no, st.last_lsn)?;
-        let my_image = delta::apply(&base, mine).map_err(|_| Refusal::Malformed)?;
-        let merged =
-            leaf_merge::merge_leaf_explained(&base, &my_image, &theirs, mine.page_no, range)?;
-        self.counters.merges.fetch_add(1, Ordering::Relaxed);
-        Ok(delta::diff(mine.page_no, &theirs, &merged))
-    }
-
-    /// The image of `page_no` as of `at` (≤ the state's last LSN), under the state lock.
-    fn image_in(&self, st: &State, page_no: PageNo, at: Lsn) -> Option<Arc<[u8]>> {
-        match st.versions.lookup(page_no, at, st.last_lsn) {
-            Lookup::Found {
-                version: (_, data), ..
-            } => Some(data),
-            Lookup::Base { .. } => match self.base.read(page_no) {
-                Ok(Some((lsn, data))) if lsn <= at => Some(data),
-                Ok(Some(_)) | Err(_) => None,
-                Ok(None) => Some(Arc::clone(&self.zero_page)),
-            },
-        }
-    }
-
     fn failure(&self) -> Option<String> {
         self.durable.failure()
     }
@@ -560,52 +355,90 @@ impl Inner {
     }
 
     /// Validate `ws` and append its record, without waiting for the fsync.
-    fn begin_commit(&self, ws: WriteSet) -> Result<Begun, CommitError> {
+    fn begin_commit(&self, mut ws: WriteSet) -> Result<Begun, CommitError> {
         if let Some(msg) = self.failure() {
             return Err(CommitError::LogFailed(msg));
         }
         self.wait_for_room();
+        delta::check_shape(&ws, self.page_size).map_err(CommitError::Invalid)?;
         let joining = Joining::new(&self.committing);
-        let (lsn, db_pages, merged) = {
-            let mut st = self.state.lock();
-            let prepared = match self.prepare(&st, ws) {
-                Ok(Some(p)) => p,
-                Ok(None) => {
-                    let lsn = self.durable.lsn();
-                    return Ok(Begun::Done(CommitReceipt {
-                        lsn,
-                        db_pages: st.versions.db_pages_at(lsn),
-                        merged: Vec::new(),
-                    }));
-                }
-                Err(e) => {
-                    if matches!(e, CommitError::Conflict(_)) {
-                        self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
-                    }
-                    return Err(e);
-                }
-            };
-            let mut pending = self.pending.lock();
-            if pending.shutdown {
-                return Err(CommitError::LogFailed("page store closed".to_string()));
+        let counted = |e: CommitError| {
+            if matches!(e, CommitError::Conflict(_)) {
+                self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
             }
-            let Prepared {
-                change,
-                images,
-                schema_changed,
-                encoded,
-                merged,
-            } = prepared;
-            let listener_images = images.clone();
-            Self::apply(&mut st, &self.zero_page, &change, images, schema_changed);
-            pending.buf.extend_from_slice(&encoded);
-            pending.last_lsn = change.lsn;
-            let (lsn, db_pages) = (change.lsn, change.db_pages);
-            pending.changes.push(change);
-            pending.images.push(listener_images);
-            drop(joining);
-            (lsn, db_pages, merged)
+            e
         };
+        let mut attempt = 1;
+        // Bounded: the last attempt builds with the lock held, so nothing can change under it.
+        let (mut st, gathered, built) = loop {
+            let mut st = self.state.lock();
+            let Some(gathered) = self.gather(&st, &ws).map_err(counted)? else {
+                let lsn = self.durable.lsn();
+                return Ok(Begun::Done(CommitReceipt {
+                    lsn,
+                    db_pages: st.versions.db_pages_at(lsn),
+                    merged: Vec::new(),
+                }));
+            };
+            let built = if attempt < UNLOCKED_BUILD_ATTEMPTS {
+                MutexGuard::unlocked(&mut st, || self.build(&ws, &gathered))
+            } else {
+                self.build(&ws, &gathered)
+            };
+            let built = built.map_err(counted)?;
+            if self.unchanged_since(&st, &ws, &gathered) {
+                break (st, gathered, built);
+            }
+            assert!(
+                attempt < UNLOCKED_BUILD_ATTEMPTS,
+                "nothing changes under the lock"
+            );
+            attempt += 1;
+        };
+        // A checkpoint moves the oldest LSN without the state lock: one that passed the
+        // snapshot while the build ran may have changed the base images it read.
+        let oldest = self.oldest_lsn.load(Ordering::SeqCst);
+        if ws.snapshot < oldest {
+            return Err(CommitError::SnapshotTooOld {
+                snapshot: ws.snapshot,
+                oldest,
+            });
+        }
+        let mut merged = Vec::with_capacity(built.merged.len());
+        for (i, delta) in built.merged {
+            ws.deltas[i] = delta.clone();
+            merged.push(delta);
+        }
+        self.counters
+            .merges
+            .fetch_add(merged.len() as u64, Ordering::Relaxed);
+        let change = CommittedChange {
+            lsn: st.last_lsn + 1,
+            origin: ws.origin,
+            db_pages: gathered.db_pages,
+            deltas: Arc::new(ws.deltas),
+        };
+        let encoded = record::encode(&change).map_err(|e| CommitError::Invalid(e.to_string()))?;
+        let mut pending = self.pending.lock();
+        if pending.shutdown {
+            return Err(CommitError::LogFailed("page store closed".to_string()));
+        }
+        let (lsn, db_pages) = (change.lsn, change.db_pages);
+        let listener_images = built.images.clone();
+        Self::apply(
+            &mut st,
+            &self.zero_page,
+            &change,
+            built.images,
+            built.schema_changed,
+        );
+        pending.buf.extend_from_slice(&encoded);
+        pending.last_lsn = lsn;
+        pending.changes.push(change);
+        pending.images.push(listener_images);
+        drop(joining);
+        drop(pending);
+        drop(st);
         self.work_cv.notify_one();
         Ok(Begun::Appended(CommitReceipt {
             lsn,
@@ -786,20 +619,5 @@ impl PageStore for LocalPageStore {
     fn add_durable_listener(&self, listener: DurableListener) -> bool {
         self.inner.durable_listeners.lock().push(listener);
         true
-    }
-}
-
-/// Whether the leaves the write set changed keep the key ranges its transaction saw: no guard
-/// page (an interior page it read) was written after its snapshot.
-fn key_range(st: &State, ws: &WriteSet) -> KeyRange {
-    let moved = ws.guard_pages.iter().any(|page_no| {
-        st.last_write
-            .get(page_no)
-            .is_some_and(|(lsn, _)| *lsn > ws.snapshot)
-    });
-    if moved {
-        KeyRange::MayHaveMoved
-    } else {
-        KeyRange::Unchanged
     }
 }
