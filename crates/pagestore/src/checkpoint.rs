@@ -3,11 +3,22 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::api::Lsn;
 use crate::base::{Meta, PageUpdate};
 use crate::error::StoreError;
 use crate::store::Inner;
 
 impl Inner {
+    /// Raise the oldest LSN to the reclaim horizon: min(oldest pin, latest durable LSN).
+    /// Commits then drop the versions of their pages below it (see `Versions::push`), and a
+    /// checkpoint writes the base up to it.
+    pub(crate) fn advance_floor(&self) -> Lsn {
+        let mut pins = self.pins.lock();
+        let horizon = pins.advance_floor(self.durable.lsn());
+        self.oldest_lsn.store(horizon, Ordering::SeqCst);
+        horizon
+    }
+
     /// Wake the checkpoint thread.
     pub(crate) fn request_checkpoint(&self) {
         *self.checkpoint_wake.lock() = true;
@@ -46,12 +57,7 @@ impl Inner {
         if let Some(msg) = self.durable.failure() {
             return Err(StoreError::LogFailed(msg));
         }
-        let horizon = {
-            let mut pins = self.pins.lock();
-            let horizon = pins.advance_floor(self.durable.lsn());
-            self.oldest_lsn.store(horizon, Ordering::SeqCst);
-            horizon
-        };
+        let horizon = self.advance_floor();
         if horizon <= self.checkpoint_lsn.load(Ordering::SeqCst) {
             return Ok(());
         }
@@ -82,6 +88,9 @@ impl Inner {
         {
             let mut st = self.state.lock();
             st.versions.prune(horizon);
+            self.counters
+                .retained_versions
+                .store(st.versions.retained(), Ordering::Relaxed);
             st.last_write.retain(|_, w| w.0 > horizon);
             st.schema = st.schema.filter(|s| s.0 > horizon);
             self.checkpoint_lsn.store(horizon, Ordering::SeqCst);
@@ -89,9 +98,6 @@ impl Inner {
         self.log.lock().rotate_and_reclaim(horizon)?;
         self.counters
             .log_bytes_since_checkpoint
-            .store(0, Ordering::Relaxed);
-        self.counters
-            .image_bytes_since_checkpoint
             .store(0, Ordering::Relaxed);
         self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
         Ok(())

@@ -65,13 +65,10 @@ impl Inner {
                     self.call_durable_listeners(&changes, &images);
                     self.durable.wake(last_lsn);
                     self.feed.push(&changes);
-                    let pages: usize = changes.iter().map(|c| c.deltas.len()).sum();
-                    let image_bytes = (pages * self.page_size) as u64;
-                    let images = self
-                        .counters
-                        .image_bytes_since_checkpoint
-                        .fetch_add(image_bytes, Ordering::Relaxed)
-                        + image_bytes;
+                    let mut images = self.retained_bytes();
+                    if images > self.opts.checkpoint_image_bytes / 2 {
+                        images = self.collapse_versions();
+                    }
                     if since + buf.len() as u64 > self.opts.checkpoint_log_bytes
                         || images > self.opts.checkpoint_image_bytes
                     {
@@ -88,6 +85,26 @@ impl Inner {
 }
 
 impl Inner {
+    /// Bytes of the page versions held in memory.
+    fn retained_bytes(&self) -> u64 {
+        self.counters.retained_versions.load(Ordering::Relaxed) * self.page_size as u64
+    }
+
+    /// Reclaim in memory, without a checkpoint: raise the oldest LSN to the oldest pin and
+    /// keep, of each page, only the versions a read at or above it sees. A page written over
+    /// and over otherwise held every version until a checkpoint wrote it to disk, which an
+    /// update-heavy load then paid several times a second. Returns the bytes still held.
+    fn collapse_versions(&self) -> u64 {
+        let horizon = self.advance_floor();
+        let mut st = self.state.lock();
+        st.versions.collapse(horizon);
+        let retained = st.versions.retained();
+        self.counters
+            .retained_versions
+            .store(retained, Ordering::Relaxed);
+        retained * self.page_size as u64
+    }
+
     /// Hand every change of a durable batch, with its page images, to the listeners in order.
     fn call_durable_listeners(
         &self,

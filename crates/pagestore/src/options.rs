@@ -12,9 +12,10 @@ pub struct StoreOptions {
     pub page_size: usize,
     /// Checkpoint once the log written since the last checkpoint exceeds this many bytes.
     pub checkpoint_log_bytes: u64,
-    /// Checkpoint once the page images materialised in memory since the last checkpoint exceed
-    /// this many bytes (every committed page costs a full image until checkpointed, so this
-    /// bounds the store's memory under update-heavy load).
+    /// Checkpoint once the page versions held in memory exceed this many bytes. Each page
+    /// written since the checkpoint keeps its newest version (and the versions pinned
+    /// snapshots read) in memory until a checkpoint writes it to the base, so this bounds the
+    /// store's memory when many distinct pages are written.
     pub checkpoint_image_bytes: u64,
     /// Checkpoint at least this often (when anything was committed).
     pub checkpoint_interval: Duration,

@@ -251,13 +251,7 @@ impl Inner {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| corrupt(e.to_string()))?;
             let new = new_images(change.deltas.iter(), current).map_err(corrupt)?;
-            Self::apply(
-                &mut st,
-                &self.zero_page,
-                change,
-                new.images,
-                new.schema_changed,
-            );
+            self.apply(&mut st, change, new.images, new.schema_changed);
         }
         Ok(())
     }

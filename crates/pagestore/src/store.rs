@@ -66,8 +66,8 @@ pub(crate) struct Counters {
     pub(crate) fsyncs: AtomicU64,
     pub(crate) checkpoints: AtomicU64,
     pub(crate) log_bytes_since_checkpoint: AtomicU64,
-    /// Bytes of page images materialised in memory since the last checkpoint.
-    pub(crate) image_bytes_since_checkpoint: AtomicU64,
+    /// Page versions held in memory (a mirror of `Versions::retained`, read without the lock).
+    pub(crate) retained_versions: AtomicU64,
 }
 
 /// Attempts at a commit whose merges and page images are built with the state lock released
@@ -298,10 +298,11 @@ fn spawn(name: &str, inner: Arc<Inner>, body: fn(&Inner)) -> Result<JoinHandle<(
 }
 
 impl Inner {
-    /// Record a commit in the in-memory state (versions, conflicts, size).
+    /// Record a commit in the in-memory state (versions, conflicts, size). The versions of its
+    /// pages that no snapshot at or above the oldest LSN reads are dropped.
     pub(crate) fn apply(
+        &self,
         st: &mut State,
-        zero: &Arc<[u8]>,
         change: &CommittedChange,
         images: Vec<Arc<[u8]>>,
         schema_changed: bool,
@@ -312,9 +313,11 @@ impl Inner {
             "commits are applied in LSN order"
         );
         st.last_lsn = change.lsn;
+        let horizon = self.oldest_lsn.load(Ordering::SeqCst);
+        let zero = &self.zero_page;
         let writer = (change.lsn, change.origin);
         for (d, image) in change.deltas.iter().zip(images) {
-            st.versions.push(d.page_no, change.lsn, image);
+            st.versions.push(d.page_no, change.lsn, image, horizon);
             st.last_write.insert(d.page_no, writer);
         }
         if schema_changed {
@@ -328,7 +331,8 @@ impl Inner {
         // Truncated pages read as zeros if the database grows again, and count as written so
         // that a concurrent writer of them conflicts.
         for page_no in change.db_pages.saturating_add(1)..=old_size {
-            st.versions.push(page_no, change.lsn, Arc::clone(zero));
+            st.versions
+                .push(page_no, change.lsn, Arc::clone(zero), horizon);
             st.last_write.insert(page_no, writer);
         }
     }
@@ -425,13 +429,10 @@ impl Inner {
         }
         let (lsn, db_pages) = (change.lsn, change.db_pages);
         let listener_images = built.images.clone();
-        Self::apply(
-            &mut st,
-            &self.zero_page,
-            &change,
-            built.images,
-            built.schema_changed,
-        );
+        self.apply(&mut st, &change, built.images, built.schema_changed);
+        self.counters
+            .retained_versions
+            .store(st.versions.retained(), Ordering::Relaxed);
         pending.buf.extend_from_slice(&encoded);
         pending.last_lsn = lsn;
         pending.changes.push(change);

@@ -76,15 +76,20 @@ impl Versions {
         self.chains.get(&page_no).and_then(|c| c.last())
     }
 
-    /// Record a new version.
-    pub fn push(&mut self, page_no: PageNo, lsn: Lsn, image: Arc<[u8]>) {
+    /// Record a new version, and drop the page's versions that no read at or above `horizon`
+    /// (the oldest LSN a snapshot may have) can see: all older than its newest version at or
+    /// below `horizon`. Without this a page written over and over kept every version until
+    /// the next checkpoint wrote the newest one to disk.
+    pub fn push(&mut self, page_no: PageNo, lsn: Lsn, image: Arc<[u8]>, horizon: Lsn) {
         let chain = self.chains.entry(page_no).or_default();
         assert!(
             chain.last().is_none_or(|v| v.0 < lsn),
             "versions must be pushed in LSN order"
         );
         chain.push((lsn, image));
-        self.retained += 1;
+        let unseen = chain.partition_point(|v| v.0 <= horizon).saturating_sub(1);
+        chain.drain(..unseen);
+        self.retained = self.retained + 1 - unseen as u64;
     }
 
     /// The version of `page_no` visible at `at`; `as_of` bounds which later version is reported.
@@ -101,6 +106,18 @@ impl Versions {
             },
             None => Lookup::Base { next },
         }
+    }
+
+    /// Drop every version that no read at or above `horizon` sees: of each page, all older
+    /// than its newest version at or below `horizon`.
+    pub fn collapse(&mut self, horizon: Lsn) {
+        let mut dropped = 0;
+        for chain in self.chains.values_mut() {
+            let unseen = chain.partition_point(|v| v.0 <= horizon).saturating_sub(1);
+            dropped += unseen as u64;
+            chain.drain(..unseen);
+        }
+        self.retained -= dropped;
     }
 
     /// For every page with a version ≤ `horizon`: its newest such version.
@@ -140,8 +157,8 @@ mod tests {
     #[test]
     fn lookup_picks_newest_at_or_below() {
         let mut v = Versions::new(3);
-        v.push(2, 5, img(5));
-        v.push(2, 9, img(9));
+        v.push(2, 5, img(5), 0);
+        v.push(2, 9, img(9), 0);
         assert!(matches!(v.lookup(2, 4, 10), Lookup::Base { next: Some(5) }));
         assert!(matches!(v.lookup(2, 4, 4), Lookup::Base { next: None }));
         match v.lookup(2, 7, 10) {
@@ -158,6 +175,49 @@ mod tests {
         v.prune(6);
         assert_eq!(v.retained(), 1);
         assert!(matches!(v.lookup(2, 6, 10), Lookup::Base { next: Some(9) }));
+    }
+
+    #[test]
+    fn push_drops_versions_below_the_newest_at_the_horizon() {
+        let mut v = Versions::new(3);
+        v.push(2, 5, img(5), 0);
+        v.push(2, 9, img(9), 6);
+        assert_eq!(v.retained(), 2, "5 is what a read at 6..9 sees");
+        v.push(2, 12, img(12), 10);
+        assert_eq!(
+            v.retained(),
+            2,
+            "5 is unseen above 10; 9 is what 10..12 sees"
+        );
+        assert!(matches!(
+            v.lookup(2, 10, 12),
+            Lookup::Found {
+                version: (9, _),
+                next: Some(12)
+            }
+        ));
+        v.push(2, 13, img(13), 13);
+        assert_eq!(v.retained(), 1);
+        assert!(matches!(
+            v.lookup(2, 13, 13),
+            Lookup::Found {
+                version: (13, _),
+                next: None
+            }
+        ));
+        v.push(3, 14, img(14), 13);
+        assert_eq!(v.retained(), 2, "another page's versions stay");
+        v.push(3, 15, img(15), 13);
+        v.push(3, 16, img(16), 13);
+        v.collapse(15);
+        assert_eq!(v.retained(), 3, "13 of page 2, 15 and 16 of page 3");
+        assert!(matches!(
+            v.lookup(3, 15, 16),
+            Lookup::Found {
+                version: (15, _),
+                next: Some(16)
+            }
+        ));
     }
 
     #[test]
