@@ -12,6 +12,7 @@ pub mod delta;
 mod engine;
 mod error;
 pub mod header;
+mod journal;
 pub mod pool;
 mod session;
 mod session_file;

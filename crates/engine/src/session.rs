@@ -82,14 +82,20 @@ fn configure(conn: &Connection, engine: &Engine) -> Result<(), EngineError> {
     conn.busy_timeout(std::time::Duration::ZERO)?;
     conn.pragma_update(None, "page_size", cfg.page_size as i64)?;
     conn.pragma_update(None, "auto_vacuum", "NONE")?;
+    // The journal is the VFS's buffer in memory, kept across transactions (see `journal`).
     let mode: String =
-        conn.pragma_update_and_check(None, "journal_mode", "MEMORY", |row| row.get(0))?;
-    if !mode.eq_ignore_ascii_case("memory") {
+        conn.pragma_update_and_check(None, "journal_mode", "PERSIST", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("persist") {
         return Err(EngineError::Setting {
             setting: "journal_mode",
             got: mode,
         });
     }
+    conn.pragma_update(
+        None,
+        "journal_size_limit",
+        crate::journal::RETAINED_BYTES as i64,
+    )?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "synchronous", "OFF")?;

@@ -1,11 +1,12 @@
 //! The SQLite VFS of one engine, written on `rusqlite::ffi`.
 //!
 //! Main database files are [`SessionFile`]s found by name in a registry filled by
-//! `open_session`; every other file (temporary files, should SQLite need one) is opened by the
+//! `open_session`, their rollback journals are buffers in memory (`journal`); every other file (temporary files, should SQLite need one) is opened by the
 //! default VFS directly in our file object, which is sized for both.
 
 use crate::engine::EngineCore;
 use crate::error::EngineError;
+use crate::journal;
 use crate::session_file::{CommitOutcome, ReadOutcome, SessionFile};
 use parking_lot::Mutex;
 use rusqlite::ffi;
@@ -92,7 +93,9 @@ impl VfsRegistration {
         }
         // SAFETY: default is a valid, registered VFS.
         let default_file_size = unsafe { (*default).szOsFile };
-        let size = (std::mem::size_of::<FileHandle>() as c_int).max(default_file_size);
+        let size = (std::mem::size_of::<FileHandle>() as c_int)
+            .max(std::mem::size_of::<journal::JournalHandle>() as c_int)
+            .max(default_file_size);
         let ctx = Box::into_raw(Box::new(VfsCtx {
             _core: core,
             default,
@@ -225,10 +228,18 @@ unsafe extern "C" fn x_open(
         unsafe {
             let ctx = ctx(vfs);
             (*file).pMethods = ptr::null();
+            if flags & ffi::SQLITE_OPEN_MAIN_JOURNAL != 0 && is_ours(ctx, name_of(z_name)) {
+                // A session's rollback journal: in memory, reused (see `journal`).
+                journal::open(file);
+                if !out_flags.is_null() {
+                    *out_flags = flags;
+                }
+                return ffi::SQLITE_OK;
+            }
             if flags & ffi::SQLITE_OPEN_MAIN_DB == 0 {
                 if flags & TEMPORARY_FILES == 0 {
-                    // A rollback journal on disk (journal_mode other than MEMORY), a WAL or a
-                    // super-journal would live outside the page store: refuse.
+                    // A rollback journal of another database, a WAL or a super-journal
+                    // would live outside the page store: refuse.
                     tracing::warn!(
                         flags,
                         "refusing a non-temporary auxiliary file on the Borealis VFS"
@@ -432,9 +443,12 @@ unsafe extern "C" fn x_sector_size(_file: *mut ffi::sqlite3_file) -> c_int {
 }
 
 unsafe extern "C" fn x_device_characteristics(_file: *mut ffi::sqlite3_file) -> c_int {
+    // UNDELETABLE_WHEN_OPEN: SQLite then keeps a PERSIST journal open between transactions,
+    // and with it the journal's allocation (see `journal`).
     ffi::SQLITE_IOCAP_SAFE_APPEND
         | ffi::SQLITE_IOCAP_SEQUENTIAL
         | ffi::SQLITE_IOCAP_POWERSAFE_OVERWRITE
+        | ffi::SQLITE_IOCAP_UNDELETABLE_WHEN_OPEN
 }
 
 unsafe extern "C" fn x_shm_map(
