@@ -411,9 +411,13 @@ unsafe extern "C" fn x_check_reserved_lock(
     _file: *mut ffi::sqlite3_file,
     out: *mut c_int,
 ) -> c_int {
-    // Every connection has its own private view: nobody else's lock is visible.
+    // SQLite asks only to tell whether a journal left behind is "hot" (a crashed writer's,
+    // to roll back). A session's journal is its own buffer in memory, kept open between
+    // transactions (journal mode PERSIST), and a session's uncommitted pages die with it:
+    // there is never a journal to recover. Saying that a writer holds the lock makes SQLite
+    // leave it alone, as it did when the journal (mode MEMORY) was dropped at every unlock.
     // SAFETY: out is writable.
-    unsafe { *out = 0 };
+    unsafe { *out = 1 };
     ffi::SQLITE_OK
 }
 
