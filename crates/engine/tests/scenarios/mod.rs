@@ -612,6 +612,12 @@ pub fn concurrent_growing_inserts(store: Arc<dyn PageStore>, threads: usize, row
                             }
                             Err(err) if is_conflict(&err) && attempts < MAX_ATTEMPTS => {
                                 assert!(s.conn().is_autocommit(), "a lost commit rolls back");
+                                // Back off as a client does (the instance waits for the
+                                // winner and adds jitter): retrying at once, a thread that
+                                // runs slower than the others (a loaded machine) lost 1,000
+                                // times in a row to them growing the same pages.
+                                let micros = 10 * (attempts.min(100) + t) as u64;
+                                std::thread::sleep(std::time::Duration::from_micros(micros));
                             }
                             Err(err) => panic!("thread {t} row {i} attempt {attempts}: {err}"),
                         }
