@@ -68,6 +68,8 @@ pub(crate) struct Counters {
     pub(crate) log_bytes_since_checkpoint: AtomicU64,
     /// Page versions held in memory (a mirror of `Versions::retained`, read without the lock).
     pub(crate) retained_versions: AtomicU64,
+    /// The oldest LSN at the flusher's last pass dropping unseen versions (`group_commit`).
+    pub(crate) collapsed_at: AtomicU64,
 }
 
 /// Attempts at a commit whose merges and page images are built with the state lock released
