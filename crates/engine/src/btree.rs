@@ -5,7 +5,7 @@
 //! may leave the leaf itself unchanged) conflicts. Locking every interior page it read instead
 //! also conflicts with splits in unrelated tables and indexes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use borealis_pagestore::PageNo;
 
@@ -56,28 +56,31 @@ fn for_each_child(image: &[u8], mut f: impl FnMut(PageNo)) -> Option<()> {
 }
 
 /// The ancestors of `leaves` among the interior pages `interior` (page number → image), or
-/// `None` if an interior page is malformed (the caller then locks them all). Bounded: each
-/// walk up visits every interior page at most once.
-/// Runs on every commit that appends rows: foldhash maps, and children are never collected.
+/// `None` if an interior page is malformed (the caller then locks them all).
+///
+/// Runs on every commit that appends rows, over every interior page the transaction read: a
+/// table's root alone lists hundreds to thousands of children. So it finds one level of
+/// parents per pass over the children, comparing each with the one or two pages of the level
+/// below, instead of building a map of every child to its parent (a hash insert per child,
+/// 8 % of the server's samples in oltp_insert). Bounded: each pass adds at least one page to
+/// the result or is the last, so there are at most `interior.len() + 1` passes.
 pub fn ancestors(
     leaves: &[PageNo],
     interior: &[(PageNo, std::sync::Arc<[u8]>)],
 ) -> Option<HashSet<PageNo>> {
-    let mut parent_of: HashMap<PageNo, PageNo, foldhash::fast::RandomState> = HashMap::default();
-    for (page_no, image) in interior {
-        for_each_child(image, |child| {
-            parent_of.insert(child, *page_no);
-        })?;
-    }
     let mut found = HashSet::new();
-    for &leaf in leaves {
-        let mut at = leaf;
-        while let Some(&parent) = parent_of.get(&at) {
-            if !found.insert(parent) {
-                break; // reached from an earlier leaf (or a cycle in malformed pages)
+    let mut level: Vec<PageNo> = leaves.to_vec();
+    while !level.is_empty() {
+        let mut parents = Vec::new();
+        for (page_no, image) in interior {
+            let mut parent = false;
+            for_each_child(image, |child| parent |= level.contains(&child))?;
+            // A page found before is not added again: a cycle in malformed pages ends.
+            if parent && found.insert(*page_no) {
+                parents.push(*page_no);
             }
-            at = parent;
         }
+        level = parents;
     }
     Some(found)
 }
