@@ -12,9 +12,9 @@
 //! allocated. Nothing of it reaches a disk: a crash loses only uncommitted transactions, which
 //! never left the session.
 
+use crate::vfs::{self, guard};
 use rusqlite::ffi;
 use std::ffi::{c_int, c_void};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Journal bytes kept allocated after a transaction (SQLite truncates a longer journal to
 /// this at its end): a 1 MiB journal holds 64 page images of 16 KiB.
@@ -48,13 +48,13 @@ static JOURNAL_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     xRead: Some(j_read),
     xWrite: Some(j_write),
     xTruncate: Some(j_truncate),
-    xSync: Some(j_ok),
+    xSync: Some(vfs::x_sync),
     xFileSize: Some(j_file_size),
     xLock: Some(j_lock),
     xUnlock: Some(j_lock),
     xCheckReservedLock: Some(j_check_reserved_lock),
     xFileControl: Some(j_file_control),
-    xSectorSize: Some(j_sector_size),
+    xSectorSize: Some(vfs::x_sector_size),
     xDeviceCharacteristics: Some(j_device_characteristics),
     xShmMap: None,
     xShmLock: None,
@@ -71,11 +71,6 @@ static JOURNAL_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
 unsafe fn bytes<'a>(file: *mut ffi::sqlite3_file) -> &'a mut Vec<u8> {
     // SAFETY: per the contract, the pointer came from Box::into_raw and is unaliased.
     unsafe { &mut *(*file.cast::<JournalHandle>()).bytes }
-}
-
-/// Run a callback body, turning a panic into an I/O error instead of unwinding into C.
-fn guard(fallback: c_int, f: impl FnOnce() -> c_int) -> c_int {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
 /// The byte range `[offset, offset + amt)`, if both are non-negative and it fits a `usize`.
@@ -178,10 +173,6 @@ unsafe extern "C" fn j_file_size(
     ffi::SQLITE_OK
 }
 
-unsafe extern "C" fn j_ok(_file: *mut ffi::sqlite3_file, _flags: c_int) -> c_int {
-    ffi::SQLITE_OK
-}
-
 unsafe extern "C" fn j_lock(_file: *mut ffi::sqlite3_file, _level: c_int) -> c_int {
     ffi::SQLITE_OK
 }
@@ -201,10 +192,6 @@ unsafe extern "C" fn j_file_control(
     _arg: *mut c_void,
 ) -> c_int {
     ffi::SQLITE_NOTFOUND
-}
-
-unsafe extern "C" fn j_sector_size(_file: *mut ffi::sqlite3_file) -> c_int {
-    4096
 }
 
 unsafe extern "C" fn j_device_characteristics(_file: *mut ffi::sqlite3_file) -> c_int {

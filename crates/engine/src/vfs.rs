@@ -173,7 +173,7 @@ impl Drop for VfsRegistration {
 }
 
 /// Run a callback body, turning a panic into an I/O error instead of unwinding into C.
-fn guard(fallback: c_int, f: impl FnOnce() -> c_int) -> c_int {
+pub(crate) fn guard(fallback: c_int, f: impl FnOnce() -> c_int) -> c_int {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
@@ -362,7 +362,7 @@ unsafe extern "C" fn x_truncate(file: *mut ffi::sqlite3_file, size: ffi::sqlite3
     })
 }
 
-unsafe extern "C" fn x_sync(_file: *mut ffi::sqlite3_file, _flags: c_int) -> c_int {
+pub(crate) unsafe extern "C" fn x_sync(_file: *mut ffi::sqlite3_file, _flags: c_int) -> c_int {
     // Durability comes from the page store's commit, not from syncing a file.
     ffi::SQLITE_OK
 }
@@ -442,7 +442,7 @@ unsafe extern "C" fn x_file_control(
     })
 }
 
-unsafe extern "C" fn x_sector_size(_file: *mut ffi::sqlite3_file) -> c_int {
+pub(crate) unsafe extern "C" fn x_sector_size(_file: *mut ffi::sqlite3_file) -> c_int {
     4096
 }
 

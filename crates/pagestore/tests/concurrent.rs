@@ -17,15 +17,20 @@ use common::*;
 const WRITERS: u32 = 3;
 const COMMITS_PER_WRITER: u64 = 1500;
 
-#[test]
-fn pinned_reads_stay_correct_under_background_checkpoints() {
-    let dir = tempfile::tempdir().unwrap();
+/// A store that checkpoints every 2 ms or 8 KiB of log.
+fn open_with_busy_checkpoints(dir: &std::path::Path) -> Arc<LocalPageStore> {
     let opts = StoreOptions {
         checkpoint_interval: Duration::from_millis(2),
         checkpoint_log_bytes: 8 << 10,
         ..test_opts()
     };
-    let s = LocalPageStore::open(dir.path(), opts).unwrap();
+    LocalPageStore::open(dir, opts).unwrap()
+}
+
+#[test]
+fn pinned_reads_stay_correct_under_background_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_with_busy_checkpoints(dir.path());
     s.commit(ws(
         0,
         WRITERS,
@@ -117,12 +122,7 @@ const RACING_COMMITS: usize = 2000;
 #[test]
 fn racing_writers_of_one_page_keep_first_committer_wins() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = StoreOptions {
-        checkpoint_interval: Duration::from_millis(2),
-        checkpoint_log_bytes: 8 << 10,
-        ..test_opts()
-    };
-    let s = LocalPageStore::open(dir.path(), opts).unwrap();
+    let s = open_with_busy_checkpoints(dir.path());
     s.commit(ws(0, SHARED_PAGES, vec![], 0)).unwrap();
     let writers: Vec<_> = (1..=RACING_WRITERS)
         .map(|origin| {
