@@ -1,11 +1,7 @@
 //! Page deltas: the changed byte ranges between a page's image at the snapshot and its new image.
 
 use crate::header;
-use borealis_pagestore::{ByteRange, PageDelta, PageNo};
-
-/// Changed runs separated by fewer unchanged bytes than this are merged into one range: a
-/// range header costs more than a few repeated bytes.
-pub const MERGE_GAP: usize = 16;
+use borealis_pagestore::{changed_ranges, PageDelta, PageNo};
 
 /// The delta that turns `base` into `image`, or `None` if nothing changed. On page 1 the
 /// virtualised change-counter bytes are ignored and never included in a range.
@@ -14,70 +10,13 @@ pub const MERGE_GAP: usize = 16;
 /// runs on it once per commit: it gets the block scan like any other page.
 pub fn page_delta(page_no: PageNo, base: &[u8], image: &[u8]) -> Option<PageDelta> {
     assert_eq!(base.len(), image.len(), "page images differ in size");
-    let mut runs = Runs::default();
-    // Most of a page is unchanged: compare whole blocks (memcmp) and look at single bytes only
-    // inside blocks that differ. A block is longer than MERGE_GAP, so a run never spans a whole
-    // unchanged block and skipping one gives the same ranges as a byte-by-byte scan.
-    const BLOCK: usize = 64;
-    const _: () = assert!(BLOCK > MERGE_GAP);
-    for (k, (b, n)) in base.chunks(BLOCK).zip(image.chunks(BLOCK)).enumerate() {
-        if b == n {
-            continue;
-        }
-        let at = k * BLOCK;
-        for (j, (x, y)) in b.iter().zip(n).enumerate() {
-            if page_no == 1 && header::is_virtual(at + j) {
-                // Page 1's virtualised counter bytes: never in a range, never merged across.
-                runs.close(image);
-            } else if x != y {
-                runs.changed(at + j, image);
-            }
-        }
-    }
-    runs.close(image);
-    if runs.ranges.is_empty() {
-        None
+    let skip: &[std::ops::Range<usize>] = if page_no == 1 {
+        &header::VIRTUAL_RANGES
     } else {
-        Some(PageDelta {
-            page_no,
-            ranges: runs.ranges,
-        })
-    }
-}
-
-/// Changed bytes grouped into ranges, merging runs separated by at most `MERGE_GAP` bytes.
-#[derive(Default)]
-struct Runs {
-    ranges: Vec<ByteRange>,
-    /// The run being built: first and last changed byte.
-    run: Option<(usize, usize)>,
-}
-
-impl Runs {
-    fn changed(&mut self, i: usize, image: &[u8]) {
-        self.run = match self.run {
-            Some((start, end)) if i - end <= MERGE_GAP => Some((start, i)),
-            Some((start, end)) => {
-                self.ranges.push(range(image, start, end));
-                Some((i, i))
-            }
-            None => Some((i, i)),
-        };
-    }
-
-    fn close(&mut self, image: &[u8]) {
-        if let Some((start, end)) = self.run.take() {
-            self.ranges.push(range(image, start, end));
-        }
-    }
-}
-
-fn range(image: &[u8], start: usize, end_inclusive: usize) -> ByteRange {
-    let offset = u32::try_from(start).unwrap_or(u32::MAX);
-    ByteRange {
-        offset,
-        bytes: image[start..=end_inclusive].to_vec(),
-    }
+        &[]
+    };
+    let ranges = changed_ranges(base, image, skip);
+    (!ranges.is_empty()).then_some(PageDelta { page_no, ranges })
 }
 
 /// Apply a delta's ranges onto `page`. Ranges that do not fit the page are an invariant

@@ -25,6 +25,7 @@ mod store;
 mod versions;
 
 pub use api::*;
+pub use delta::changed_ranges;
 pub use error::StoreError;
 pub use options::StoreOptions;
 pub use store::LocalPageStore;
