@@ -87,55 +87,74 @@ pub fn diff(page_no: crate::api::PageNo, old: &[u8], new: &[u8]) -> PageDelta {
 /// The changed byte runs between `old` and `new` (of the same size), runs closer than
 /// [`DIFF_JOIN_GAP`] joined, in order. The bytes of `skip` (sorted, disjoint) are never in a
 /// range and no range spans them (the engine's virtualised bytes of page 1).
-///
-/// Runs for every page a commit writes (in the session, and again for a merged page in the
-/// store), so unchanged stretches are compared a block at a time (memcmp) and changed blocks
-/// a word at a time: per word only its first and last changed byte matter, because bytes
-/// between them are fewer than the join gap apart.
 pub fn changed_ranges(
     old: &[u8],
     new: &[u8],
     skip: &[std::ops::Range<usize>],
 ) -> Vec<crate::api::ByteRange> {
+    changed_spans(old, new, skip, DIFF_JOIN_GAP)
+        .into_iter()
+        .map(|(start, end)| crate::api::ByteRange {
+            offset: u32::try_from(start).expect("page offsets fit in u32"),
+            bytes: new[start..end].to_vec(),
+        })
+        .collect()
+}
+
+/// The byte spans `[start, end)` where `old` and `new` differ, spans fewer than `join_gap`
+/// equal bytes apart joined, outside `skip` (see [`changed_ranges`]).
+///
+/// Runs for every page a commit writes (in the session, and again for a merged page in the
+/// store), so unchanged stretches are compared a block at a time (memcmp) and changed blocks
+/// a word at a time: per word only its first and last changed byte matter, as the at most 6
+/// bytes between them are fewer than `join_gap` (at least [`WORD`]) apart.
+pub(crate) fn changed_spans(
+    old: &[u8],
+    new: &[u8],
+    skip: &[std::ops::Range<usize>],
+    join_gap: usize,
+) -> Vec<(usize, usize)> {
     assert_eq!(old.len(), new.len(), "diff of images of different sizes");
+    assert!(join_gap >= WORD, "a word's inner bytes are joined");
     let mut runs = Runs {
-        new,
-        ranges: Vec::new(),
+        join_gap,
+        spans: Vec::new(),
         run: None,
     };
     let mut lo = 0;
     for gap in skip {
         assert!(lo <= gap.start, "skip ranges sorted and disjoint");
-        runs.scan(old, lo, gap.start.min(new.len()));
+        runs.scan(old, new, lo, gap.start.min(new.len()));
         lo = gap.end.min(new.len());
     }
-    runs.scan(old, lo, new.len());
-    runs.ranges
+    runs.scan(old, new, lo, new.len());
+    runs.spans
 }
 
-/// Changed bytes gathered into ranges (see [`changed_ranges`]).
-struct Runs<'a> {
-    new: &'a [u8],
-    ranges: Vec<crate::api::ByteRange>,
+/// Bytes compared at once inside a block that differs.
+const WORD: usize = 8;
+
+/// Changed bytes gathered into spans (see [`changed_spans`]).
+struct Runs {
+    join_gap: usize,
+    spans: Vec<(usize, usize)>,
     /// The open run: its first changed byte and one past its last.
     run: Option<(usize, usize)>,
 }
 
-impl Runs<'_> {
+impl Runs {
     /// Add the changes within `lo..hi`, then close the open run (no run spans a skipped range).
-    fn scan(&mut self, old: &[u8], lo: usize, hi: usize) {
+    fn scan(&mut self, old: &[u8], new: &[u8], lo: usize, hi: usize) {
         const BLOCK: usize = 256;
-        const WORD: usize = 8;
         let mut at = lo;
         // Bounded by `hi`: each pass moves `at` to the end of a block.
         while at < hi {
             let block_end = (at + BLOCK).min(hi);
-            if old[at..block_end] != self.new[at..block_end] {
+            if old[at..block_end] != new[at..block_end] {
                 // Bounded by the block: a word (or the block's short tail) per pass.
                 for word in (at..block_end).step_by(WORD) {
                     let end = (word + WORD).min(block_end);
-                    if let Some((first, last)) = changed_span(&old[word..end], &self.new[word..end])
-                    {
+                    if let Some((first, last)) = changed_span(&old[word..end], &new[word..end]) {
                         self.changed(word + first, word + last);
                     }
                 }
@@ -148,7 +167,7 @@ impl Runs<'_> {
     /// Bytes `first..=last` hold changes (both ends changed).
     fn changed(&mut self, first: usize, last: usize) {
         self.run = match self.run {
-            Some((start, end)) if first - end < DIFF_JOIN_GAP => Some((start, last + 1)),
+            Some((start, end)) if first - end < self.join_gap => Some((start, last + 1)),
             _ => {
                 self.close();
                 Some((first, last + 1))
@@ -157,11 +176,8 @@ impl Runs<'_> {
     }
 
     fn close(&mut self) {
-        if let Some((start, end)) = self.run.take() {
-            self.ranges.push(crate::api::ByteRange {
-                offset: u32::try_from(start).expect("page offsets fit in u32"),
-                bytes: self.new[start..end].to_vec(),
-            });
+        if let Some(span) = self.run.take() {
+            self.spans.push(span);
         }
     }
 }
