@@ -37,7 +37,9 @@ struct Snapshot {
 struct DirtyPage {
     /// `None`: the page did not exist at the snapshot (zeros).
     base: Option<Arc<[u8]>>,
-    image: Box<[u8]>,
+    /// Shared only from the commit on (the store may keep it as the page's new version);
+    /// written through [`DirtyPage::image_mut`] before.
+    image: Arc<[u8]>,
 }
 
 #[derive(Default)]
@@ -70,18 +72,28 @@ struct FileState {
     /// Page buffers of earlier transactions' dirty pages, reused by the next ones: a 16 KiB
     /// allocation and free per written page was a visible share of oltp_insert's malloc time.
     /// At most [`SPARE_IMAGES`].
-    spare_images: Vec<Box<[u8]>>,
+    spare_images: Vec<Arc<[u8]>>,
+}
+
+impl DirtyPage {
+    /// The image to write into: nobody else holds it before the commit shares it.
+    fn image_mut(&mut self) -> &mut [u8] {
+        Arc::get_mut(&mut self.image).expect("a dirty page is private until its commit")
+    }
 }
 
 impl FileState {
-    /// Drop the dirty pages, keeping up to [`SPARE_IMAGES`] of their buffers.
+    /// Drop the dirty pages, keeping up to [`SPARE_IMAGES`] of their buffers: those no page
+    /// version kept (a committed page's image is usually the store's now).
     fn recycle_dirty(&mut self) {
         let dirty = std::mem::take(&mut self.dirty);
-        for (_, page) in dirty {
+        for (_, mut page) in dirty {
             if self.spare_images.len() >= SPARE_IMAGES {
                 break;
             }
-            self.spare_images.push(page.image);
+            if Arc::get_mut(&mut page.image).is_some() {
+                self.spare_images.push(page.image);
+            }
         }
     }
 }
@@ -367,24 +379,33 @@ impl SessionFile {
             let n = (self.page_size() - in_page).min(buf.len() - done);
             let bytes = &buf[done..done + n];
             if let Some(dirty) = state.dirty.get_mut(&page_no) {
-                dirty.image[in_page..in_page + n].copy_from_slice(bytes);
+                dirty.image_mut()[in_page..in_page + n].copy_from_slice(bytes);
             } else {
                 let base = self.base_image(page_no, lsn, db_pages)?;
-                let mut image = state
-                    .spare_images
-                    .pop()
-                    .unwrap_or_else(|| self.zero_image());
-                if n == image.len() {
-                    // SQLite writes whole pages: the base image is not copied first.
-                    image.copy_from_slice(bytes);
-                } else {
-                    match (&base, page_no > state.low_water) {
-                        (Some(data), false) => image.copy_from_slice(data),
-                        _ => image.fill(0),
+                let whole_page = n == self.page_size();
+                let shared = match state.spare_images.pop() {
+                    // A page of SQLite's own: one allocation and one copy, not zeros first.
+                    None if whole_page => Arc::from(bytes),
+                    spare => {
+                        let mut shared = spare.unwrap_or_else(|| self.zero_image());
+                        let image = Arc::get_mut(&mut shared).expect("spare images are unshared");
+                        if !whole_page {
+                            match (&base, page_no > state.low_water) {
+                                (Some(data), false) => image.copy_from_slice(data),
+                                _ => image.fill(0),
+                            }
+                        }
+                        image[in_page..in_page + n].copy_from_slice(bytes);
+                        shared
                     }
-                    image[in_page..in_page + n].copy_from_slice(bytes);
-                }
-                state.dirty.insert(page_no, DirtyPage { base, image });
+                };
+                state.dirty.insert(
+                    page_no,
+                    DirtyPage {
+                        base,
+                        image: shared,
+                    },
+                );
             }
             state.size_pages = state.size_pages.max(page_no);
             done += n;
@@ -393,8 +414,9 @@ impl SessionFile {
     }
 
     /// A zeroed page-sized buffer for a dirty page.
-    fn zero_image(&self) -> Box<[u8]> {
-        vec![0u8; self.page_size()].into_boxed_slice()
+    fn zero_image(&self) -> Arc<[u8]> {
+        // Collected in place: `Arc::from(vec)` would allocate and copy a second time.
+        std::iter::repeat_n(0u8, self.page_size()).collect()
     }
 
     /// SQLite's xTruncate.
@@ -441,6 +463,8 @@ impl SessionFile {
             }
         }
         let mut deltas = Vec::new();
+        // Our new image of each delta's page, for a store that keeps it as the new version.
+        let mut shared: Vec<Option<Arc<[u8]>>> = Vec::new();
         let mut images: HashMap<PageNo, Arc<[u8]>> = HashMap::new();
         let mut schema_changed = false;
         for (&page_no, dirty) in &state.dirty {
@@ -455,16 +479,21 @@ impl SessionFile {
                 schema_changed = header::schema_changed(base, &dirty.image);
             }
             deltas.push(delta);
+            // Page 1's image holds our virtualised counter, not the committed one.
+            shared.push((page_no != 1).then(|| Arc::clone(&dirty.image)));
             // A store that hands durable commits to the engine brings their images itself.
             if self.core.store_applies {
                 continue;
             }
-            // One allocation and copy: changed in place while it has no other owner.
-            let mut image: Arc<[u8]> = Arc::from(&dirty.image[..]);
-            if page_no == 1 {
+            let image = if page_no == 1 {
+                // One allocation and copy: changed in place while it has no other owner.
+                let mut image: Arc<[u8]> = Arc::from(&dirty.image[..]);
                 let unique = Arc::get_mut(&mut image).expect("a new Arc has no other owner");
                 header::restore_virtual(unique, base);
-            }
+                image
+            } else {
+                Arc::clone(&dirty.image)
+            };
             images.insert(page_no, image);
         }
         if deltas.is_empty() && state.size_pages == snap_pages {
@@ -490,7 +519,7 @@ impl SessionFile {
             guard_pages: state.interior_pages.iter().copied().collect(),
             origin: self.core.cfg.origin,
         };
-        match self.core.store.commit_merging(ws) {
+        match self.core.store.commit_merging_with_images(ws, shared) {
             Ok(receipt) => {
                 // Pages the store merged with a newer commit: our images of them are stale;
                 // the committed deltas (relative to the page before this commit) are applied.

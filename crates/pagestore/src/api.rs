@@ -297,6 +297,20 @@ pub trait PageStore: Send + Sync {
         })
     }
 
+    /// [`PageStore::commit_merging`], with the committer's new image of each delta's page:
+    /// `images[i]` is `ws.deltas[i]` applied to the page at the snapshot, `None` where the
+    /// committer has no such image (page 1, whose change counter it virtualises). A store in
+    /// the committer's process may keep an image as the page's new version instead of
+    /// building it (a page-sized copy per page written); others ignore them.
+    fn commit_merging_with_images(
+        &self,
+        ws: WriteSet,
+        images: Vec<Option<Arc<[u8]>>>,
+    ) -> Result<CommitReceipt, CommitError> {
+        drop(images);
+        self.commit_merging(ws)
+    }
+
     /// Pin `at` so its page versions are not reclaimed while the returned guard lives.
     fn pin(&self, at: Lsn) -> Result<SnapshotPin, ReadError>;
 

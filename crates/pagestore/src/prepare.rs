@@ -164,7 +164,12 @@ impl Inner {
     /// Merge the pages that need it and make every new page image. Needs no lock: it reads
     /// only what `gather` took, and base images: a checkpoint changes those only up to the
     /// oldest pin, which the caller checks afterwards is still ≤ the snapshot.
-    pub(crate) fn build(&self, ws: &WriteSet, g: &Gathered) -> Result<Built, CommitError> {
+    pub(crate) fn build(
+        &self,
+        ws: &WriteSet,
+        g: &Gathered,
+        images: &[Option<Arc<[u8]>>],
+    ) -> Result<Built, CommitError> {
         assert_eq!(
             g.current.len(),
             ws.deltas.len(),
@@ -202,13 +207,14 @@ impl Inner {
             None => {}
         }
         let mut replaced = merged.iter().peekable();
+        // Per delta: the merged delta, or the write set's own with the committer's image.
         let deltas =
             ws.deltas
                 .iter()
                 .enumerate()
                 .map(|(i, d)| match replaced.next_if(|(j, _)| *j == i) {
-                    Some((_, merged)) => merged,
-                    None => d,
+                    Some((_, merged)) => (merged, None),
+                    None => (d, images.get(i).and_then(Option::as_ref)),
                 });
         let NewImages {
             images,
@@ -250,7 +256,8 @@ impl Inner {
                 .map(|d| self.resolve(&current_image(&st, &self.zero_page, d.page_no)))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| corrupt(e.to_string()))?;
-            let new = new_images(change.deltas.iter(), current).map_err(corrupt)?;
+            let deltas = change.deltas.iter().map(|d| (d, None));
+            let new = new_images(deltas, current).map_err(corrupt)?;
             self.apply(&mut st, change, new.images, new.schema_changed);
         }
         Ok(())
@@ -330,15 +337,24 @@ fn image_at(st: &State, page_no: PageNo, at: Lsn) -> Image {
     }
 }
 
-/// Each delta applied to its current image, and whether page 1's schema cookie changed.
+/// Each delta applied to its current image, and whether page 1's schema cookie changed. A
+/// delta may come with the committer's image of its result: kept as it is when it holds the
+/// delta's bytes (the committer's delta was taken against this same current image: a page
+/// changed since the snapshot is merged or refused, never committed with an image).
 fn new_images<'a>(
-    deltas: impl Iterator<Item = &'a PageDelta>,
+    deltas: impl Iterator<Item = (&'a PageDelta, Option<&'a Arc<[u8]>>)>,
     current: Vec<Arc<[u8]>>,
 ) -> Result<NewImages, String> {
     let mut schema_changed = false;
     let mut images = Vec::with_capacity(current.len());
-    for (d, old) in deltas.zip(current) {
-        let new = delta::apply(&old, d)?;
+    for ((d, given), old) in deltas.zip(current) {
+        let new = match given {
+            Some(image) if d.page_no != 1 && holds_delta(image, &old, d) => {
+                debug_assert_eq!(**image, *delta::apply(&old, d)?, "page {}", d.page_no);
+                Arc::clone(image)
+            }
+            _ => delta::apply(&old, d)?,
+        };
         if d.page_no == 1 && delta::schema_cookie_changed(&old, &new) {
             schema_changed = true;
         }
@@ -348,6 +364,16 @@ fn new_images<'a>(
         images,
         schema_changed,
     })
+}
+
+/// Whether `image` is a page of `old`'s size holding every range of `delta` (the cheap half
+/// of "`image` is `old` with `delta` applied"; debug builds check the other half).
+fn holds_delta(image: &[u8], old: &[u8], delta: &PageDelta) -> bool {
+    image.len() == old.len()
+        && delta.ranges.iter().all(|r| {
+            let start = r.offset as usize;
+            image.get(start..start + r.bytes.len()) == Some(&r.bytes[..])
+        })
 }
 
 /// New page images for a commit's deltas.

@@ -222,7 +222,7 @@ impl LocalPageStore {
     /// costs it no hand-off to a blocking thread and back.
     pub async fn commit_merging_async(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
         let inner = &self.inner;
-        match inner.begin_commit(ws)? {
+        match inner.begin_commit(ws, &[])? {
             Begun::Done(receipt) => Ok(receipt),
             Begun::Appended(receipt) => {
                 inner
@@ -353,15 +353,24 @@ impl Inner {
         }
     }
 
-    fn commit(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
-        match self.begin_commit(ws)? {
+    /// Commit `ws`; `images` as in [`PageStore::commit_merging_with_images`] (or empty).
+    fn commit(
+        &self,
+        ws: WriteSet,
+        images: &[Option<Arc<[u8]>>],
+    ) -> Result<CommitReceipt, CommitError> {
+        match self.begin_commit(ws, images)? {
             Begun::Done(receipt) => Ok(receipt),
             Begun::Appended(receipt) => self.wait_durable(receipt.lsn).map(|_| receipt),
         }
     }
 
     /// Validate `ws` and append its record, without waiting for the fsync.
-    fn begin_commit(&self, mut ws: WriteSet) -> Result<Begun, CommitError> {
+    fn begin_commit(
+        &self,
+        mut ws: WriteSet,
+        images: &[Option<Arc<[u8]>>],
+    ) -> Result<Begun, CommitError> {
         if let Some(msg) = self.failure() {
             return Err(CommitError::LogFailed(msg));
         }
@@ -387,9 +396,9 @@ impl Inner {
                 }));
             };
             let built = if attempt < UNLOCKED_BUILD_ATTEMPTS {
-                MutexGuard::unlocked(&mut st, || self.build(&ws, &gathered))
+                MutexGuard::unlocked(&mut st, || self.build(&ws, &gathered, images))
             } else {
-                self.build(&ws, &gathered)
+                self.build(&ws, &gathered, images)
             };
             let built = built.map_err(counted)?;
             if self.unchanged_since(&st, &ws, &gathered) {
@@ -582,13 +591,23 @@ impl PageStore for LocalPageStore {
     /// current size unchanged; one that changes it conflicts (on page 1) with any size change
     /// after its snapshot.
     fn commit(&self, ws: WriteSet) -> Result<Lsn, CommitError> {
-        self.inner.commit(ws).map(|r| r.lsn)
+        self.inner.commit(ws, &[]).map(|r| r.lsn)
     }
 
     /// Commits like [`PageStore::commit`]; a leaf page that a newer commit changed too is
     /// merged when the two changed different cells (see `leaf_merge`).
     fn commit_merging(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
-        self.inner.commit(ws)
+        self.inner.commit(ws, &[])
+    }
+
+    /// Keeps the committer's image of each page it wrote that needed no merge as the page's
+    /// new version (checked against the delta), so the page is not copied once more.
+    fn commit_merging_with_images(
+        &self,
+        ws: WriteSet,
+        images: Vec<Option<Arc<[u8]>>>,
+    ) -> Result<CommitReceipt, CommitError> {
+        self.inner.commit(ws, &images)
     }
 
     fn pin(&self, at: Lsn) -> Result<SnapshotPin, ReadError> {

@@ -362,3 +362,62 @@ fn feed_after_reopen_starts_at_the_latest_lsn() {
     s.close();
     assert!(matches!(s.checkpoint_now(), Err(StoreError::Closed)));
 }
+
+#[test]
+fn a_committers_image_becomes_the_new_version_only_when_it_holds_the_delta() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let size = s.page_size();
+    let image_with = |bytes: &[(usize, &[u8])]| -> std::sync::Arc<[u8]> {
+        let mut page = vec![0u8; size];
+        for (at, b) in bytes {
+            page[*at..*at + b.len()].copy_from_slice(b);
+        }
+        page.into()
+    };
+    // Page 2 from zeros: the image holds the delta and is kept as it is (no copy).
+    let kept = image_with(&[(0, b"base")]);
+    let receipt = s
+        .commit_merging_with_images(
+            ws(0, 3, vec![delta(2, 0, b"base")], 1),
+            vec![Some(kept.clone())],
+        )
+        .unwrap();
+    let read = s.read_page(2, receipt.lsn).unwrap().data;
+    assert!(
+        std::sync::Arc::ptr_eq(&read, &kept),
+        "the committer's image is the version"
+    );
+    // An image that does not hold the delta is ignored: the store builds the page itself.
+    let wrong = image_with(&[(0, b"base"), (8, b"oops")]);
+    let receipt = s
+        .commit_merging_with_images(
+            ws(1, 3, vec![delta(2, 8, b"good")], 1),
+            vec![Some(wrong.clone())],
+        )
+        .unwrap();
+    let read = s.read_page(2, receipt.lsn).unwrap().data;
+    assert!(!std::sync::Arc::ptr_eq(&read, &wrong));
+    assert_eq!(&read[..12], b"base\0\0\0\0good");
+    // Page 1's image is never kept (an engine's copy holds its virtualised counter bytes).
+    let page_one = image_with(&[(100, b"p1")]);
+    let receipt = s
+        .commit_merging_with_images(
+            ws(2, 3, vec![delta(1, 100, b"p1")], 1),
+            vec![Some(page_one.clone())],
+        )
+        .unwrap();
+    assert!(!std::sync::Arc::ptr_eq(
+        &s.read_page(1, receipt.lsn).unwrap().data,
+        &page_one
+    ));
+    // Fewer images than deltas: the rest are built.
+    let receipt = s
+        .commit_merging_with_images(
+            ws(3, 3, vec![delta(2, 0, b"BASE"), delta(3, 0, b"three")], 1),
+            vec![None],
+        )
+        .unwrap();
+    assert_eq!(&s.read_page(2, receipt.lsn).unwrap().data[..4], b"BASE");
+    assert_eq!(&s.read_page(3, receipt.lsn).unwrap().data[..5], b"three");
+}
