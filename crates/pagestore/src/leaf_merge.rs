@@ -12,6 +12,7 @@
 //! retry, a wrong one corrupts data. Input comes from the network, so parsing never panics.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Identity maps hash every cell of three pages per merge, under the store's commit lock:
 /// SipHash there was a fifth of a single instance's CPU under `oltp_update_index` (perf).
@@ -37,7 +38,9 @@ const MAX_PAGE: usize = 65536;
 /// that spill to overflow pages, overlapping changes, touching changes at a page end or both
 /// adding rows, and a result that does not fit.
 pub fn merge_leaf(base: &[u8], mine: &[u8], theirs: &[u8], page_no: u32) -> Option<Vec<u8>> {
-    merge_leaf_explained(base, mine, theirs, page_no, KeyRange::MayHaveMoved).ok()
+    merge_leaf_explained(base, mine, theirs, page_no, KeyRange::MayHaveMoved)
+        .ok()
+        .map(|page| page.to_vec())
 }
 
 /// What the caller knows about the leaf's key range (its parent's divider keys).
@@ -116,7 +119,7 @@ pub fn merge_leaf_explained(
     theirs: &[u8],
     page_no: u32,
     range: KeyRange,
-) -> Result<Vec<u8>, Refusal> {
+) -> Result<Arc<[u8]>, Refusal> {
     let size = base.len();
     if page_no == 1 || mine.len() != size || theirs.len() != size || !valid_page_size(size) {
         return Err(Refusal::NotALeaf);
@@ -141,7 +144,7 @@ fn merge_parsed(
     theirs: &[u8],
     range: KeyRange,
     window: Window,
-) -> Result<Vec<u8>, Refusal> {
+) -> Result<Arc<[u8]>, Refusal> {
     let size = base_page.len();
     let base = parse_leaf(base_page).ok_or(Refusal::NotALeaf)?;
     let side = |page| changed_window(base_page, &base, page, window);
@@ -740,7 +743,7 @@ fn check_merged(kind: u8, cells: &[Cell<'_>], added: &[Cell<'_>]) -> Option<()> 
 /// Build a leaf page of `size` bytes holding `cells` in order: first freeblock 0, cells packed
 /// from the end downward (the first cell highest), no fragmented bytes, unused bytes zero.
 /// `None` if they do not fit.
-fn build_page(kind: u8, cells: &[Cell<'_>], size: usize) -> Option<Vec<u8>> {
+fn build_page(kind: u8, cells: &[Cell<'_>], size: usize) -> Option<Arc<[u8]>> {
     let count = u16::try_from(cells.len()).ok()?;
     let content: usize = cells.iter().map(Cell::alloc_size).sum();
     let pointers_end = LEAF_HEADER + 2 * cells.len();
@@ -748,7 +751,10 @@ fn build_page(kind: u8, cells: &[Cell<'_>], size: usize) -> Option<Vec<u8>> {
     if content_start < pointers_end {
         return None;
     }
-    let mut page = vec![0u8; size];
+    // Built in the `Arc` the store keeps as the page's new version: `Arc::from(Vec)` would
+    // copy the 16 KiB again.
+    let mut shared: Arc<[u8]> = std::iter::repeat_n(0u8, size).collect();
+    let page = Arc::get_mut(&mut shared).expect("a new Arc is unshared");
     page[0] = kind;
     page[3..5].copy_from_slice(&count.to_be_bytes());
     // 65536 is stored as 0 (only reachable with an empty 64 KiB page, which is refused above).
@@ -762,7 +768,7 @@ fn build_page(kind: u8, cells: &[Cell<'_>], size: usize) -> Option<Vec<u8>> {
         let at = LEAF_HEADER + 2 * i;
         page[at..at + 2].copy_from_slice(&pointer.to_be_bytes());
     }
-    Some(page)
+    Some(shared)
 }
 
 #[cfg(test)]

@@ -183,10 +183,16 @@ impl Inner {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| CommitError::Invalid(format!("cannot build page images: {e}")))?;
         let mut merged = Vec::new();
+        let mut merged_images = Vec::new();
+        let given = |i: usize| images.get(i).and_then(Option::as_ref);
         for (i, (mine, inputs)) in ws.deltas.iter().zip(&g.merges).enumerate() {
             let Some(inputs) = inputs else { continue };
-            match self.merge_page(mine, inputs, &current[i], g.merge_context.as_ref()) {
-                Ok(delta) => merged.push((i, delta)),
+            let context = g.merge_context.as_ref();
+            match self.merge_page(mine, given(i), inputs, &current[i], context) {
+                Ok((delta, image)) => {
+                    merged.push((i, delta));
+                    merged_images.push(image);
+                }
                 Err(why) => {
                     tracing::debug!(page = mine.page_no, why = why.as_str(), "merge refused");
                     self.counters.merge_refusals[why.index()].fetch_add(1, Ordering::Relaxed);
@@ -206,16 +212,15 @@ impl Inner {
             }
             None => {}
         }
-        let mut replaced = merged.iter().peekable();
-        // Per delta: the merged delta, or the write set's own with the committer's image.
-        let deltas =
-            ws.deltas
-                .iter()
-                .enumerate()
-                .map(|(i, d)| match replaced.next_if(|(j, _)| *j == i) {
-                    Some((_, merged)) => (merged, None),
-                    None => (d, images.get(i).and_then(Option::as_ref)),
-                });
+        let mut replaced = merged.iter().zip(&merged_images).peekable();
+        // Per delta: the merged delta with the merged page, or the write set's own delta with
+        // the committer's image.
+        let deltas = ws.deltas.iter().enumerate().map(|(i, d)| {
+            match replaced.next_if(|((j, _), _)| *j == i) {
+                Some(((_, merged), image)) => (merged, Some(image)),
+                None => (d, given(i)),
+            }
+        });
         let NewImages {
             images,
             schema_changed,
@@ -266,13 +271,18 @@ impl Inner {
     /// Try to merge the write set's change to a page that a newer commit also changed: a leaf
     /// page on which the two changed different cells (rows). Returns the delta to commit
     /// instead (relative to the current image `theirs`), or why not (a real conflict).
+    ///
+    /// `my_image` is the committer's image of its change (base + `mine`), when it gave one:
+    /// used as it is rather than rebuilt from the base. The merged page comes back with its
+    /// delta: it is the page's new image.
     fn merge_page(
         &self,
         mine: &PageDelta,
+        my_image: Option<&Arc<[u8]>>,
         inputs: &MergeInputs,
         theirs: &[u8],
         context: Option<&(Image, KeyRange)>,
-    ) -> Result<PageDelta, Refusal> {
+    ) -> Result<(PageDelta, Arc<[u8]>), Refusal> {
         let Some((page_one, range)) = context else {
             unreachable!("gather sets the merge context when a page needs a merge")
         };
@@ -288,10 +298,21 @@ impl Inner {
             return Err(Refusal::NotALeaf);
         }
         let base = image(&inputs.at_snapshot)?;
-        let my_image = delta::apply(&base, mine).map_err(|_| Refusal::Malformed)?;
+        let my_image = match my_image {
+            Some(given) if holds_delta(given, &base, mine) => {
+                debug_assert_eq!(
+                    **given,
+                    *delta::apply(&base, mine).map_err(|_| Refusal::Malformed)?,
+                    "page {}",
+                    mine.page_no
+                );
+                Arc::clone(given)
+            }
+            _ => delta::apply(&base, mine).map_err(|_| Refusal::Malformed)?,
+        };
         let merged =
             leaf_merge::merge_leaf_explained(&base, &my_image, theirs, mine.page_no, *range)?;
-        Ok(delta::diff(mine.page_no, theirs, &merged))
+        Ok((delta::diff(mine.page_no, theirs, &merged), merged))
     }
 
     /// The bytes of `image`. A base image newer than it may be is an error (`NotRetained`).

@@ -173,6 +173,7 @@ fn combine(base: &[u8], a: &[u8], b: &[u8]) -> Result<(Vec<u8>, usize), Outcome>
                         "merge_leaf refused an index or other page"
                     })
                 })?
+                .to_vec()
             }
             (None, None) => unreachable!("n ≤ pages"),
         };

@@ -66,6 +66,17 @@ fn race(
     snapshot: Lsn,
     guards: Vec<PageNo>,
 ) -> Result<CommitReceipt, CommitError> {
+    race_with_image(store, snapshot, guards, false)
+}
+
+/// [`race`], mine committed with its page image (as an in-process engine commits) if
+/// `with_image`.
+fn race_with_image(
+    store: &LocalPageStore,
+    snapshot: Lsn,
+    guards: Vec<PageNo>,
+    with_image: bool,
+) -> Result<CommitReceipt, CommitError> {
     let mut theirs_rows = ROWS;
     theirs_rows[1] = (20, b"B");
     store
@@ -73,9 +84,32 @@ fn race(
         .expect("theirs commits");
     let mut mine_rows = ROWS.to_vec();
     mine_rows.push((50, b"e"));
-    let mut mine = ws(snapshot, 3, vec![change(2, &leaf(&mine_rows))], 1);
+    let my_page = leaf(&mine_rows);
+    let mut mine = ws(snapshot, 3, vec![change(2, &my_page)], 1);
     mine.guard_pages = guards;
-    store.commit_merging(mine)
+    if with_image {
+        store.commit_merging_with_images(mine, vec![Some(my_page.into())])
+    } else {
+        store.commit_merging(mine)
+    }
+}
+
+#[test]
+fn a_merge_given_the_committers_image_merges_the_same_and_keeps_the_merged_page() {
+    let expected = leaf(&[(10, b"a"), (20, b"B"), (30, b"c"), (40, b"d"), (50, b"e")]);
+    for with_image in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, snapshot) = setup(dir.path());
+        let receipt = race_with_image(&store, snapshot, vec![3], with_image).expect("merged");
+        assert_eq!(receipt.merged.len(), 1, "page 2 was merged");
+        let page = store.read_page(2, receipt.lsn).unwrap().data;
+        assert_eq!(&page[..], &expected[..], "with_image: {with_image}");
+        // The logged delta rebuilds the same page from theirs (what replicas and recovery do).
+        drop(store);
+        let reopened = open(dir.path());
+        let replayed = reopened.read_page(2, receipt.lsn).unwrap().data;
+        assert_eq!(&replayed[..], &expected[..], "after replay, with_image: {with_image}");
+    }
 }
 
 #[test]

@@ -108,6 +108,7 @@ fn explain_rows(
         7,
         range,
     )
+    .map(|page| page.to_vec())
 }
 
 #[test]
