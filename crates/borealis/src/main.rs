@@ -16,14 +16,6 @@ use std::sync::Arc;
 use borealis_pageservice::priority::ThreadPriority;
 use clap::Parser;
 
-/// Page images (16 KiB) are allocated and freed on different threads at every commit: a
-/// committing session allocates its dirty images, the store keeps them as page versions and a
-/// later commit or eviction frees them. glibc's malloc served those from shared arenas with
-/// locking and consolidation (about a tenth of oltp_insert's server CPU); mimalloc's
-/// thread-local free lists and delayed cross-thread frees make both ends cheap.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = cli::Cli::parse();
     let command = cli.command.unwrap_or_default();
