@@ -207,6 +207,8 @@ pub fn start(cfg: InstanceConfig) -> Result<InstanceHandle, InstanceError> {
     let store_opts = StoreOptions {
         page_size: cfg.page_size,
         fsync: cfg.fsync,
+        // The sessions validate their own commits here: the flusher does not wait for them.
+        gather_wait: std::time::Duration::ZERO,
         ..StoreOptions::default()
     };
     let store = LocalPageStore::open(&cfg.data_dir.join("pagestore"), store_opts)

@@ -2,13 +2,9 @@
 //! once, then makes them readable and wakes their committers (group commit).
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::store::Inner;
-
-/// The longest the flusher waits for commits being validated to join a batch: about one
-/// fsync on a local SSD, and a few commits' validation.
-const GATHER_WAIT: Duration = Duration::from_micros(200);
 
 impl Inner {
     /// The flusher thread's body; returns once closed and drained.
@@ -25,9 +21,13 @@ impl Inner {
                 }
                 // Commits that are being validated right now would miss this fsync and wait
                 // for the next one: wait for them a little, so they share it. Bounded by
-                // GATHER_WAIT; a lone committer (nobody else validating) is flushed at once.
-                let deadline = Instant::now() + GATHER_WAIT;
-                while self.committing.load(Ordering::SeqCst) > 0 && !pending.shutdown {
+                // `gather_wait` (zero: never); a lone committer is flushed at once.
+                let wait = self.opts.gather_wait;
+                let deadline = Instant::now() + wait;
+                while !wait.is_zero()
+                    && self.committing.load(Ordering::SeqCst) > 0
+                    && !pending.shutdown
+                {
                     if self.work_cv.wait_until(&mut pending, deadline).timed_out() {
                         break;
                     }

@@ -28,6 +28,14 @@ pub struct StoreOptions {
     /// Commits wait while more than this many encoded bytes are pending for the log
     /// (backpressure).
     pub max_pending_bytes: usize,
+    /// The longest the flusher waits for commits that are being validated to join its next
+    /// fsync (zero: it never waits). Pays where validation runs on threads that are not
+    /// preempted by the sessions (the page service: one high-priority worker validates every
+    /// commit): the group grows for a few microseconds' wait. In an embedded store the sessions
+    /// validate their own commits on 2 cores shared with their SQL work; waiting for a
+    /// preempted one left the CPU idle (oltp_insert and oltp_update_index 5-15 % faster at
+    /// zero, see BENCHMARKS.md).
+    pub gather_wait: Duration,
 }
 
 impl Default for StoreOptions {
@@ -41,6 +49,7 @@ impl Default for StoreOptions {
             feed_capacity: 16384,
             base_cache_bytes: 64 << 20,
             max_pending_bytes: 64 << 20,
+            gather_wait: Duration::from_micros(200),
         }
     }
 }
