@@ -166,14 +166,15 @@ fn combine(base: &[u8], a: &[u8], b: &[u8]) -> Result<(Vec<u8>, usize), Outcome>
                 let pb = pb.ok_or(Outcome::Refused("both sides grew the file"))?;
                 merged += 1;
                 let kind = if pb[0] == 0x0D { "table" } else { "index" };
-                merge_leaf_explained(pb, x, y, n as u32, range).map_err(|_| {
-                    Outcome::Refused(if kind == "table" {
-                        "merge_leaf refused a table page"
-                    } else {
-                        "merge_leaf refused an index or other page"
-                    })
-                })?
-                .to_vec()
+                merge_leaf_explained(pb, x, y, n as u32, range)
+                    .map_err(|_| {
+                        Outcome::Refused(if kind == "table" {
+                            "merge_leaf refused a table page"
+                        } else {
+                            "merge_leaf refused an index or other page"
+                        })
+                    })?
+                    .to_vec()
             }
             (None, None) => unreachable!("n ≤ pages"),
         };

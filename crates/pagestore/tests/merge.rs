@@ -108,7 +108,11 @@ fn a_merge_given_the_committers_image_merges_the_same_and_keeps_the_merged_page(
         drop(store);
         let reopened = open(dir.path());
         let replayed = reopened.read_page(2, receipt.lsn).unwrap().data;
-        assert_eq!(&replayed[..], &expected[..], "after replay, with_image: {with_image}");
+        assert_eq!(
+            &replayed[..],
+            &expected[..],
+            "after replay, with_image: {with_image}"
+        );
     }
 }
 
