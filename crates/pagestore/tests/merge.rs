@@ -66,16 +66,25 @@ fn race(
     snapshot: Lsn,
     guards: Vec<PageNo>,
 ) -> Result<CommitReceipt, CommitError> {
-    race_with_image(store, snapshot, guards, false)
+    race_with_image(store, snapshot, guards, GivenImage::None)
 }
 
-/// [`race`], mine committed with its page image (as an in-process engine commits) if
-/// `with_image`.
+/// What [`race_with_image`] commits along with mine's delta.
+#[derive(Clone, Copy, Debug)]
+enum GivenImage {
+    None,
+    /// Mine's page, as an in-process engine gives it.
+    Right,
+    /// A page that does not hold mine's delta: the store must not use it.
+    Wrong,
+}
+
+/// [`race`], mine committed with the page image `given`.
 fn race_with_image(
     store: &LocalPageStore,
     snapshot: Lsn,
     guards: Vec<PageNo>,
-    with_image: bool,
+    given: GivenImage,
 ) -> Result<CommitReceipt, CommitError> {
     let mut theirs_rows = ROWS;
     theirs_rows[1] = (20, b"B");
@@ -87,23 +96,26 @@ fn race_with_image(
     let my_page = leaf(&mine_rows);
     let mut mine = ws(snapshot, 3, vec![change(2, &my_page)], 1);
     mine.guard_pages = guards;
-    if with_image {
-        store.commit_merging_with_images(mine, vec![Some(my_page.into())])
-    } else {
-        store.commit_merging(mine)
+    match given {
+        GivenImage::None => store.commit_merging(mine),
+        GivenImage::Right => store.commit_merging_with_images(mine, vec![Some(my_page.into())]),
+        GivenImage::Wrong => {
+            let wrong = leaf(&[(10, b"x")]);
+            store.commit_merging_with_images(mine, vec![Some(wrong.into())])
+        }
     }
 }
 
 #[test]
-fn a_merge_given_the_committers_image_merges_the_same_and_keeps_the_merged_page() {
+fn a_merge_is_the_same_whatever_image_the_committer_gives() {
     let expected = leaf(&[(10, b"a"), (20, b"B"), (30, b"c"), (40, b"d"), (50, b"e")]);
-    for with_image in [false, true] {
+    for given in [GivenImage::None, GivenImage::Right, GivenImage::Wrong] {
         let dir = tempfile::tempdir().unwrap();
         let (store, snapshot) = setup(dir.path());
-        let receipt = race_with_image(&store, snapshot, vec![3], with_image).expect("merged");
+        let receipt = race_with_image(&store, snapshot, vec![3], given).expect("merged");
         assert_eq!(receipt.merged.len(), 1, "page 2 was merged");
         let page = store.read_page(2, receipt.lsn).unwrap().data;
-        assert_eq!(&page[..], &expected[..], "with_image: {with_image}");
+        assert_eq!(&page[..], &expected[..], "given: {given:?}");
         // The logged delta rebuilds the same page from theirs (what replicas and recovery do).
         drop(store);
         let reopened = open(dir.path());
@@ -111,7 +123,7 @@ fn a_merge_given_the_committers_image_merges_the_same_and_keeps_the_merged_page(
         assert_eq!(
             &replayed[..],
             &expected[..],
-            "after replay, with_image: {with_image}"
+            "after replay, given: {given:?}"
         );
     }
 }
