@@ -298,17 +298,9 @@ impl Inner {
             return Err(Refusal::NotALeaf);
         }
         let base = image(&inputs.at_snapshot)?;
-        let my_image = match my_image {
-            Some(given) if holds_delta(given, &base, mine) => {
-                debug_assert_eq!(
-                    **given,
-                    *delta::apply(&base, mine).map_err(|_| Refusal::Malformed)?,
-                    "page {}",
-                    mine.page_no
-                );
-                Arc::clone(given)
-            }
-            _ => delta::apply(&base, mine).map_err(|_| Refusal::Malformed)?,
+        let my_image = match committers_image(my_image, &base, mine) {
+            Some(given) => given,
+            None => delta::apply(&base, mine).map_err(|_| Refusal::Malformed)?,
         };
         let merged =
             leaf_merge::merge_leaf_explained(&base, &my_image, theirs, mine.page_no, *range)?;
@@ -369,12 +361,9 @@ fn new_images<'a>(
     let mut schema_changed = false;
     let mut images = Vec::with_capacity(current.len());
     for ((d, given), old) in deltas.zip(current) {
-        let new = match given {
-            Some(image) if d.page_no != 1 && holds_delta(image, &old, d) => {
-                debug_assert_eq!(**image, *delta::apply(&old, d)?, "page {}", d.page_no);
-                Arc::clone(image)
-            }
-            _ => delta::apply(&old, d)?,
+        let new = match committers_image(given.filter(|_| d.page_no != 1), &old, d) {
+            Some(image) => image,
+            None => delta::apply(&old, d)?,
         };
         if d.page_no == 1 && delta::schema_cookie_changed(&old, &new) {
             schema_changed = true;
@@ -385,6 +374,18 @@ fn new_images<'a>(
         images,
         schema_changed,
     })
+}
+
+/// The committer's `given` image of `old` with `delta` applied, if it can be used as that:
+/// it holds every range of the delta (debug builds check that it equals the applied delta).
+fn committers_image(given: Option<&Arc<[u8]>>, old: &[u8], delta: &PageDelta) -> Option<Arc<[u8]>> {
+    let image = given.filter(|image| holds_delta(image, old, delta))?;
+    debug_assert!(
+        delta::apply(old, delta).is_ok_and(|applied| *applied == **image),
+        "page {}: the committer's image is not the old page with its delta",
+        delta.page_no
+    );
+    Some(Arc::clone(image))
 }
 
 /// Whether `image` is a page of `old`'s size holding every range of `delta` (the cheap half
