@@ -70,6 +70,12 @@ impl EngineSession {
         self.file.snapshot_lsn()
     }
 
+    /// How many pages SQLite reads in place (through xFetch) right now: open cursors hold
+    /// them, and none is left once every statement is reset.
+    pub fn pages_read_in_place(&self) -> usize {
+        self.file.pages_read_in_place()
+    }
+
     /// LSN of this session's last successful commit.
     pub fn last_commit_lsn(&self) -> Option<Lsn> {
         self.file.last_commit_lsn()
@@ -77,6 +83,10 @@ impl EngineSession {
 }
 
 /// Per-connection settings the engine depends on.
+/// `PRAGMA mmap_size`: SQLite's upper bound on fetched offsets. At SQLite's own limit (2 GiB
+/// minus 64 KiB), pages beyond it are read into the cache as before.
+const MMAP_SIZE: i64 = 0x7fff_0000;
+
 fn configure(conn: &Connection, engine: &Engine) -> Result<(), EngineError> {
     let cfg = &engine.core().cfg;
     conn.busy_timeout(std::time::Duration::ZERO)?;
@@ -100,6 +110,9 @@ fn configure(conn: &Connection, engine: &Engine) -> Result<(), EngineError> {
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "synchronous", "OFF")?;
     conn.pragma_update(None, "cache_size", -cfg.sqlite_cache_kib)?;
+    // Any size above zero makes SQLite read clean pages in place through the VFS's xFetch
+    // (`SessionFile::fetch`) instead of copying them into its cache: no file is mapped.
+    conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "locking_mode", "NORMAL")?;
     Ok(())

@@ -22,6 +22,16 @@ pub const LOCK_NONE: i32 = 0;
 /// session that once wrote thousands of pages from holding their memory.
 const SPARE_IMAGES: usize = 16;
 
+/// Pages SQLite may read in place (xFetch) and not yet release (xUnfetch) at once: each
+/// b-tree cursor holds a page per level, so a handful of cursors needs a few dozen. Beyond the
+/// bound a fetch is declined and SQLite reads the page into its cache instead.
+const MAX_FETCHED: usize = 256;
+
+/// Snapshot images a session keeps for xFetch, so that the pages a transaction reads again
+/// and again (every statement starts at a root page) are found without the pool's lock. The
+/// pool usually holds the same images, so they rarely cost memory of their own.
+const FETCH_CACHE_PAGES: usize = 64;
+
 /// Tries to pin a snapshot at the pool's applied LSN before giving up (`take_snapshot`).
 const SNAPSHOT_ATTEMPTS: u32 = 3;
 
@@ -69,6 +79,12 @@ struct FileState {
     locking_reads: bool,
     conflict: Option<LostCommit>,
     last_commit_lsn: Option<Lsn>,
+    /// Images SQLite reads in place (handed out by xFetch, not yet released by xUnfetch): each
+    /// must stay alive until released. At most [`MAX_FETCHED`].
+    fetched: Vec<Arc<[u8]>>,
+    /// Images of pages at `read_set_lsn` handed out by xFetch, for the next fetches of the same
+    /// pages. At most [`FETCH_CACHE_PAGES`]; cleared with `read_pages`.
+    fetch_cache: HashMap<PageNo, Arc<[u8]>>,
     /// Page buffers of earlier transactions' dirty pages, reused by the next ones: a 16 KiB
     /// allocation and free per written page was a visible share of oltp_insert's malloc time.
     /// At most [`SPARE_IMAGES`].
@@ -188,6 +204,7 @@ impl SessionFile {
             if state.read_set_lsn != Some(snapshot.lsn) {
                 state.read_pages.clear();
                 state.interior_pages.clear();
+                state.fetch_cache.clear();
                 state.read_set_lsn = Some(snapshot.lsn);
             }
             state.size_pages = snapshot.db_pages;
@@ -342,6 +359,81 @@ impl SessionFile {
             }
         }
         Ok(outcome)
+    }
+
+    /// SQLite's xFetch: the snapshot's image of the page at `offset`, for SQLite to read in
+    /// place instead of copying it into its cache (16 KiB per page, and a transaction reads
+    /// dozens). `None` declines, and SQLite reads the page through [`Self::read`]: for anything
+    /// but a whole clean page of the snapshot (page 1, whose change counter is virtualised, a
+    /// page this transaction wrote, a page past the snapshot's end), without a snapshot, after
+    /// a commit under the same lock (see `stale_after_merge`), and with [`MAX_FETCHED`] out.
+    ///
+    /// The image stays alive until [`Self::unfetch`]: it is immutable (a version of the page),
+    /// so SQLite's pointer into it stays valid whatever the pool evicts meanwhile.
+    pub fn fetch(&self, offset: u64, len: usize) -> Result<Option<*const u8>, EngineError> {
+        let page_size = self.page_size();
+        let mut state = self.state.lock();
+        let Some(snapshot) = &state.snapshot else {
+            return Ok(None);
+        };
+        let (lsn, db_pages) = (snapshot.lsn, snapshot.db_pages);
+        let page_no = match PageNo::try_from(offset / page_size as u64 + 1) {
+            Ok(page_no) if offset.is_multiple_of(page_size as u64) && len == page_size => page_no,
+            _ => return Ok(None),
+        };
+        let servable = page_no > 1
+            && page_no <= state.low_water
+            && page_no <= state.size_pages
+            && !state.stale_after_merge
+            && state.fetched.len() < MAX_FETCHED
+            && !state.dirty.contains_key(&page_no);
+        if !servable {
+            return Ok(None);
+        }
+        let image = match state.fetch_cache.get(&page_no) {
+            Some(image) => Arc::clone(image),
+            None => {
+                let Some(image) = self.base_image(page_no, lsn, db_pages)? else {
+                    return Ok(None);
+                };
+                if btree::is_interior(page_no, &image) {
+                    state.interior_pages.insert(page_no);
+                }
+                if state.fetch_cache.len() >= FETCH_CACHE_PAGES {
+                    state.fetch_cache.clear();
+                }
+                state.fetch_cache.insert(page_no, Arc::clone(&image));
+                image
+            }
+        };
+        assert_eq!(image.len(), page_size, "a fetched page is a whole page");
+        state.read_pages.insert(page_no);
+        if state.locking_reads {
+            state.locked_pages.insert(page_no);
+        }
+        let at = image.as_ptr();
+        state.fetched.push(image);
+        Ok(Some(at))
+    }
+
+    /// SQLite's xUnfetch: SQLite no longer reads the image it fetched at `at`. A null `at`
+    /// (SQLite dropping every mapping, which it does only with none out) releases nothing.
+    pub fn unfetch(&self, at: *const u8) {
+        if at.is_null() {
+            return;
+        }
+        let mut state = self.state.lock();
+        // Bounded by MAX_FETCHED. The most recent fetch is usually the first released.
+        let found = state.fetched.iter().rposition(|image| image.as_ptr() == at);
+        match found {
+            Some(i) => drop(state.fetched.swap_remove(i)),
+            None => tracing::warn!("xUnfetch of a page that was not fetched"),
+        }
+    }
+
+    /// How many pages SQLite reads in place right now (fetched, not yet released).
+    pub fn pages_read_in_place(&self) -> usize {
+        self.state.lock().fetched.len()
     }
 
     /// SQLite's xWrite: copy-on-write into the private dirty pages.

@@ -194,8 +194,10 @@ fn is_ours(ctx: &VfsCtx, name: Option<&str>) -> bool {
     name.is_some_and(|n| n.starts_with(&ctx.prefix))
 }
 
+/// Version 3 for xFetch/xUnfetch (pages read in place, see `SessionFile::fetch`). There is no
+/// xShmMap, so SQLite knows WAL is not supported.
 static IO_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
-    iVersion: 1,
+    iVersion: 3,
     xClose: Some(x_close),
     xRead: Some(x_read),
     xWrite: Some(x_write),
@@ -208,12 +210,12 @@ static IO_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     xFileControl: Some(x_file_control),
     xSectorSize: Some(x_sector_size),
     xDeviceCharacteristics: Some(x_device_characteristics),
-    xShmMap: Some(x_shm_map),
+    xShmMap: None,
     xShmLock: None,
     xShmBarrier: None,
     xShmUnmap: None,
-    xFetch: None,
-    xUnfetch: None,
+    xFetch: Some(x_fetch),
+    xUnfetch: Some(x_unfetch),
 };
 
 unsafe extern "C" fn x_open(
@@ -455,15 +457,44 @@ unsafe extern "C" fn x_device_characteristics(_file: *mut ffi::sqlite3_file) -> 
         | ffi::SQLITE_IOCAP_UNDELETABLE_WHEN_OPEN
 }
 
-unsafe extern "C" fn x_shm_map(
-    _file: *mut ffi::sqlite3_file,
-    _page: c_int,
-    _size: c_int,
-    _extend: c_int,
-    _out: *mut *mut c_void,
+unsafe extern "C" fn x_fetch(
+    file: *mut ffi::sqlite3_file,
+    offset: ffi::sqlite3_int64,
+    amt: c_int,
+    out: *mut *mut c_void,
 ) -> c_int {
-    // WAL is not supported: there is no shared memory.
-    ffi::SQLITE_IOERR
+    // SAFETY: SQLite passes a valid out pointer; null declines the fetch.
+    unsafe { *out = ptr::null_mut() };
+    guard(ffi::SQLITE_IOERR_MMAP, || {
+        let (Ok(len), Ok(offset)) = (usize::try_from(amt), u64::try_from(offset)) else {
+            return ffi::SQLITE_OK; // declined: SQLite reads the page instead
+        };
+        // SAFETY: file is one of ours.
+        match unsafe { session(file) }.fetch(offset, len) {
+            Ok(Some(at)) => {
+                // SAFETY: as above. SQLite only reads through the pointer.
+                unsafe { *out = at.cast_mut().cast::<c_void>() };
+                ffi::SQLITE_OK
+            }
+            Ok(None) => ffi::SQLITE_OK,
+            Err(e) => {
+                log_io("fetch", &e);
+                ffi::SQLITE_IOERR_MMAP
+            }
+        }
+    })
+}
+
+unsafe extern "C" fn x_unfetch(
+    file: *mut ffi::sqlite3_file,
+    _offset: ffi::sqlite3_int64,
+    at: *mut c_void,
+) -> c_int {
+    guard(ffi::SQLITE_IOERR_MMAP, || {
+        // SAFETY: file is one of ours.
+        unsafe { session(file) }.unfetch(at.cast_const().cast::<u8>());
+        ffi::SQLITE_OK
+    })
 }
 
 unsafe extern "C" fn x_delete(

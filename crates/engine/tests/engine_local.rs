@@ -39,6 +39,12 @@ fn autocommit_races_open_transaction() {
 }
 
 #[test]
+fn pages_read_in_place() {
+    let (_dir, s) = store();
+    scenarios::pages_read_in_place(s);
+}
+
+#[test]
 fn snapshot_isolation() {
     let (_dir, s) = store();
     scenarios::snapshot_isolation(s);

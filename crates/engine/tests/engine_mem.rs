@@ -29,6 +29,11 @@ fn autocommit_races_open_transaction() {
 }
 
 #[test]
+fn pages_read_in_place() {
+    scenarios::pages_read_in_place(store());
+}
+
+#[test]
 fn snapshot_isolation() {
     scenarios::snapshot_isolation(store());
 }
