@@ -204,6 +204,8 @@ impl Cell<'_> {
 /// A leaf page as its type and its cells in pointer-array (key) order.
 struct Leaf<'a> {
     kind: u8,
+    /// Start of the cell content area: every cell lies at or above it.
+    content_start: usize,
     cells: Vec<Cell<'a>>,
     /// One bit per page byte, set where a cell is (see [`disjoint_within`]).
     used: Vec<u64>,
@@ -294,6 +296,7 @@ fn parse_leaf(page: &[u8]) -> Option<Leaf<'_>> {
     let used = disjoint_within(cells.iter().map(Cell::span), page.len())?;
     Some(Leaf {
         kind: h.kind,
+        content_start: h.content_start,
         cells,
         used,
     })
@@ -327,7 +330,11 @@ fn changed_window<'a>(
     if h.kind != base.kind {
         return Err(Refusal::NotALeaf);
     }
-    let changed = changed_ranges(base_page, page);
+    // Only changes to the base's content area can touch a base cell: the pointer array (which
+    // moves whenever a cell is added or removed) and new cells below the base's content are
+    // left out, so that `first` is not near the page's start for every change.
+    let mut changed = changed_ranges(base_page, page);
+    changed.retain(|&(_, end)| end > base.content_start);
     // Most cells lie outside the few changed bytes: one comparison rules them out.
     let (first, last) = match (changed.first(), changed.last()) {
         (Some(first), Some(last)) => (first.0, last.1),
@@ -360,7 +367,9 @@ fn changed_window<'a>(
         let (start, end) = cell.span();
         clear_bits(&mut used, start, end);
     }
-    let in_content = kept_cells.into_iter().all(|c| c.offset >= h.content_start);
+    // Every base cell lies at or above the base's content start: one comparison usually does.
+    let in_content = base.content_start >= h.content_start
+        || kept_cells.into_iter().all(|c| c.offset >= h.content_start);
     let disjoint = cells.iter().all(|c| {
         let (start, end) = c.span();
         end <= page.len() && mark_unused(&mut used, start, end)
