@@ -124,7 +124,79 @@ pub fn merge_leaf_explained(
     if page_no == 1 || mine.len() != size || theirs.len() != size || !valid_page_size(size) {
         return Err(Refusal::NotALeaf);
     }
+    if let Some(page) = merge_rewrites_in_place(base, mine, theirs) {
+        return Ok(page);
+    }
     merge_parsed(base, mine, theirs, range, Window::Changed)
+}
+
+/// The merge of a table leaf on which both sides only rewrote rows in place (SQLite overwrites
+/// a row whose new cell has the old one's size where it is): theirs with mine's changed bytes
+/// copied in. Header and pointer array are the same on all three pages, each changed byte lies
+/// in a cell of the base page that keeps its size and rowid and has no overflow page, and no
+/// cell is changed by both. This is the usual merge under `UPDATE … SET k = k + 1` and costs
+/// a page copy, not a parse and rebuild of the whole page.
+///
+/// `None` when any of that does not hold: the general merge then decides (and refuses a row
+/// both sides changed). The result holds the same rows the general merge would give; only the
+/// layout differs (theirs', not packed).
+fn merge_rewrites_in_place(base: &[u8], mine: &[u8], theirs: &[u8]) -> Option<Arc<[u8]>> {
+    let h = leaf_header(base)?;
+    let pointers_end = LEAF_HEADER + 2 * h.count;
+    let same_layout = |page: &[u8]| page.get(..pointers_end) == base.get(..pointers_end);
+    if h.kind != TABLE_LEAF || !same_layout(mine) || !same_layout(theirs) {
+        return None;
+    }
+    let mut cells = cells_at(base, &h, 0..h.count)?;
+    disjoint_within(cells.iter().map(Cell::span), base.len())?;
+    cells.sort_unstable_by_key(|c| c.offset);
+    let mine_rows = rewritten_cells(base, mine, &cells, &h)?;
+    let theirs_rows = rewritten_cells(base, theirs, &cells, &h)?;
+    if mine_rows.iter().any(|row| theirs_rows.contains(row)) {
+        return None;
+    }
+    let mut shared: Arc<[u8]> = Arc::from(theirs);
+    let page = Arc::get_mut(&mut shared).expect("a new Arc is unshared");
+    for &(start, end) in &changed_ranges(base, mine) {
+        page[start..end].copy_from_slice(&mine[start..end]);
+    }
+    Some(shared)
+}
+
+/// The offsets of the base cells (`cells`, sorted by offset) whose bytes `page` changed, if
+/// every changed byte lies in such a cell and each changed cell keeps its size and rowid and
+/// has no overflow page, before and after; `None` otherwise.
+fn rewritten_cells(
+    base: &[u8],
+    page: &[u8],
+    cells: &[Cell<'_>],
+    h: &LeafHeader,
+) -> Option<Vec<usize>> {
+    let mut rewritten = Vec::new();
+    for (start, end) in changed_ranges(base, page) {
+        let mut at = start;
+        // Bounded: each iteration moves `at` past a cell, or returns.
+        while at < end {
+            // The cell holding the changed byte at `at`: the last one starting at or before it.
+            let i = cells.partition_point(|c| c.offset <= at).checked_sub(1)?;
+            let cell = &cells[i];
+            let (cell_start, cell_end) = cell.span();
+            if at >= cell_end {
+                return None; // a change outside every cell
+            }
+            let new = parse_cell(page, cell_start, h.kind, h.max_local)?;
+            let same_shape = new.bytes.len() == cell.bytes.len() && new.rowid == cell.rowid;
+            if !same_shape || cell.overflow || new.overflow {
+                return None;
+            }
+            if rewritten.last() != Some(&cell_start) {
+                rewritten.push(cell_start);
+            }
+            // The next changed byte of this range past the cell (ranges join nearby changes).
+            at = (cell_end..end).find(|&x| base[x] != page[x]).unwrap_or(end);
+        }
+    }
+    Some(rewritten)
 }
 
 /// How much of a side's page [`merge_parsed`] parses.
