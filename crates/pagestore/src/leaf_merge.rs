@@ -157,13 +157,15 @@ fn merge_rewrites_in_place(base: &[u8], mine: &[u8], theirs: &[u8]) -> Option<Ar
     }
     let mut shared: Arc<[u8]> = Arc::from(theirs);
     let page = Arc::get_mut(&mut shared).expect("a new Arc is unshared");
-    for &(start, end) in &changed_ranges(base, mine) {
+    // Mine's rows, cell by cell: a changed range may join changes a few bytes apart across a
+    // small cell theirs rewrote (and mine did not), which copying the range would undo.
+    for &(start, end) in &mine_rows {
         page[start..end].copy_from_slice(&mine[start..end]);
     }
     Some(shared)
 }
 
-/// The offsets of the base cells (`cells`, sorted by offset) whose bytes `page` changed, if
+/// The byte spans of the base cells (`cells`, sorted by offset) whose bytes `page` changed, if
 /// every changed byte lies in such a cell and each changed cell keeps its size and rowid and
 /// has no overflow page, before and after; `None` otherwise.
 fn rewritten_cells(
@@ -171,8 +173,8 @@ fn rewritten_cells(
     page: &[u8],
     cells: &[Cell<'_>],
     h: &LeafHeader,
-) -> Option<Vec<usize>> {
-    let mut rewritten = Vec::new();
+) -> Option<Vec<(usize, usize)>> {
+    let mut rewritten: Vec<(usize, usize)> = Vec::new();
     for (start, end) in changed_ranges(base, page) {
         let mut at = start;
         // Bounded: each iteration moves `at` past a cell, or returns.
@@ -189,8 +191,9 @@ fn rewritten_cells(
             if !same_shape || cell.overflow || new.overflow {
                 return None;
             }
-            if rewritten.last() != Some(&cell_start) {
-                rewritten.push(cell_start);
+            let bytes = (cell_start, cell_start + cell.bytes.len());
+            if rewritten.last() != Some(&bytes) {
+                rewritten.push(bytes);
             }
             // The next changed byte of this range past the cell (ranges join nearby changes).
             at = (cell_end..end).find(|&x| base[x] != page[x]).unwrap_or(end);

@@ -898,6 +898,34 @@ fn rows_rewritten_in_place_merge_as_a_page_copy() {
     assert!(merge_rewrites_in_place(&base, &removed, &theirs).is_none());
 }
 
+#[test]
+fn a_row_between_two_close_rewrites_keeps_the_other_sides_change() {
+    // Rows of 4-byte cells (payload size, rowid, record header size, serial type of a 0/1
+    // column) packed next to each other: mine's changes to rows 1 and 3 are 8 bytes apart
+    // and the diff joins them into one range across row 2, which theirs changed.
+    let cell = |rowid: i64, flag: u8| table_cell(rowid, &[2, flag]);
+    let base = page(TABLE_LEAF, 4096, &[cell(1, 8), cell(2, 8), cell(3, 8)]);
+    let edit = |rows: &[(i64, u8)]| {
+        let mut p = base.clone();
+        for &(rowid, flag) in rows {
+            let offset = read_u16(&p, LEAF_HEADER + 2 * (rowid as usize - 1)).unwrap();
+            p[usize::from(offset) + 3] = flag;
+        }
+        p
+    };
+    let mine = edit(&[(1, 9), (3, 9)]);
+    let theirs = edit(&[(2, 9)]);
+    let merged = merge_leaf(&base, &mine, &theirs, 2).expect("different rows merge");
+    assert_eq!(
+        rows_of(&merged),
+        rows_of(&page(
+            TABLE_LEAF,
+            4096,
+            &[cell(1, 9), cell(2, 9), cell(3, 9)]
+        ))
+    );
+}
+
 proptest! {
     /// Whenever the in-place merge applies, the general merge accepts the same pages and holds
     /// the same rows; the page parses. Sides mostly rewrite rows in place, sometimes add or
