@@ -70,9 +70,10 @@ impl EngineSession {
         self.file.snapshot_lsn()
     }
 
-    /// How many pages SQLite reads in place (through xFetch) right now: open cursors hold
-    /// them, and none is left once every statement is reset.
-    pub fn pages_read_in_place(&self) -> usize {
+    /// How many pages SQLite reads in place (through xFetch) right now — open cursors hold
+    /// them, and none is left once every statement is reset — and how many it was handed
+    /// since the session opened.
+    pub fn pages_read_in_place(&self) -> (usize, u64) {
         self.file.pages_read_in_place()
     }
 
@@ -82,11 +83,12 @@ impl EngineSession {
     }
 }
 
-/// Per-connection settings the engine depends on.
-/// `PRAGMA mmap_size`: SQLite's upper bound on fetched offsets. At SQLite's own limit (2 GiB
-/// minus 64 KiB), pages beyond it are read into the cache as before.
+/// `PRAGMA mmap_size`: above zero, SQLite's pager reads clean pages through xFetch. Only the
+/// value's sign matters to the pager (it does not limit offsets; a file-mapping VFS would);
+/// SQLite's own maximum, 2 GiB minus 64 KiB.
 const MMAP_SIZE: i64 = 0x7fff_0000;
 
+/// Per-connection settings the engine depends on.
 fn configure(conn: &Connection, engine: &Engine) -> Result<(), EngineError> {
     let cfg = &engine.core().cfg;
     conn.busy_timeout(std::time::Duration::ZERO)?;

@@ -27,9 +27,9 @@ const SPARE_IMAGES: usize = 16;
 /// bound a fetch is declined and SQLite reads the page into its cache instead.
 const MAX_FETCHED: usize = 256;
 
-/// Snapshot images a session keeps for xFetch, so that the pages a transaction reads again
-/// and again (every statement starts at a root page) are found without the pool's lock. The
-/// pool usually holds the same images, so they rarely cost memory of their own.
+/// Snapshot images a transaction keeps for xFetch, so that the pages it reads again and again
+/// (every statement starts at a root page) are found without the pool's lock. The pool
+/// usually holds the same images, and they are dropped when SQLite unlocks.
 const FETCH_CACHE_PAGES: usize = 64;
 
 /// Tries to pin a snapshot at the pool's applied LSN before giving up (`take_snapshot`).
@@ -82,9 +82,16 @@ struct FileState {
     /// Images SQLite reads in place (handed out by xFetch, not yet released by xUnfetch): each
     /// must stay alive until released. At most [`MAX_FETCHED`].
     fetched: Vec<Arc<[u8]>>,
-    /// Images of pages at `read_set_lsn` handed out by xFetch, for the next fetches of the same
-    /// pages. At most [`FETCH_CACHE_PAGES`]; cleared with `read_pages`.
+    /// Images of pages at the snapshot handed out by xFetch, for the next fetches of the same
+    /// pages in this transaction. At most [`FETCH_CACHE_PAGES`]; cleared when the lock drops
+    /// to NONE (an idle session holds no page versions).
     fetch_cache: HashMap<PageNo, Arc<[u8]>>,
+    /// A commit was attempted under SQLite's current lock (committed or lost): until SQLite
+    /// next takes a lock from NONE, its cache may hold that transaction's pages as clean, and
+    /// SQLite reads in place without looking in its cache, so xFetch declines.
+    fetch_paused: bool,
+    /// Pages handed to SQLite by xFetch since the session opened.
+    fetches: u64,
     /// Page buffers of earlier transactions' dirty pages, reused by the next ones: a 16 KiB
     /// allocation and free per written page was a visible share of oltp_insert's malloc time.
     /// At most [`SPARE_IMAGES`].
@@ -212,6 +219,7 @@ impl SessionFile {
             state.recycle_dirty();
             state.locked_pages.clear();
             state.stale_after_merge = false;
+            state.fetch_paused = false;
             if state.locking_reads {
                 // Pages SQLite still caches are not read through the file again: lock them all.
                 let read: Vec<PageNo> = state.read_pages.iter().copied().collect();
@@ -231,6 +239,7 @@ impl SessionFile {
             state.snapshot = None;
             state.recycle_dirty();
             state.locked_pages.clear();
+            state.fetch_cache.clear();
         }
     }
 
@@ -366,7 +375,8 @@ impl SessionFile {
     /// dozens). `None` declines, and SQLite reads the page through [`Self::read`]: for anything
     /// but a whole clean page of the snapshot (page 1, whose change counter is virtualised, a
     /// page this transaction wrote, a page past the snapshot's end), without a snapshot, after
-    /// a commit under the same lock (see `stale_after_merge`), and with [`MAX_FETCHED`] out.
+    /// a commit or a lost commit under the same lock (`fetch_paused`), and with
+    /// [`MAX_FETCHED`] out.
     ///
     /// The image stays alive until [`Self::unfetch`]: it is immutable (a version of the page),
     /// so SQLite's pointer into it stays valid whatever the pool evicts meanwhile.
@@ -384,7 +394,7 @@ impl SessionFile {
         let servable = page_no > 1
             && page_no <= state.low_water
             && page_no <= state.size_pages
-            && !state.stale_after_merge
+            && !state.fetch_paused
             && state.fetched.len() < MAX_FETCHED
             && !state.dirty.contains_key(&page_no);
         if !servable {
@@ -413,6 +423,7 @@ impl SessionFile {
         }
         let at = image.as_ptr();
         state.fetched.push(image);
+        state.fetches += 1;
         Ok(Some(at))
     }
 
@@ -431,9 +442,11 @@ impl SessionFile {
         }
     }
 
-    /// How many pages SQLite reads in place right now (fetched, not yet released).
-    pub fn pages_read_in_place(&self) -> usize {
-        self.state.lock().fetched.len()
+    /// How many pages SQLite reads in place right now (fetched, not yet released), and how
+    /// many it was handed since the session opened.
+    pub fn pages_read_in_place(&self) -> (usize, u64) {
+        let state = self.state.lock();
+        (state.fetched.len(), state.fetches)
     }
 
     /// SQLite's xWrite: copy-on-write into the private dirty pages.
@@ -537,6 +550,9 @@ impl SessionFile {
     pub fn commit(&self) -> Result<CommitOutcome, EngineError> {
         let mut state = self.state.lock();
         let result = self.commit_locked(&mut state);
+        if !matches!(result, Ok(CommitOutcome::Nothing)) {
+            state.fetch_paused = true;
+        }
         state.recycle_dirty();
         state.locked_pages.clear();
         result
