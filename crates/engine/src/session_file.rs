@@ -106,6 +106,15 @@ impl DirtyPage {
 }
 
 impl FileState {
+    /// Record that SQLite read `page_no` at the snapshot, through xRead or xFetch alike: a
+    /// locking read (`SELECT … FOR UPDATE`) must lock every page it read, however read.
+    fn note_read(&mut self, page_no: PageNo) {
+        self.read_pages.insert(page_no);
+        if self.locking_reads {
+            self.locked_pages.insert(page_no);
+        }
+    }
+
     /// Drop the dirty pages, keeping up to [`SPARE_IMAGES`] of their buffers: those no page
     /// version kept (a committed page's image is usually the store's now).
     fn recycle_dirty(&mut self) {
@@ -211,7 +220,6 @@ impl SessionFile {
             if state.read_set_lsn != Some(snapshot.lsn) {
                 state.read_pages.clear();
                 state.interior_pages.clear();
-                state.fetch_cache.clear();
                 state.read_set_lsn = Some(snapshot.lsn);
             }
             state.size_pages = snapshot.db_pages;
@@ -342,10 +350,7 @@ impl SessionFile {
                 outcome = ReadOutcome::Short;
                 continue;
             }
-            state.read_pages.insert(page_no);
-            if state.locking_reads {
-                state.locked_pages.insert(page_no);
-            }
+            state.note_read(page_no);
             if let Some(dirty) = state.dirty.get(&page_no) {
                 window.copy_from_slice(&dirty.image[in_page..in_page + n]);
                 continue;
@@ -417,10 +422,7 @@ impl SessionFile {
             }
         };
         assert_eq!(image.len(), page_size, "a fetched page is a whole page");
-        state.read_pages.insert(page_no);
-        if state.locking_reads {
-            state.locked_pages.insert(page_no);
-        }
+        state.note_read(page_no);
         let at = image.as_ptr();
         state.fetched.push(image);
         state.fetches += 1;

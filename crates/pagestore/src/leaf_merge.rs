@@ -131,8 +131,8 @@ pub fn merge_leaf_explained(
 }
 
 /// The merge of a table leaf on which both sides only rewrote rows in place (SQLite overwrites
-/// a row whose new cell has the old one's size where it is): theirs with mine's changed bytes
-/// copied in. Header and pointer array are the same on all three pages, each changed byte lies
+/// a row whose new cell has the old one's size where it is): theirs with mine's rewritten
+/// rows copied in. Header and pointer array are the same on all three pages, each changed byte lies
 /// in a cell of the base page that keeps its size and rowid and has no overflow page, and no
 /// cell is changed by both. This is the usual merge under `UPDATE … SET k = k + 1` and costs
 /// a page copy, not a parse and rebuild of the whole page.
