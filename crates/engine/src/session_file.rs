@@ -619,11 +619,12 @@ impl SessionFile {
             // read (a concurrent INSERT while CREATE INDEX scans the table).
             locked.extend(state.read_pages.iter().copied());
         }
-        let deltas = Arc::new(deltas);
+        // For the verdict on a lost commit, once the deltas have moved into the write set.
+        let written: Vec<PageNo> = deltas.iter().map(|d| d.page_no).collect();
         let ws = WriteSet {
             snapshot: snap_lsn,
             db_pages: state.size_pages,
-            deltas: deltas.as_ref().clone(),
+            deltas,
             locked_pages: locked.into_iter().collect(),
             // Lets the store merge a row this transaction adds at a leaf's end (see WriteSet).
             guard_pages: state.interior_pages.iter().copied().collect(),
@@ -636,14 +637,14 @@ impl SessionFile {
                 // Any commit: if SQLite keeps its lock, its cache is as of the old snapshot plus
                 // our writes, while the snapshot moves to `lsn` (and merged pages differ too).
                 state.stale_after_merge = true;
-                for m in &receipt.merged {
-                    images.remove(&m.page_no);
+                for page_no in &receipt.merged {
+                    images.remove(page_no);
                 }
                 // The receipt carries the size at `lsn`: for a write set that kept its
                 // snapshot's size that is the *current* size (a concurrent commit may have grown
                 // the file since); applying our own stale size would shrink the pool's size, and
                 // every later snapshot would cut off pages page 1's header still counts.
-                let change = receipt.committed_change(self.core.cfg.origin, deltas);
+                let change = receipt.committed_change(self.core.cfg.origin);
                 let (lsn, db_pages, deltas) = (change.lsn, change.db_pages, &change.deltas);
                 debug_assert!(state.size_pages == snap_pages || db_pages == state.size_pages);
                 self.core.commits.fetch_add(1, Ordering::Relaxed);
@@ -683,7 +684,7 @@ impl SessionFile {
                 );
                 let page = conflict.page_no;
                 let locked_only = conflict.reason == ConflictReason::PageChanged
-                    && !deltas.iter().any(|d| d.page_no == page)
+                    && !written.contains(&page)
                     && (state.locked_pages.contains(&page)
                         || state.interior_pages.contains(&page)
                         || (schema_changed && state.read_pages.contains(&page)));

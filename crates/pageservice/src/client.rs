@@ -16,8 +16,8 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use borealis_pagestore::{
-    CommitError, CommitReceipt, CommittedChange, Lsn, PageNo, PageStore, PageVersion, ReadError,
-    SnapshotPin, StoreStats, SubscribeError, Subscription, WriteSet,
+    CommitError, CommitReceipt, CommittedChange, Lsn, PageDelta, PageNo, PageStore, PageVersion,
+    ReadError, SnapshotPin, StoreStats, SubscribeError, Subscription, WriteSet,
 };
 use borealis_rpc::pageservice as pb;
 use borealis_rpc::pageservice::page_service_client::PageServiceClient;
@@ -261,24 +261,37 @@ impl Inner {
             .await
             .map_err(|s| CommitError::Unavailable(s.message().to_string()))?
             .into_inner();
-        let receipt = self.receipt(reply)?;
+        let origin = ws.origin;
+        let receipt = self.receipt(reply, ws.deltas)?;
         // A write set without deltas committed nothing (the receipt names the latest LSN).
-        if let (Some(hook), false) = (self.commit_hook.get(), ws.deltas.is_empty()) {
-            hook(&receipt.committed_change(ws.origin, Arc::new(ws.deltas)));
+        if let (Some(hook), false) = (self.commit_hook.get(), receipt.deltas.is_empty()) {
+            hook(&receipt.committed_change(origin));
         }
         Ok(receipt)
     }
 
-    fn receipt(&self, reply: pb::CommitReply) -> Result<CommitReceipt, CommitError> {
+    /// The receipt of a commit of `deltas`, whose merged pages the reply brings.
+    fn receipt(
+        &self,
+        reply: pb::CommitReply,
+        mut deltas: Vec<PageDelta>,
+    ) -> Result<CommitReceipt, CommitError> {
         match reply.result {
             Some(pb::commit_reply::Result::Committed(c)) => {
                 self.saw_latest(c.lsn);
-                let merged = c
-                    .merged
-                    .into_iter()
-                    .map(|d| borealis_rpc::delta_from_wire(d, self.page_size))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| CommitError::Unavailable(format!("commit {}: {e}", c.lsn)))?;
+                let mut merged = Vec::with_capacity(c.merged.len());
+                for d in c.merged {
+                    let delta = borealis_rpc::delta_from_wire(d, self.page_size)
+                        .map_err(|e| CommitError::Unavailable(format!("commit {}: {e}", c.lsn)))?;
+                    let Some(slot) = deltas.iter_mut().find(|w| w.page_no == delta.page_no) else {
+                        return Err(CommitError::Unavailable(format!(
+                            "commit {}: merged page {} was not written",
+                            c.lsn, delta.page_no
+                        )));
+                    };
+                    merged.push(delta.page_no);
+                    *slot = delta;
+                }
                 let mut sizes = self.recent_sizes.lock();
                 if sizes.len() == RECENT_SIZES {
                     sizes.pop_front();
@@ -287,6 +300,7 @@ impl Inner {
                 Ok(CommitReceipt {
                     lsn: c.lsn,
                     db_pages: c.db_pages,
+                    deltas: Arc::new(deltas),
                     merged,
                 })
             }

@@ -209,8 +209,9 @@ impl PageService for Service {
                 lsn: receipt.lsn,
                 db_pages: receipt.db_pages,
                 merged: receipt
-                    .merged
+                    .deltas
                     .iter()
+                    .filter(|d| receipt.merged.contains(&d.page_no))
                     .map(borealis_rpc::delta_to_wire)
                     .collect(),
             }),

@@ -82,36 +82,24 @@ pub struct CommitReceipt {
     /// Database size in pages at `lsn` (the current size for a write set that kept its
     /// snapshot's size).
     pub db_pages: u32,
+    /// The committed deltas: the write set's, with those of the pages in `merged` replaced by
+    /// the merged ones (what every reader applies). Shared with the store's own record of the
+    /// change, so a receipt copies no page bytes. Empty when the write set committed nothing.
+    pub deltas: Arc<Vec<PageDelta>>,
     /// Pages the store merged instead of reporting a conflict (a leaf page on which this write
-    /// set and a newer commit changed different rows): their committed deltas, relative to the
-    /// page just before this commit. The writer's own images of these pages are stale.
-    pub merged: Vec<PageDelta>,
+    /// set and a newer commit changed different rows): their deltas in `deltas` are relative to
+    /// the page just before this commit, and the writer's own images of them are stale.
+    pub merged: Vec<PageNo>,
 }
 
 impl CommitReceipt {
-    /// The change a write set with `origin` and `written` deltas became: the deltas of the
-    /// pages the store merged are replaced by the merged ones (what every reader applies).
-    pub fn committed_change(
-        &self,
-        origin: Origin,
-        written: Arc<Vec<PageDelta>>,
-    ) -> CommittedChange {
-        let deltas = if self.merged.is_empty() {
-            written
-        } else {
-            let mut all = written.as_ref().clone();
-            for m in &self.merged {
-                if let Some(d) = all.iter_mut().find(|d| d.page_no == m.page_no) {
-                    *d = m.clone();
-                }
-            }
-            Arc::new(all)
-        };
+    /// The change the write set of `origin` became.
+    pub fn committed_change(&self, origin: Origin) -> CommittedChange {
         CommittedChange {
             lsn: self.lsn,
             origin,
             db_pages: self.db_pages,
-            deltas,
+            deltas: Arc::clone(&self.deltas),
         }
     }
 }
@@ -286,6 +274,7 @@ pub trait PageStore: Send + Sync {
     /// [`PageStore::commit`], also reporting the pages the store merged. A store that never
     /// merges reports none.
     fn commit_merging(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
+        let deltas = Arc::new(ws.deltas.clone());
         let lsn = self.commit(ws)?;
         // Our pin of the snapshot (≤ lsn) keeps `lsn` retained; should the size still be
         // unreadable, the commit stands: report 0 and let the caller read it again.
@@ -293,6 +282,7 @@ pub trait PageStore: Send + Sync {
         Ok(CommitReceipt {
             lsn,
             db_pages,
+            deltas,
             merged: Vec::new(),
         })
     }

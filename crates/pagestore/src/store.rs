@@ -392,6 +392,7 @@ impl Inner {
                 return Ok(Begun::Done(CommitReceipt {
                     lsn,
                     db_pages: st.versions.db_pages_at(lsn),
+                    deltas: Arc::new(Vec::new()),
                     merged: Vec::new(),
                 }));
             };
@@ -421,8 +422,8 @@ impl Inner {
         }
         let mut merged = Vec::with_capacity(built.merged.len());
         for (i, delta) in built.merged {
-            ws.deltas[i] = delta.clone();
-            merged.push(delta);
+            merged.push(delta.page_no);
+            ws.deltas[i] = delta;
         }
         self.counters
             .merges
@@ -439,6 +440,7 @@ impl Inner {
             return Err(CommitError::LogFailed("page store closed".to_string()));
         }
         let (lsn, db_pages) = (change.lsn, change.db_pages);
+        let deltas = Arc::clone(&change.deltas);
         let listener_images = built.images.clone();
         self.apply(&mut st, &change, built.images, built.schema_changed);
         self.counters
@@ -455,6 +457,7 @@ impl Inner {
         Ok(Begun::Appended(CommitReceipt {
             lsn,
             db_pages,
+            deltas,
             merged,
         }))
     }
