@@ -6,9 +6,15 @@ use std::time::Instant;
 
 use crate::store::Inner;
 
+/// Largest log buffer the flusher keeps for the next batch (see `run_flusher`).
+const SPARE_BUFFER_MAX: usize = 1 << 20;
+
 impl Inner {
     /// The flusher thread's body; returns once closed and drained.
     pub(crate) fn run_flusher(&self) {
+        // The last batch's buffer, emptied, to take the next batch's records: a commit then
+        // appends its record without growing a new buffer from nothing.
+        let mut spare: Vec<u8> = Vec::new();
         // One iteration per batch; ends when shutdown is requested and nothing is pending.
         loop {
             let (buf, changes, images, last_lsn) = {
@@ -33,7 +39,7 @@ impl Inner {
                     }
                 }
                 let batch = (
-                    std::mem::take(&mut pending.buf),
+                    std::mem::replace(&mut pending.buf, std::mem::take(&mut spare)),
                     std::mem::take(&mut pending.changes),
                     std::mem::take(&mut pending.images),
                     pending.last_lsn,
@@ -79,6 +85,11 @@ impl Inner {
                     tracing::error!(error = %msg, "commit log write failed; refusing further commits");
                     self.durable.fail(msg);
                 }
+            }
+            // Kept only while small: one huge commit must not pin its buffer's memory.
+            if buf.capacity() <= SPARE_BUFFER_MAX {
+                spare = buf;
+                spare.clear();
             }
         }
     }

@@ -35,29 +35,52 @@ pub struct TooLarge(pub String);
 
 /// Encode one committed change as a complete record (header and payload).
 pub fn encode(change: &CommittedChange) -> Result<Vec<u8>, TooLarge> {
-    let mut payload = Vec::with_capacity(payload_size_hint(change));
+    let mut out = Vec::new();
+    encode_into(change, &mut out)?;
+    Ok(out)
+}
+
+/// Append one committed change as a complete record to `out` (the log's pending buffer, so a
+/// commit allocates and copies its record once). On error `out` is left as it was.
+pub fn encode_into(change: &CommittedChange, out: &mut Vec<u8>) -> Result<(), TooLarge> {
+    let start = out.len();
+    out.reserve(HEADER_LEN + payload_size_hint(change));
+    out.extend_from_slice(&MAGIC.to_le_bytes());
+    // Length and checksum are filled in once the payload is written.
+    out.extend_from_slice(&[0; 8]);
+    let result = put_payload(change, out);
+    let payload_len = out.len() - start - HEADER_LEN;
+    if let Err(e) = result.and_then(|()| {
+        if payload_len > MAX_PAYLOAD_LEN {
+            return Err(TooLarge(format!("payload of {payload_len} bytes")));
+        }
+        Ok(())
+    }) {
+        out.truncate(start);
+        return Err(e);
+    }
+    let crc = crc32fast::hash(&out[start + HEADER_LEN..]);
+    // payload_len ≤ MAX_PAYLOAD_LEN < 2^32, checked above.
+    out[start + 4..start + 8].copy_from_slice(&(payload_len as u32).to_le_bytes());
+    out[start + 8..start + 12].copy_from_slice(&crc.to_le_bytes());
+    Ok(())
+}
+
+fn put_payload(change: &CommittedChange, payload: &mut Vec<u8>) -> Result<(), TooLarge> {
     payload.extend_from_slice(&change.lsn.to_le_bytes());
     payload.extend_from_slice(&change.origin.to_le_bytes());
     payload.extend_from_slice(&change.db_pages.to_le_bytes());
-    put_len(&mut payload, change.deltas.len())?;
+    put_len(payload, change.deltas.len())?;
     for delta in change.deltas.iter() {
         payload.extend_from_slice(&delta.page_no.to_le_bytes());
-        put_len(&mut payload, delta.ranges.len())?;
+        put_len(payload, delta.ranges.len())?;
         for range in &delta.ranges {
             payload.extend_from_slice(&range.offset.to_le_bytes());
-            put_len(&mut payload, range.bytes.len())?;
+            put_len(payload, range.bytes.len())?;
             payload.extend_from_slice(&range.bytes);
         }
     }
-    if payload.len() > MAX_PAYLOAD_LEN {
-        return Err(TooLarge(format!("payload of {} bytes", payload.len())));
-    }
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&MAGIC.to_le_bytes());
-    put_len(&mut out, payload.len())?;
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    Ok(out)
+    Ok(())
 }
 
 fn payload_size_hint(change: &CommittedChange) -> usize {

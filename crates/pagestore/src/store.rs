@@ -434,11 +434,12 @@ impl Inner {
             db_pages: gathered.db_pages,
             deltas: Arc::new(ws.deltas),
         };
-        let encoded = record::encode(&change).map_err(|e| CommitError::Invalid(e.to_string()))?;
         let mut pending = self.pending.lock();
         if pending.shutdown {
             return Err(CommitError::LogFailed("page store closed".to_string()));
         }
+        record::encode_into(&change, &mut pending.buf)
+            .map_err(|e| CommitError::Invalid(e.to_string()))?;
         let (lsn, db_pages) = (change.lsn, change.db_pages);
         let deltas = Arc::clone(&change.deltas);
         let listener_images = built.images.clone();
@@ -446,7 +447,6 @@ impl Inner {
         self.counters
             .retained_versions
             .store(st.versions.retained(), Ordering::Relaxed);
-        pending.buf.extend_from_slice(&encoded);
         pending.last_lsn = lsn;
         pending.changes.push(change);
         pending.images.push(listener_images);
