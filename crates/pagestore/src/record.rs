@@ -245,6 +245,18 @@ mod tests {
         }
 
         #[test]
+        fn records_appended_to_one_buffer_decode_in_order(a in arb_change(), b in arb_change()) {
+            let mut buf = vec![9; 5];
+            encode_into(&a, &mut buf).unwrap();
+            encode_into(&b, &mut buf).unwrap();
+            let Decoded::Record { change, len } = decode(&buf[5..]) else {
+                return Err(TestCaseError::fail("first record not decoded"));
+            };
+            prop_assert_eq!(change, a);
+            prop_assert_eq!(decode(&buf[5 + len..]), Decoded::Record { change: b, len: buf.len() - 5 - len });
+        }
+
+        #[test]
         fn flipped_byte_is_detected(change in arb_change(), pos in any::<prop::sample::Index>(), bit in 0u8..8) {
             let mut bytes = encode(&change).unwrap();
             let i = pos.index(bytes.len());
