@@ -14,6 +14,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod in_place;
+
+use in_place::{merge_appends_in_place, merge_rewrites_in_place};
+
 /// Identity maps hash every cell of three pages per merge, under the store's commit lock:
 /// SipHash there was a fifth of a single instance's CPU under `oltp_update_index` (perf).
 /// foldhash is several times faster on short keys, and each map lives for one merge.
@@ -127,79 +131,10 @@ pub fn merge_leaf_explained(
     if let Some(page) = merge_rewrites_in_place(base, mine, theirs) {
         return Ok(page);
     }
+    if let Some(page) = merge_appends_in_place(base, mine, theirs, range) {
+        return Ok(page);
+    }
     merge_parsed(base, mine, theirs, range, Window::Changed)
-}
-
-/// The merge of a table leaf on which both sides only rewrote rows in place (SQLite overwrites
-/// a row whose new cell has the old one's size where it is): theirs with mine's rewritten
-/// rows copied in. Header and pointer array are the same on all three pages, each changed byte lies
-/// in a cell of the base page that keeps its size and rowid and has no overflow page, and no
-/// cell is changed by both. This is the usual merge under `UPDATE … SET k = k + 1` and costs
-/// a page copy, not a parse and rebuild of the whole page.
-///
-/// `None` when any of that does not hold: the general merge then decides (and refuses a row
-/// both sides changed). The result holds the same rows the general merge would give; only the
-/// layout differs (theirs', not packed).
-fn merge_rewrites_in_place(base: &[u8], mine: &[u8], theirs: &[u8]) -> Option<Arc<[u8]>> {
-    let h = leaf_header(base)?;
-    let pointers_end = LEAF_HEADER + 2 * h.count;
-    let same_layout = |page: &[u8]| page.get(..pointers_end) == base.get(..pointers_end);
-    if h.kind != TABLE_LEAF || !same_layout(mine) || !same_layout(theirs) {
-        return None;
-    }
-    let mut cells = cells_at(base, &h, 0..h.count)?;
-    disjoint_within(cells.iter().map(Cell::span), base.len())?;
-    cells.sort_unstable_by_key(|c| c.offset);
-    let mine_rows = rewritten_cells(base, mine, &cells, &h)?;
-    let theirs_rows = rewritten_cells(base, theirs, &cells, &h)?;
-    if mine_rows.iter().any(|row| theirs_rows.contains(row)) {
-        return None;
-    }
-    let mut shared: Arc<[u8]> = Arc::from(theirs);
-    let page = Arc::get_mut(&mut shared).expect("a new Arc is unshared");
-    // Mine's rows, cell by cell: a changed range may join changes a few bytes apart across a
-    // small cell theirs rewrote (and mine did not), which copying the range would undo.
-    for &(start, end) in &mine_rows {
-        page[start..end].copy_from_slice(&mine[start..end]);
-    }
-    Some(shared)
-}
-
-/// The byte spans of the base cells (`cells`, sorted by offset) whose bytes `page` changed, if
-/// every changed byte lies in such a cell and each changed cell keeps its size and rowid and
-/// has no overflow page, before and after; `None` otherwise.
-fn rewritten_cells(
-    base: &[u8],
-    page: &[u8],
-    cells: &[Cell<'_>],
-    h: &LeafHeader,
-) -> Option<Vec<(usize, usize)>> {
-    let mut rewritten: Vec<(usize, usize)> = Vec::new();
-    for (start, end) in changed_ranges(base, page) {
-        let mut at = start;
-        // Bounded: each iteration moves `at` past a cell, or returns.
-        while at < end {
-            // The cell holding the changed byte at `at`: the last one starting at or before it.
-            let i = cells.partition_point(|c| c.offset <= at).checked_sub(1)?;
-            let cell = &cells[i];
-            let (cell_start, cell_end) = cell.span();
-            if at >= cell_end {
-                return None; // a change outside every cell
-            }
-            let new = parse_cell(page, cell_start, h.kind, h.max_local)?;
-            let same_shape = new.bytes.len() == cell.bytes.len() && new.rowid == cell.rowid;
-            if !same_shape || cell.overflow || new.overflow {
-                return None;
-            }
-            let bytes = (cell_start, cell_start + cell.bytes.len());
-            if rewritten.last() != Some(&bytes) {
-                rewritten.push(bytes);
-            }
-            // The next changed byte of this range past the cell (ranges join nearby changes).
-            at = (cell_end..end).find(|&x| base[x] != page[x]).unwrap_or(end);
-        }
-    }
-    Some(rewritten)
 }
 
 /// How much of a side's page [`merge_parsed`] parses.

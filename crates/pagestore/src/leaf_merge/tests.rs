@@ -268,7 +268,9 @@ fn appends_to_the_last_leaf_merge_when_the_key_range_is_unchanged() {
     let expected = edited(&theirs, |r| {
         r.insert(202, b"m".to_vec());
     });
-    assert_eq!(merge(KeyRange::Unchanged), Ok(table_page(4096, &expected)));
+    // Merged in place (theirs' layout), so compared row by row.
+    let merged = merge(KeyRange::Unchanged).expect("merges");
+    assert_eq!(rows_of(&merged), rows_of(&table_page(4096, &expected)));
 }
 
 #[test]
@@ -984,6 +986,106 @@ proptest! {
         let fast = merge_rewrites_in_place(&base, &sides[0], &sides[1]);
         let general =
             merge_parsed(&base, &sides[0], &sides[1], KeyRange::MayHaveMoved, Window::Changed);
+        if let Some(page) = fast {
+            let general = general.expect("the general merge accepts what the in-place one does");
+            prop_assert_eq!(rows_of(&page), rows_of(&general));
+        }
+    }
+}
+
+/// `page` with rows `rowids` added (each past every rowid on it: SQLite's append).
+fn appended(page: &[u8], rowids: &[i64]) -> Vec<u8> {
+    let puts: Vec<(i64, Option<u8>)> = rowids.iter().map(|&r| (r, Some(r as u8))).collect();
+    edit_in_place(page, &puts)
+}
+
+#[test]
+fn rows_appended_on_both_sides_merge_as_a_page_copy() {
+    let ids = (1..=30).map(|i| i * 10).collect();
+    let base = rewritable_base(&ids);
+    let mine = appended(&base, &[301, 304]);
+    let theirs = appended(&base, &[302, 303, 305]);
+    let fast = merge_appends_in_place(&base, &mine, &theirs, KeyRange::Unchanged)
+        .expect("the in-place merge applies");
+    let general =
+        merge_parsed(&base, &mine, &theirs, KeyRange::Unchanged, Window::Changed).expect("merges");
+    assert_eq!(rows_of(&fast), rows_of(&general));
+    let rowids: Vec<i64> = rows_of(&fast).iter().map(|r| r.0).collect();
+    assert_eq!(rowids[30..], [301, 302, 303, 304, 305]);
+    // Theirs' cells stay where they are: the base part of the page is theirs' bytes.
+    let theirs_start = usize::from(read_u16(&theirs, 5).unwrap());
+    assert_eq!(fast[theirs_start..], theirs[theirs_start..]);
+    // Through the public entry point too.
+    let page = merge_leaf_explained(&base, &mine, &theirs, 2, KeyRange::Unchanged).unwrap();
+    assert_eq!(rows_of(&page), rows_of(&general));
+}
+
+#[test]
+fn appends_merge_in_place_only_when_appending_is_all_both_did() {
+    let ids = (1..=30).map(|i| i * 10).collect();
+    let base = rewritable_base(&ids);
+    let mine = appended(&base, &[301]);
+    let theirs = appended(&base, &[302]);
+    let merge = |m: &[u8], t: &[u8], range| merge_appends_in_place(&base, m, t, range);
+    assert!(merge(&mine, &theirs, KeyRange::Unchanged).is_some());
+    // The parent's divider keys may have moved: the general merge refuses the row at the end.
+    assert!(merge(&mine, &theirs, KeyRange::MayHaveMoved).is_none());
+    // The same rowid on both sides: a duplicate, which the general merge refuses.
+    assert!(merge(&mine, &appended(&base, &[301]), KeyRange::Unchanged).is_none());
+    // A side that also rewrote, removed or inserted a row among base's rows.
+    let rewrote = edit_in_place(&mine, &[(50, Some(7))]);
+    let removed = edit_in_place(&theirs, &[(90, None)]);
+    let inserted = edit_in_place(&theirs, &[(95, Some(1))]);
+    for other in [&rewrote, &removed, &inserted] {
+        assert!(merge(other, &theirs, KeyRange::Unchanged).is_none());
+        assert!(merge(&mine, other, KeyRange::Unchanged).is_none());
+    }
+    // Nothing appended by mine: nothing to merge in place.
+    assert!(merge(&base, &theirs, KeyRange::Unchanged).is_none());
+    // Mine's rows do not fit in theirs' gap: left to the general merge.
+    let full_ids: std::collections::BTreeSet<i64> = (1..=500).collect();
+    let full = rewritable_base(&full_ids);
+    let gap = |p: &[u8]| {
+        usize::from(read_u16(p, 5).unwrap())
+            - (LEAF_HEADER + 2 * usize::from(read_u16(p, 3).unwrap()))
+    };
+    let mut theirs_full = full.clone();
+    let mut next = 501;
+    while gap(&theirs_full) >= 8 {
+        theirs_full = appended(&theirs_full, &[next]);
+        next += 1;
+    }
+    let mine_full = appended(&full, &[next + 1]);
+    assert!(gap(&mine_full) < gap(&full));
+    assert!(merge_appends_in_place(&full, &mine_full, &theirs_full, KeyRange::Unchanged).is_none());
+}
+
+proptest! {
+    /// Whenever the append merge applies, the general merge accepts the same pages and holds
+    /// the same rows, and the page parses. Sides append rows (rowids may collide), sometimes
+    /// also edit base rows, and get random bytes flipped.
+    #[test]
+    fn in_place_append_merge_agrees_with_the_general_merge(
+        base_ids in proptest::collection::btree_set(0i64..120, 0..60),
+        mine_new in proptest::collection::btree_set(120i64..140, 0..6),
+        theirs_new in proptest::collection::btree_set(120i64..140, 0..6),
+        mine_edits in edits(),
+        theirs_edits in edits(),
+        appends_only in any::<bool>(),
+        flips in proptest::collection::vec((0usize..4096, any::<u8>(), 0usize..2), 0..2),
+    ) {
+        let base = rewritable_base(&base_ids);
+        let side = |new: &std::collections::BTreeSet<i64>, edits: Vec<(i64, Option<u8>)>| {
+            let edits = if appends_only { Vec::new() } else { edits };
+            appended(&edit_in_place(&base, &edits), &new.iter().copied().collect::<Vec<_>>())
+        };
+        let mut sides = [side(&mine_new, mine_edits), side(&theirs_new, theirs_edits)];
+        for (at, byte, which) in flips {
+            sides[which][at] = byte;
+        }
+        let fast = merge_appends_in_place(&base, &sides[0], &sides[1], KeyRange::Unchanged);
+        let general =
+            merge_parsed(&base, &sides[0], &sides[1], KeyRange::Unchanged, Window::Changed);
         if let Some(page) = fast {
             let general = general.expect("the general merge accepts what the in-place one does");
             prop_assert_eq!(rows_of(&page), rows_of(&general));
