@@ -7,6 +7,21 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
+/// Characters of a statement's text SHOW PROCESSLIST keeps (MySQL's `Info` is the first 100
+/// without FULL; we keep enough for FULL on any usual statement).
+const INFO_CHARS: usize = 1024;
+
+/// Bytes of the first `chars` characters of `text`.
+fn prefix_len(text: &str, chars: usize) -> usize {
+    // A text of at most `chars` bytes has at most `chars` characters.
+    if text.len() <= chars {
+        return text.len();
+    }
+    text.char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(at, _)| at)
+}
+
 /// What one session is doing, as SHOW PROCESSLIST shows it.
 pub struct Process {
     pub id: u32,
@@ -60,7 +75,9 @@ impl Process {
     pub fn begin(&self, command: &'static str, info: Option<&str>) {
         let mut s = self.state.lock();
         s.command = command;
-        s.info = info.map(|i| i.chars().take(1024).collect());
+        // One copy of the prefix, not a String grown char by char (1.3 % of a session
+        // thread's CPU under oltp_insert).
+        s.info = info.map(|i| i[..prefix_len(i, INFO_CHARS)].to_owned());
         s.since = Instant::now();
     }
 
@@ -126,5 +143,22 @@ impl ProcessList {
 
     pub fn rows(&self) -> Vec<ProcessRow> {
         self.procs.lock().values().map(|p| p.row()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_len;
+
+    #[test]
+    fn prefix_len_counts_characters_not_bytes() {
+        assert_eq!(prefix_len("", 3), 0);
+        assert_eq!(prefix_len("abc", 3), 3);
+        assert_eq!(prefix_len("abcd", 3), 3);
+        // Two-byte characters: three of them take six bytes.
+        assert_eq!(prefix_len("ééééé", 3), 6);
+        assert_eq!(prefix_len("éé", 3), 4);
+        let text = "x".repeat(2000) + "é";
+        assert_eq!(&text[..prefix_len(&text, 1024)], &"x".repeat(1024));
     }
 }
