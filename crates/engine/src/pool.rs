@@ -8,9 +8,9 @@
 
 use crate::delta::apply_delta;
 use borealis_pagestore::{CommittedChange, Lsn, PageNo, PageVersion};
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,8 +20,7 @@ struct Entry {
     lsn_from: Lsn,
     lsn_to: Option<Lsn>,
     data: Arc<[u8]>,
-    /// CLOCK's reference bit: set by lookups, which hold the state only for reading.
-    referenced: AtomicBool,
+    referenced: bool,
 }
 
 impl Entry {
@@ -68,16 +67,8 @@ const MAX_VERSIONS_PER_PAGE: usize = 4;
 
 pub struct BufferPool {
     page_size: usize,
-    /// Read-locked by lookups (every page read of every session), write-locked by inserts and
-    /// applies: with a mutex, session threads queued behind each other's lookups, and on two
-    /// cores a preempted holder made the others spin and yield (2 % of server CPU under
-    /// oltp_insert).
-    state: RwLock<PoolState>,
-    /// Wakes waiters for an applied LSN (`wait_applied`, and applies waiting for an earlier
-    /// one). `applied_lsn` mirrors the state's, so that waiters need not hold the state.
+    state: Mutex<PoolState>,
     applied: Condvar,
-    applied_wait: Mutex<()>,
-    applied_lsn: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
@@ -93,7 +84,7 @@ impl BufferPool {
         slots.resize_with(slot_count, || None);
         BufferPool {
             page_size,
-            state: RwLock::new(PoolState {
+            state: Mutex::new(PoolState {
                 slots,
                 free: (0..slot_count).rev().collect(),
                 by_page: HashMap::default(),
@@ -102,8 +93,6 @@ impl BufferPool {
                 db_pages,
             }),
             applied: Condvar::new(),
-            applied_wait: Mutex::new(()),
-            applied_lsn: AtomicU64::new(applied_lsn),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
@@ -112,38 +101,27 @@ impl BufferPool {
 
     /// The newest applied LSN and the database size in pages at it.
     pub fn applied(&self) -> (Lsn, u32) {
-        let state = self.state.read();
+        let state = self.state.lock();
         (state.applied_lsn, state.db_pages)
     }
 
     /// Wait until `lsn` is applied, at most `timeout`; true if it is.
     pub fn wait_applied(&self, lsn: Lsn, timeout: Duration) -> bool {
-        self.wait_applied_until(lsn, Instant::now() + timeout)
-    }
-
-    /// Wait until `lsn` is applied or `deadline` passes; true if it is applied.
-    fn wait_applied_until(&self, lsn: Lsn, deadline: Instant) -> bool {
-        let mut guard = self.applied_wait.lock();
-        // Bounded by the deadline. `apply` raises the LSN before it takes `applied_wait` to
-        // notify, so a waiter either sees the new LSN here or is waiting when notified.
-        while self.applied_lsn.load(Ordering::SeqCst) < lsn {
-            if self.applied.wait_until(&mut guard, deadline).timed_out() {
-                return self.applied_lsn.load(Ordering::SeqCst) >= lsn;
+        let deadline = Instant::now() + timeout;
+        let mut state = self.state.lock();
+        // Bounded by the deadline.
+        while state.applied_lsn < lsn {
+            if self.applied.wait_until(&mut state, deadline).timed_out() {
+                return state.applied_lsn >= lsn;
             }
         }
         true
     }
 
-    /// Raise the applied LSN to `lsn` (the state's is already raised) and wake its waiters.
-    fn publish_applied(&self, lsn: Lsn) {
-        self.applied_lsn.store(lsn, Ordering::SeqCst);
-        let _guard = self.applied_wait.lock();
-        self.applied.notify_all();
-    }
-
     /// The image of `page_no` valid at `snapshot`, if cached.
     pub fn lookup(&self, page_no: PageNo, snapshot: Lsn) -> Option<Arc<[u8]>> {
-        let state = self.state.read();
+        let mut state = self.state.lock();
+        let state = &mut *state;
         let found = state.by_page.get(&page_no).and_then(|idxs| {
             // Newest versions are pushed last and are the ones new snapshots want.
             idxs.iter()
@@ -151,9 +129,9 @@ impl BufferPool {
                 .copied()
                 .find(|&i| state.slots[i].as_ref().is_some_and(|e| e.covers(snapshot)))
         });
-        match found.and_then(|i| state.slots[i].as_ref()) {
+        match found.and_then(|i| state.slots[i].as_mut()) {
             Some(entry) => {
-                entry.referenced.store(true, Ordering::Relaxed);
+                entry.referenced = true;
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 Some(entry.data.clone())
             }
@@ -167,7 +145,7 @@ impl BufferPool {
     /// Cache a version read from the store. It is current only if the store answered as of
     /// exactly the applied LSN; otherwise it is valid only up to what the read knew.
     pub fn insert_read(&self, page_no: PageNo, version: &PageVersion) {
-        let mut state = self.state.write();
+        let mut state = self.state.lock();
         let lsn_to = match version.next_lsn {
             Some(next) => Some(next),
             None if version.as_of == state.applied_lsn => None,
@@ -196,18 +174,17 @@ impl BufferPool {
         wait: Duration,
     ) -> Result<bool, ApplyGap> {
         let deadline = Instant::now() + wait;
+        let mut state = self.state.lock();
         // Bounded by the deadline: a missing LSN must not block a commit forever.
-        let mut state = loop {
-            let state = self.state.write();
-            if change.lsn <= state.applied_lsn + 1 {
-                break state;
+        while change.lsn > state.applied_lsn + 1 {
+            if self.applied.wait_until(&mut state, deadline).timed_out()
+                && change.lsn > state.applied_lsn + 1
+            {
+                return Err(ApplyGap {
+                    missing: state.applied_lsn + 1,
+                });
             }
-            let missing = state.applied_lsn + 1;
-            drop(state);
-            if !self.wait_applied_until(change.lsn - 1, deadline) {
-                return Err(ApplyGap { missing });
-            }
-        };
+        }
         if change.lsn <= state.applied_lsn {
             return Ok(false);
         }
@@ -242,8 +219,7 @@ impl BufferPool {
         }
         state.applied_lsn = change.lsn;
         state.db_pages = change.db_pages;
-        drop(state);
-        self.publish_applied(change.lsn);
+        self.applied.notify_all();
         Ok(true)
     }
 
@@ -251,7 +227,7 @@ impl BufferPool {
     /// up to the old applied LSN (older snapshots still use them), and later snapshots read
     /// pages afresh from the store. Does nothing if `latest` is not ahead.
     pub fn resync(&self, latest: Lsn, db_pages: u32) {
-        let mut state = self.state.write();
+        let mut state = self.state.lock();
         if latest <= state.applied_lsn {
             return;
         }
@@ -263,8 +239,7 @@ impl BufferPool {
         }
         state.applied_lsn = latest;
         state.db_pages = db_pages;
-        drop(state);
-        self.publish_applied(latest);
+        self.applied.notify_all();
     }
 
     /// Give the current entry of `page_no` the upper bound `lsn`, returning its image.
@@ -312,7 +287,7 @@ impl BufferPool {
             lsn_from,
             lsn_to,
             data,
-            referenced: AtomicBool::new(true),
+            referenced: true,
         });
         state.by_page.entry(page_no).or_default().push(slot);
         self.trim_versions(state, page_no);
@@ -352,8 +327,8 @@ impl BufferPool {
         for _ in 0..2 * n + 1 {
             let i = state.hand;
             state.hand = (state.hand + 1) % n;
-            match state.slots[i].as_ref() {
-                Some(entry) if entry.referenced.swap(false, Ordering::Relaxed) => {}
+            match state.slots[i].as_mut() {
+                Some(entry) if entry.referenced => entry.referenced = false,
                 Some(_) => {
                     self.remove(state, i);
                     return i;
@@ -378,7 +353,7 @@ impl BufferPool {
 
     /// Current counters.
     pub fn stats(&self) -> PoolStats {
-        let state = self.state.read();
+        let state = self.state.lock();
         let used = state.slots.len() - state.free.len();
         PoolStats {
             hits: self.hits.load(Ordering::Relaxed),
@@ -452,33 +427,6 @@ mod tests {
         let again = pool.apply(&change(1, 2, 7), &HashMap::new(), Duration::ZERO);
         assert_eq!(again, Ok(false), "ignored duplicate");
         assert_eq!(pool.applied().0, 1);
-    }
-
-    #[test]
-    fn an_apply_waiting_for_an_earlier_lsn_goes_on_once_it_is_applied() {
-        let pool = Arc::new(BufferPool::new(64, 64 * 16, 0, 4));
-        let later = {
-            let pool = Arc::clone(&pool);
-            std::thread::spawn(move || {
-                pool.apply(&change(2, 3, 2), &HashMap::new(), Duration::from_secs(10))
-            })
-        };
-        let waiter = {
-            let pool = Arc::clone(&pool);
-            std::thread::spawn(move || pool.wait_applied(2, Duration::from_secs(10)))
-        };
-        std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(pool.applied().0, 0, "LSN 2 waits for LSN 1");
-        assert_eq!(
-            pool.apply(&change(1, 2, 1), &HashMap::new(), Duration::ZERO),
-            Ok(true)
-        );
-        assert_eq!(later.join().expect("no panic"), Ok(true));
-        assert!(
-            waiter.join().expect("no panic"),
-            "woken by the apply of LSN 2"
-        );
-        assert_eq!(pool.applied().0, 2);
     }
 
     #[test]
