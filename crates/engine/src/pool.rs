@@ -430,6 +430,33 @@ mod tests {
     }
 
     #[test]
+    fn an_apply_waiting_for_an_earlier_lsn_goes_on_once_it_is_applied() {
+        let pool = Arc::new(BufferPool::new(64, 64 * 16, 0, 4));
+        let later = {
+            let pool = Arc::clone(&pool);
+            std::thread::spawn(move || {
+                pool.apply(&change(2, 3, 2), &HashMap::new(), Duration::from_secs(10))
+            })
+        };
+        let waiter = {
+            let pool = Arc::clone(&pool);
+            std::thread::spawn(move || pool.wait_applied(2, Duration::from_secs(10)))
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(pool.applied().0, 0, "LSN 2 waits for LSN 1");
+        assert_eq!(
+            pool.apply(&change(1, 2, 1), &HashMap::new(), Duration::ZERO),
+            Ok(true)
+        );
+        assert_eq!(later.join().expect("no panic"), Ok(true));
+        assert!(
+            waiter.join().expect("no panic"),
+            "woken by the apply of LSN 2"
+        );
+        assert_eq!(pool.applied().0, 2);
+    }
+
+    #[test]
     fn bounded_with_eviction() {
         let pool = BufferPool::new(64, 64 * 4, 0, 100);
         for p in 1..=20 {
