@@ -354,8 +354,19 @@ impl Engine {
     /// Apply a change committed elsewhere (replication). Changes at or below
     /// [`Engine::applied_lsn`] are ignored; a later one waits for the ones before it.
     pub fn apply_change(&self, change: &CommittedChange) -> Result<(), EngineError> {
+        self.apply_change_with_images(change, &HashMap::new())
+    }
+
+    /// [`Engine::apply_change`] of this instance's own commit, with its committing session's
+    /// new images of the pages it wrote (those the store did not merge): kept as they are,
+    /// instead of each built as a copy of the previous image with the delta applied.
+    pub fn apply_change_with_images(
+        &self,
+        change: &CommittedChange,
+        images: &HashMap<PageNo, Arc<[u8]>>,
+    ) -> Result<(), EngineError> {
         self.check_fits(change)?;
-        self.core.apply(change, &HashMap::new())
+        self.core.apply(change, images)
     }
 
     /// A change whose deltas do not fit the database is refused before anything is applied.

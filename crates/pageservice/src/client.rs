@@ -10,7 +10,7 @@
 //! horizon already granted lowers the lease synchronously first, so the store never reclaims a
 //! version a local pin can still read.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -59,8 +59,9 @@ pub enum ClientError {
 /// Called on the client's runtime with each commit made through this client, as soon as its
 /// reply arrives — before the committing session's thread is woken, so a session waiting for
 /// a CPU does not hold the change back from the peers (replication pushes from here). It must
-/// be quick and must not block.
-pub type CommitHook = Box<dyn Fn(&CommittedChange) + Send + Sync>;
+/// be quick and must not block. With the change come the committing session's new images of
+/// the pages the store did not merge, when it gave them (`commit_merging_with_images`).
+pub type CommitHook = Box<dyn Fn(&CommittedChange, &HashMap<PageNo, Arc<[u8]>>) + Send + Sync>;
 
 struct HorizonState {
     pins: BTreeMap<Lsn, usize>,
@@ -252,8 +253,18 @@ impl Inner {
 
     /// Send a commit once (retrying one whose reply was lost could commit it twice) and call
     /// the hook with the committed change.
-    async fn commit(self: Arc<Self>, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
+    async fn commit(
+        self: Arc<Self>,
+        ws: WriteSet,
+        images: Vec<Option<Arc<[u8]>>>,
+    ) -> Result<CommitReceipt, CommitError> {
         let req = borealis_rpc::write_set_to_wire(&ws);
+        // The images by page, for the hook: the i-th image is of the i-th delta's page.
+        let mut by_page: HashMap<PageNo, Arc<[u8]>> = HashMap::new();
+        if self.commit_hook.get().is_some() {
+            let pages = ws.deltas.iter().map(|d| d.page_no);
+            by_page.extend(pages.zip(images).filter_map(|(p, i)| i.map(|i| (p, i))));
+        }
         let reply = self
             .client
             .clone()
@@ -265,7 +276,11 @@ impl Inner {
         let receipt = self.receipt(reply, ws.deltas)?;
         // A write set without deltas committed nothing (the receipt names the latest LSN).
         if let (Some(hook), false) = (self.commit_hook.get(), receipt.deltas.is_empty()) {
-            hook(&receipt.committed_change(origin));
+            // A merged page's image is the session's, not the committed one.
+            for page_no in &receipt.merged {
+                by_page.remove(page_no);
+            }
+            hook(&receipt.committed_change(origin), &by_page);
         }
         Ok(receipt)
     }
@@ -505,17 +520,27 @@ impl PageStore for RemotePageStore {
     }
 
     fn commit_merging(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
+        self.commit_merging_with_images(ws, Vec::new())
+    }
+
+    /// Commits like [`PageStore::commit_merging`]; the images go to the commit hook (the
+    /// store itself builds its page versions from the deltas).
+    fn commit_merging_with_images(
+        &self,
+        ws: WriteSet,
+        images: Vec<Option<Arc<[u8]>>>,
+    ) -> Result<CommitReceipt, CommitError> {
         if self.inner.commit_hook.get().is_none() {
             return self
                 .inner
                 .runtime
-                .block_on(Inner::commit(self.inner.clone(), ws));
+                .block_on(Inner::commit(self.inner.clone(), ws, images));
         }
         // Spawned, so that the hook runs on the runtime's thread that receives the reply.
         let task = self
             .inner
             .runtime
-            .spawn(Inner::commit(self.inner.clone(), ws));
+            .spawn(Inner::commit(self.inner.clone(), ws, images));
         self.inner
             .runtime
             .block_on(task)

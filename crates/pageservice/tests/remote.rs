@@ -131,11 +131,15 @@ fn the_commit_hook_sees_each_commit_before_the_committer_returns() {
     use std::sync::{Arc, Mutex};
     let (_dir, _handle, store) = start();
     let seen: Arc<Mutex<Vec<borealis_pagestore::CommittedChange>>> = Arc::default();
-    let in_hook = seen.clone();
-    assert!(store.set_commit_hook(Box::new(move |change| {
+    let images_seen: Arc<Mutex<Vec<Vec<(u32, u8)>>>> = Arc::default();
+    let (in_hook, images_in_hook) = (seen.clone(), images_seen.clone());
+    assert!(store.set_commit_hook(Box::new(move |change, images| {
         in_hook.lock().unwrap().push(change.clone());
+        let mut pages: Vec<(u32, u8)> = images.iter().map(|(p, i)| (*p, i[100])).collect();
+        pages.sort_unstable();
+        images_in_hook.lock().unwrap().push(pages);
     })));
-    assert!(!store.set_commit_hook(Box::new(|_| {})), "set once");
+    assert!(!store.set_commit_hook(Box::new(|_, _| {})), "set once");
     let l1 = store.commit(write(0, 3, 2, 7, 1)).unwrap();
     assert_eq!(seen.lock().unwrap().len(), 1, "seen before commit returned");
     let stale = store.commit(write(0, 3, 2, 9, 1));
@@ -143,7 +147,13 @@ fn the_commit_hook_sees_each_commit_before_the_committer_returns() {
     let mut empty = write(l1, 3, 2, 0, 1);
     empty.deltas.clear();
     store.commit(empty).unwrap();
-    let l2 = store.commit(write(l1, 4, 3, 8, 2)).unwrap();
+    // The committer's image of the page goes to the hook with the change.
+    let image: Arc<[u8]> = Arc::from(vec![8u8; PAGE]);
+    let l2 = store
+        .commit_merging_with_images(write(l1, 4, 3, 8, 2), vec![Some(image)])
+        .unwrap()
+        .lsn;
+    assert_eq!(*images_seen.lock().unwrap(), vec![vec![], vec![(3, 8)]]);
     let seen = seen.lock().unwrap();
     assert_eq!(seen.iter().map(|c| c.lsn).collect::<Vec<_>>(), vec![l1, l2]);
     assert_eq!(seen[1].origin, 2);

@@ -131,21 +131,21 @@ impl Applier {
         fetched: &FetchedStamps,
         received: Received,
     ) {
-        if received.0.lsn <= self.engine.applied_lsn() {
+        if received.change.lsn <= self.engine.applied_lsn() {
             self.note_applied_before_push(fetched, &received);
             return;
         }
         if buffer.len() >= MAX_REORDER {
             // Keep the oldest: they unblock applying; the newest can be fetched later.
             if let Some(newest) = buffer.keys().next_back().copied() {
-                if newest > received.0.lsn {
+                if newest > received.change.lsn {
                     buffer.remove(&newest);
                 } else {
                     return;
                 }
             }
         }
-        buffer.insert(received.0.lsn, received);
+        buffer.insert(received.change.lsn, received);
     }
 
     /// Apply buffered changes while they continue the applied LSN.
@@ -163,10 +163,13 @@ impl Applier {
                 self.note_applied_before_push(fetched, &received);
                 continue;
             }
-            match self.engine.apply_change(&received.0) {
+            match self
+                .engine
+                .apply_change_with_images(&received.change, &received.images)
+            {
                 Ok(()) => {
                     self.counters.applied_pushed.fetch_add(1, Relaxed);
-                    self.record_lag(received.1, crate::unix_micros());
+                    self.record_lag(received.acked, crate::unix_micros());
                 }
                 Err(e) => tracing::warn!(lsn, error = %e, "could not apply a pushed change"),
             }
@@ -209,8 +212,11 @@ impl Applier {
     /// A push for a change applied before it arrived (fetched from the store to fill a gap):
     /// its lag ends when the fetched copy was applied, or now if that is no longer known.
     fn note_applied_before_push(&self, fetched: &FetchedStamps, received: &Received) {
-        let applied_at = fetched.applied_at(received.0.lsn);
-        self.record_lag(received.1, applied_at.unwrap_or_else(crate::unix_micros));
+        let applied_at = fetched.applied_at(received.change.lsn);
+        self.record_lag(
+            received.acked,
+            applied_at.unwrap_or_else(crate::unix_micros),
+        );
     }
 
     /// Record the lag of a pushed change acknowledged at `acked` and applied at `applied_at`

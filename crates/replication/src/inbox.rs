@@ -1,20 +1,29 @@
 //! The receive side: the gRPC service peers push to, one stream per peer. It only validates
 //! and queues; applying (which may wait for earlier LSNs) happens on the applier thread.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
 
 use borealis_engine::Engine;
-use borealis_pagestore::CommittedChange;
+use borealis_pagestore::{CommittedChange, PageNo};
 use borealis_rpc::replication::replication_server::Replication;
 use borealis_rpc::replication::{PushReply, PushRequest};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::stats::Counters;
 
-/// A received change and when its committer got the acknowledgement (Unix µs; 0 = unknown).
-pub type Received = (CommittedChange, u64);
+/// A change for the applier: pushed by a peer, or this instance's own commit.
+pub struct Received {
+    pub change: CommittedChange,
+    /// When its committer got the acknowledgement (Unix µs; 0 = unknown, or our own commit).
+    pub acked: u64,
+    /// Of our own commit, the committing session's new page images (not page 1's, not merged
+    /// pages'), so that an applier that gets there first need not rebuild them from the
+    /// previous image and the delta (a page copy each); empty for a peer's change.
+    pub images: HashMap<PageNo, Arc<[u8]>>,
+}
 
 pub struct Inbox {
     pub engine: Arc<Engine>,
@@ -28,8 +37,13 @@ impl Inbox {
     fn queue_batch(&self, batch: PushRequest) -> Result<bool, Status> {
         let mut accepted = true;
         for wire in batch.changes {
-            let received = borealis_rpc::change_from_wire(wire, self.page_size)
+            let (change, acked) = borealis_rpc::change_from_wire(wire, self.page_size)
                 .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            let received = Received {
+                change,
+                acked,
+                images: HashMap::new(),
+            };
             self.counters.received.fetch_add(1, Relaxed);
             match self.queue.try_send(received) {
                 Ok(()) => {}

@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 use borealis_engine::Engine;
 use borealis_pageservice::priority::ThreadPriority;
 use borealis_pageservice::RemotePageStore;
-use borealis_pagestore::{CommittedChange, PageStore};
+use borealis_pagestore::{CommittedChange, PageNo, PageStore};
 use borealis_rpc::replication::replication_server::ReplicationServer;
 use parking_lot::RwLock;
 
@@ -115,9 +115,9 @@ impl Replicator {
             priority: priority.clone(),
         });
         let weak: Weak<Replicator> = Arc::downgrade(&replicator);
-        let hooked = store.set_commit_hook(Box::new(move |change| {
+        let hooked = store.set_commit_hook(Box::new(move |change, images| {
             if let Some(r) = weak.upgrade() {
-                r.broadcast(change);
+                r.broadcast(change, images);
             }
         }));
         if !hooked {
@@ -149,12 +149,17 @@ impl Replicator {
     }
 
     /// Queue `change` for every peer, never waiting: a full queue drops it for that peer,
-    /// which then fetches it from the page store.
-    pub fn broadcast(&self, change: &CommittedChange) {
+    /// which then fetches it from the page store. `images`: our session's new page images
+    /// (see [`Received::images`]).
+    pub fn broadcast(&self, change: &CommittedChange, images: &HashMap<PageNo, Arc<[u8]>>) {
         // The applier applies our own commit too if its session has not yet when the next
         // change arrives (a session thread may wait for a CPU; the applier should not wait
         // for it). Full queue: the session applies it.
-        let _ = self.own.try_send((change.clone(), 0));
+        let _ = self.own.try_send(Received {
+            change: change.clone(),
+            acked: 0,
+            images: images.clone(),
+        });
         let peers = self.peers.read();
         if peers.is_empty() {
             return;
