@@ -131,7 +131,9 @@ fn the_commit_hook_sees_each_commit_before_the_committer_returns() {
     use std::sync::{Arc, Mutex};
     let (_dir, _handle, store) = start();
     let seen: Arc<Mutex<Vec<borealis_pagestore::CommittedChange>>> = Arc::default();
-    let images_seen: Arc<Mutex<Vec<Vec<(u32, u8)>>>> = Arc::default();
+    // Per commit seen by the hook: (page, byte 100 of its image) of each image handed over.
+    type ImagesSeen = Vec<Vec<(u32, u8)>>;
+    let images_seen: Arc<Mutex<ImagesSeen>> = Arc::default();
     let (in_hook, images_in_hook) = (seen.clone(), images_seen.clone());
     assert!(store.set_commit_hook(Box::new(move |change, images| {
         in_hook.lock().unwrap().push(change.clone());
