@@ -84,7 +84,8 @@ pub struct CommitReceipt {
     pub db_pages: u32,
     /// The committed deltas: the write set's, with those of the pages in `merged` replaced by
     /// the merged ones (what every reader applies). Shared with the store's own record of the
-    /// change, so a receipt copies no page bytes. Empty when the write set committed nothing.
+    /// change, so a receipt copies no page bytes. Empty when the commit changed no page (it
+    /// committed nothing, or only the database size).
     pub deltas: Arc<Vec<PageDelta>>,
     /// Pages the store merged instead of reporting a conflict (a leaf page on which this write
     /// set and a newer commit changed different rows): their deltas in `deltas` are relative to

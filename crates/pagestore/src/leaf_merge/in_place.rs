@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use super::{
-    cell_at, cells_at, changed_ranges, disjoint_within, leaf_header, parse_cell, Cell, KeyRange,
-    LeafHeader, LEAF_HEADER, TABLE_LEAF,
+    cells_at, changed_ranges, disjoint_within, leaf_header, parse_cell, Cell, KeyRange, LeafHeader,
+    LEAF_HEADER, TABLE_LEAF,
 };
 
 /// The merge of a table leaf on which both sides only rewrote rows in place (SQLite overwrites
@@ -99,7 +99,9 @@ fn rewritten_cells(
 /// below base's content area, with rowids rising past base's last. The rows land at the
 /// page's end, so the key range must be vouched for (`KeyRange::Unchanged`), as the general
 /// merge requires. `None` also when a rowid is on both sides or mine's cells do not fit in
-/// theirs' gap (the general merge then refuses, or repacks the page).
+/// theirs' gap (the general merge then refuses, or repacks the page), and when base itself is
+/// not a well-formed leaf (its cells out of order, overlapping or below its content start, or
+/// a freeblock there): the general merge refuses that, and this copy would write over it.
 pub(super) fn merge_appends_in_place(
     base: &[u8],
     mine: &[u8],
@@ -113,20 +115,17 @@ pub(super) fn merge_appends_in_place(
     if hb.kind != TABLE_LEAF {
         return None;
     }
-    let (_, mine_new) = appended_cells(base, &hb, mine)?;
-    let (ht, theirs_new) = appended_cells(base, &hb, theirs)?;
-    if mine_new.is_empty()
-        || theirs_new
-            .iter()
-            .any(|t| mine_new.iter().any(|m| m.rowid == t.rowid))
-    {
+    let last = well_formed_last_rowid(base, &hb)?;
+    let (_, mine_new) = appended_cells(base, &hb, last, mine)?;
+    let (ht, theirs_new) = appended_cells(base, &hb, last, theirs)?;
+    if mine_new.is_empty() {
         return None;
     }
     let content: usize = mine_new.iter().map(Cell::alloc_size).sum();
     let count = ht.count + mine_new.len();
     let pointers_end = LEAF_HEADER + 2 * count;
     let content_start = ht.content_start.checked_sub(content)?;
-    if content_start < pointers_end {
+    if content_start < pointers_end || share_a_rowid(&mine_new, &theirs_new) {
         return None;
     }
     // Every new row, theirs at its offset and mine at the one it gets, in rowid order.
@@ -151,11 +150,43 @@ pub(super) fn merge_appends_in_place(
     Some(shared)
 }
 
-/// The header of `page` and the cells it appended to `base` (header `hb`), if appending is all
-/// it did (see [`merge_appends_in_place`]); their rowids rise.
+/// Whether two lists of cells, each in rising rowid order, have a rowid in common (one walk).
+fn share_a_rowid(a: &[Cell<'_>], b: &[Cell<'_>]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    // Bounded: each iteration advances i or j, or returns.
+    while i < a.len() && j < b.len() {
+        match a[i].rowid.cmp(&b[j].rowid) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
+}
+
+/// The last rowid of table leaf `base` (header `hb`; `Some(None)` when it has no cells), if
+/// base is well formed where the append merge relies on it: every cell parses inside its
+/// content area, the cells do not overlap, their rowids rise, and its first freeblock, if any,
+/// is inside the content area (nothing of base lies in the gap the merge writes to).
+fn well_formed_last_rowid(base: &[u8], hb: &LeafHeader) -> Option<Option<i64>> {
+    let first_freeblock = usize::from(u16::from_be_bytes([*base.get(1)?, *base.get(2)?]));
+    if first_freeblock != 0 && first_freeblock < hb.content_start {
+        return None;
+    }
+    let cells = cells_at(base, hb, 0..hb.count)?;
+    if cells.windows(2).any(|w| w[0].rowid >= w[1].rowid) {
+        return None;
+    }
+    disjoint_within(cells.iter().map(Cell::span), base.len())?;
+    Some(cells.last().map(|c| c.rowid))
+}
+
+/// The header of `page` and the cells it appended to `base` (header `hb`, last rowid `last`),
+/// if appending is all it did (see [`merge_appends_in_place`]); their rowids rise.
 fn appended_cells<'a>(
     base: &[u8],
     hb: &LeafHeader,
+    mut last: Option<i64>,
     page: &'a [u8],
 ) -> Option<(LeafHeader, Vec<Cell<'a>>)> {
     let h = leaf_header(page)?;
@@ -169,10 +200,6 @@ fn appended_cells<'a>(
     if h.content_start > hb.content_start {
         return None;
     }
-    let mut last = match hb.count {
-        0 => None,
-        n => Some(cell_at(base, hb, n - 1)?.rowid),
-    };
     let new = cells_at(page, &h, hb.count..h.count)?;
     for cell in &new {
         let (start, end) = cell.span();

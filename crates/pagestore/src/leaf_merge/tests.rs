@@ -1092,3 +1092,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn appends_do_not_merge_in_place_over_a_malformed_base() {
+    let cell = |rowid: i64| table_cell(rowid, &[3, 1, rowid as u8, 0]);
+    let base = page(TABLE_LEAF, 1024, &[cell(10), cell(20)]);
+    let content_start = usize::from(read_u16(&base, 5).unwrap());
+    // SQLite's append without parsing the page: the cell below the content area, its pointer
+    // after the last.
+    let raw_append = |page: &[u8], row: Vec<u8>| {
+        let mut page = page.to_vec();
+        let count = usize::from(read_u16(&page, 3).unwrap());
+        let top = usize::from(read_u16(&page, 5).unwrap()) - row.len().max(MIN_CELL);
+        page[top..top + row.len()].copy_from_slice(&row);
+        let at = LEAF_HEADER + 2 * count;
+        page[at..at + 2].copy_from_slice(&(top as u16).to_be_bytes());
+        page[3..5].copy_from_slice(&(count as u16 + 1).to_be_bytes());
+        page[5..7].copy_from_slice(&(top as u16).to_be_bytes());
+        page
+    };
+    let check = |bad: &[u8], general_refuses: bool| {
+        let (mine, theirs) = (raw_append(bad, cell(30)), raw_append(bad, cell(40)));
+        assert!(merge_appends_in_place(bad, &mine, &theirs, KeyRange::Unchanged).is_none());
+        let general = merge_parsed(bad, &mine, &theirs, KeyRange::Unchanged, Window::Changed);
+        assert_eq!(general.is_err(), general_refuses);
+    };
+    // A pointer into the gap, where the merge would write mine's row (a copy of the row there).
+    let mut in_gap = base.clone();
+    let moved = content_start - 40;
+    let row = cell(10);
+    in_gap[moved..moved + row.len()].copy_from_slice(&row);
+    in_gap[LEAF_HEADER..LEAF_HEADER + 2].copy_from_slice(&(moved as u16).to_be_bytes());
+    check(&in_gap, true);
+    // Rowids out of order.
+    check(&page(TABLE_LEAF, 1024, &[cell(20), cell(10)]), true);
+    // The first freeblock in the gap: the copy would write over the chain (the general merge
+    // rebuilds the page without freeblocks, so it may take it).
+    let mut freeblock = base.clone();
+    freeblock[1..3].copy_from_slice(&((content_start - 40) as u16).to_be_bytes());
+    check(&freeblock, false);
+}
