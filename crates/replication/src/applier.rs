@@ -165,7 +165,7 @@ impl Applier {
             }
             match self
                 .engine
-                .apply_change_with_images(&received.change, &received.images)
+                .apply_change_with_images(&received.change, &received.images.pages)
             {
                 Ok(()) => {
                     self.counters.applied_pushed.fetch_add(1, Relaxed);

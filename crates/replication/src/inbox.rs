@@ -2,7 +2,8 @@
 //! and queues; applying (which may wait for earlier LSNs) happens on the applier thread.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
 
@@ -22,7 +23,47 @@ pub struct Received {
     /// Of our own commit, the committing session's new page images (not page 1's, not merged
     /// pages'), so that an applier that gets there first need not rebuild them from the
     /// previous image and the delta (a page copy each); empty for a peer's change.
-    pub images: HashMap<PageNo, Arc<[u8]>>,
+    pub images: OwnImages,
+}
+
+/// Page images riding with our own commit to the applier, counted against a budget of bytes
+/// until dropped: a queue of 16,384 changes must not hold that many commits' pages alive when
+/// the applier falls behind. Over budget, a commit goes without them (the applier rebuilds
+/// its pages, or the session applies it first).
+#[derive(Default)]
+pub struct OwnImages {
+    pub pages: HashMap<PageNo, Arc<[u8]>>,
+    /// The budget the bytes were counted against, and how many (`None`: none counted).
+    counted: Option<(Arc<AtomicUsize>, usize)>,
+}
+
+impl OwnImages {
+    /// `pages`, if their bytes fit in what is left of `budget` (in use at most `max`); else
+    /// none.
+    pub fn within(
+        pages: &HashMap<PageNo, Arc<[u8]>>,
+        budget: &Arc<AtomicUsize>,
+        max: usize,
+    ) -> OwnImages {
+        let bytes: usize = pages.values().map(|p| p.len()).sum();
+        let fits = |used: usize| used.checked_add(bytes).filter(|&total| total <= max);
+        match budget.fetch_update(SeqCst, SeqCst, fits) {
+            Ok(_) if bytes > 0 => OwnImages {
+                pages: pages.clone(),
+                counted: Some((Arc::clone(budget), bytes)),
+            },
+            _ => OwnImages::default(),
+        }
+    }
+}
+
+impl Drop for OwnImages {
+    fn drop(&mut self) {
+        if let Some((budget, bytes)) = self.counted.take() {
+            let before = budget.fetch_sub(bytes, SeqCst);
+            debug_assert!(before >= bytes, "own images budget released twice");
+        }
+    }
 }
 
 pub struct Inbox {
@@ -42,7 +83,7 @@ impl Inbox {
             let received = Received {
                 change,
                 acked,
-                images: HashMap::new(),
+                images: OwnImages::default(),
             };
             self.counters.received.fetch_add(1, Relaxed);
             match self.queue.try_send(received) {
@@ -77,5 +118,35 @@ impl Replication for Inbox {
             applied_lsn: self.engine.applied_lsn(),
             accepted,
         }))
+    }
+}
+
+#[cfg(test)]
+mod own_images_tests {
+    use super::*;
+
+    fn pages(n: u32) -> HashMap<PageNo, Arc<[u8]>> {
+        (1..=n).map(|p| (p, Arc::from(vec![0u8; 100]))).collect()
+    }
+
+    #[test]
+    fn images_over_the_budget_are_left_behind_and_dropping_returns_their_bytes() {
+        let budget = Arc::new(AtomicUsize::new(0));
+        let first = OwnImages::within(&pages(2), &budget, 300);
+        assert_eq!((first.pages.len(), budget.load(SeqCst)), (2, 200));
+        let over = OwnImages::within(&pages(2), &budget, 300);
+        assert!(over.pages.is_empty(), "200 more bytes do not fit in 100");
+        assert_eq!(budget.load(SeqCst), 200);
+        let fits = OwnImages::within(&pages(1), &budget, 300);
+        assert_eq!((fits.pages.len(), budget.load(SeqCst)), (1, 300));
+        drop(first);
+        drop(over);
+        assert_eq!(budget.load(SeqCst), 100);
+        drop(fits);
+        assert_eq!(budget.load(SeqCst), 0);
+        assert!(OwnImages::within(&HashMap::new(), &budget, 300)
+            .pages
+            .is_empty());
+        assert_eq!(budget.load(SeqCst), 0);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Weak};
 
@@ -13,13 +14,17 @@ use borealis_rpc::replication::replication_server::ReplicationServer;
 use parking_lot::RwLock;
 
 use crate::applier::{Applier, LagSink};
-use crate::inbox::{Inbox, Received};
+use crate::inbox::{Inbox, OwnImages, Received};
 use crate::outbox::Peer;
 use crate::stats::{Counters, ReplicationStats};
 
 /// Received changes waiting for the applier: a few seconds of a busy cluster's commits. When
 /// full, pushes are dropped and the applier fetches the gap from the page store.
 const INBOX_QUEUE: usize = 16384;
+
+/// Bytes of our own commits' page images waiting for the applier at once (see `OwnImages`):
+/// about 340 commits of six 16 KiB pages, a third of a second of a busy instance's commits.
+const OWN_IMAGE_BUDGET: usize = 32 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicationError {
@@ -51,6 +56,8 @@ pub struct Replicator {
     counters: Arc<Counters>,
     /// The applier's queue, for this instance's own commits.
     own: std::sync::mpsc::SyncSender<Received>,
+    /// Bytes of page images in `own`'s changes not yet dropped (see `OwnImages`).
+    own_image_bytes: Arc<AtomicUsize>,
     priority: Arc<ThreadPriority>,
 }
 
@@ -112,6 +119,7 @@ impl Replicator {
             peers: RwLock::new(HashMap::new()),
             counters: counters.clone(),
             own: tx,
+            own_image_bytes: Arc::default(),
             priority: priority.clone(),
         });
         let weak: Weak<Replicator> = Arc::downgrade(&replicator);
@@ -158,7 +166,7 @@ impl Replicator {
         let _ = self.own.try_send(Received {
             change: change.clone(),
             acked: 0,
-            images: images.clone(),
+            images: OwnImages::within(images, &self.own_image_bytes, OWN_IMAGE_BUDGET),
         });
         let peers = self.peers.read();
         if peers.is_empty() {
