@@ -1,9 +1,10 @@
 //! `RemotePageStore`: the [`PageStore`] an instance uses to reach the storage process.
 //!
-//! Calls block the calling thread (sessions run on their own threads) on a small private tokio
-//! runtime. Reads are idempotent and retried briefly so a restarting storage process is ridden
-//! out; a commit is sent once, and a lost reply is reported as [`CommitError::Unavailable`]
-//! (the outcome is unknown — never guessed).
+//! Calls block the calling thread (sessions run on their own threads). Commits go on the
+//! client's commit link ([`crate::commit_link`]); every other call is gRPC, on a small private
+//! tokio runtime. Reads are idempotent and retried briefly so a restarting storage process is
+//! ridden out; a commit is sent once, and a lost reply is reported as
+//! [`CommitError::Unavailable`] (the outcome is unknown — never guessed).
 //!
 //! Snapshots are pinned in this process; the store only holds one lease per client at the
 //! client's *horizon* (its oldest pinned LSN), renewed every [`RENEW_EVERY`]. A pin below the
@@ -19,11 +20,13 @@ use borealis_pagestore::{
     CommitError, CommitReceipt, CommittedChange, Lsn, PageDelta, PageNo, PageStore, PageVersion,
     ReadError, SnapshotPin, StoreStats, SubscribeError, Subscription, WriteSet,
 };
+use borealis_rpc::frame;
 use borealis_rpc::pageservice as pb;
 use borealis_rpc::pageservice::page_service_client::PageServiceClient;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex, MutexGuard};
 use tonic::transport::{Channel, Endpoint};
 
+use crate::commit_link::client::{CommitLink, Completion, Ticket};
 use crate::membership::MemberInfo;
 use crate::priority::ThreadPriority;
 
@@ -56,8 +59,8 @@ pub enum ClientError {
     Runtime(std::io::Error),
 }
 
-/// Called on the client's runtime with each commit made through this client, as soon as its
-/// reply arrives — before the committing session's thread is woken, so a session waiting for
+/// Called on the commit link's reader thread with each commit made through this client, as
+/// soon as its reply arrives — before the committing session's thread is woken, so a session waiting for
 /// a CPU does not hold the change back from the peers (replication pushes from here). It must
 /// be quick and must not block. With the change come the committing session's new images of
 /// the pages the store did not merge, when it gave them (`commit_merging_with_images`).
@@ -70,8 +73,52 @@ struct HorizonState {
     max_pinned: Lsn,
 }
 
+/// Where a session waits for its commit's completion.
+#[derive(Default)]
+struct CommitSlot {
+    result: Mutex<Option<Result<CommitReceipt, CommitError>>>,
+    filled: Condvar,
+}
+
+impl CommitSlot {
+    fn fill(&self, result: Result<CommitReceipt, CommitError>) {
+        let mut slot = self.result.lock();
+        debug_assert!(slot.is_none(), "a commit completed twice");
+        *slot = Some(result);
+        self.filled.notify_one();
+    }
+
+    /// The commit's result; past [`CALL_TIMEOUT`] the commit is abandoned as unavailable,
+    /// unless its completion has already begun (then it is waited for: it does not block).
+    fn wait(&self, ticket: &Ticket) -> Result<CommitReceipt, CommitError> {
+        let deadline = Instant::now() + CALL_TIMEOUT;
+        let mut result = self.result.lock();
+        // Bounded by the deadline, then by the completion, which only builds the receipt.
+        loop {
+            if let Some(r) = result.take() {
+                return r;
+            }
+            if self.filled.wait_until(&mut result, deadline).timed_out() && result.is_none() {
+                let abandoned = MutexGuard::unlocked(&mut result, || ticket.abandon());
+                if abandoned.is_some() {
+                    return Err(CommitError::Unavailable(format!(
+                        "no commit reply from the page service within {CALL_TIMEOUT:?}; \
+                         the commit's outcome is unknown"
+                    )));
+                }
+                // Its completion is running: wait for it without a deadline.
+                while result.is_none() {
+                    self.filled.wait(&mut result);
+                }
+            }
+        }
+    }
+}
+
 struct Inner {
+    /// Runs the gRPC calls; commits go on `link` instead.
     runtime: tokio::runtime::Runtime,
+    link: CommitLink,
     client: PageServiceClient<Channel>,
     addr: String,
     page_size: usize,
@@ -96,8 +143,8 @@ impl RemotePageStore {
         Self::connect_at_priority(addr, wait, None)
     }
 
-    /// [`Self::connect`], with the client's I/O threads (which deliver commit replies and run
-    /// the commit hook) at `priority`.
+    /// [`Self::connect`], with the client's I/O threads (among them the commit link's reader,
+    /// which delivers commit replies and runs the commit hook) at `priority`.
     pub fn connect_at_priority(
         addr: &str,
         wait: Duration,
@@ -110,7 +157,7 @@ impl RemotePageStore {
             .worker_threads(1)
             .thread_name("pageservice-client")
             .enable_all();
-        if let Some(priority) = priority {
+        if let Some(priority) = priority.clone() {
             builder.on_thread_start(move || priority.apply());
         }
         let runtime = builder.build().map_err(ClientError::Runtime)?;
@@ -157,6 +204,7 @@ impl RemotePageStore {
         Ok(RemotePageStore {
             inner: Arc::new(Inner {
                 runtime,
+                link: CommitLink::new(addr, priority),
                 client,
                 addr: addr.to_string(),
                 page_size: hello.page_size as usize,
@@ -251,27 +299,22 @@ impl Inner {
         Err(last.unwrap_or_else(|| tonic::Status::unavailable("no attempt made")))
     }
 
-    /// Send a commit once (retrying one whose reply was lost could commit it twice) and call
-    /// the hook with the committed change.
-    async fn commit(
-        self: Arc<Self>,
+    /// Finish a commit sent once on the commit link (retrying one whose reply was lost could
+    /// commit it twice): its receipt, after the hook has seen the committed change. Runs on
+    /// the link's reader thread.
+    fn finish_commit(
+        &self,
+        reply: Result<pb::CommitReply, String>,
         ws: WriteSet,
         images: Vec<Option<Arc<[u8]>>>,
     ) -> Result<CommitReceipt, CommitError> {
-        let req = borealis_rpc::write_set_to_wire(&ws);
+        let reply = reply.map_err(CommitError::Unavailable)?;
         // The images by page, for the hook: the i-th image is of the i-th delta's page.
         let mut by_page: HashMap<PageNo, Arc<[u8]>> = HashMap::new();
         if self.commit_hook.get().is_some() {
             let pages = ws.deltas.iter().map(|d| d.page_no);
             by_page.extend(pages.zip(images).filter_map(|(p, i)| i.map(|i| (p, i))));
         }
-        let reply = self
-            .client
-            .clone()
-            .commit(req)
-            .await
-            .map_err(|s| CommitError::Unavailable(s.message().to_string()))?
-            .into_inner();
         let origin = ws.origin;
         let receipt = self.receipt(reply, ws.deltas)?;
         // A write set without deltas committed nothing (the receipt names the latest LSN).
@@ -523,28 +566,28 @@ impl PageStore for RemotePageStore {
         self.commit_merging_with_images(ws, Vec::new())
     }
 
-    /// Commits like [`PageStore::commit_merging`]; the images go to the commit hook (the
-    /// store itself builds its page versions from the deltas).
+    /// Commits like [`PageStore::commit_merging`], on the commit link; the images go to the
+    /// commit hook (the store itself builds its page versions from the deltas).
     fn commit_merging_with_images(
         &self,
         ws: WriteSet,
         images: Vec<Option<Arc<[u8]>>>,
     ) -> Result<CommitReceipt, CommitError> {
-        if self.inner.commit_hook.get().is_none() {
-            return self
-                .inner
-                .runtime
-                .block_on(Inner::commit(self.inner.clone(), ws, images));
+        let request = borealis_rpc::write_set_to_wire(&ws);
+        let bytes = prost::Message::encoded_len(&request);
+        if bytes > frame::MAX_FRAME_PAYLOAD {
+            return Err(CommitError::Invalid(format!(
+                "a commit of {bytes} bytes exceeds the page service's limit of {} bytes",
+                frame::MAX_FRAME_PAYLOAD
+            )));
         }
-        // Spawned, so that the hook runs on the runtime's thread that receives the reply.
-        let task = self
-            .inner
-            .runtime
-            .spawn(Inner::commit(self.inner.clone(), ws, images));
-        self.inner
-            .runtime
-            .block_on(task)
-            .map_err(|e| CommitError::Unavailable(format!("commit task: {e}")))?
+        let slot = Arc::new(CommitSlot::default());
+        let done: Completion = {
+            let (inner, slot) = (self.inner.clone(), slot.clone());
+            Box::new(move |reply| slot.fill(inner.finish_commit(reply, ws, images)))
+        };
+        let ticket = self.inner.link.send(&request, done);
+        slot.wait(&ticket)
     }
 
     fn pin(&self, at: Lsn) -> Result<SnapshotPin, ReadError> {

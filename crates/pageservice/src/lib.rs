@@ -7,6 +7,7 @@
 //! already talks to is the natural place to learn who the peers are.
 
 pub mod client;
+mod commit_link;
 mod leases;
 pub mod membership;
 pub mod priority;

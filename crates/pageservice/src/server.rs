@@ -1,4 +1,5 @@
-//! The storage process's gRPC service: a [`LocalPageStore`] served to instances.
+//! The storage process's gRPC service: a [`LocalPageStore`] served to instances. Commits from
+//! instances arrive on commit links on the same port ([`crate::commit_link`]).
 //!
 //! Store calls block (a commit waits for its group's fsync, a read may go to disk), so each runs
 //! on tokio's blocking pool; the async side only decodes, validates and encodes.
@@ -94,7 +95,9 @@ pub fn serve(store: Arc<LocalPageStore>, addr: SocketAddr) -> Result<StorageHand
         members: Arc::new(Membership::default()),
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let incoming = borealis_rpc::incoming(listener);
+    let (grpc, incoming) = tokio::sync::mpsc::channel(ACCEPT_QUEUE);
+    runtime.spawn(accept(listener, grpc, store.clone()));
+    let incoming = tokio_stream::wrappers::ReceiverStream::new(incoming);
     let svc = PageServiceServer::new(service)
         .max_decoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES);
@@ -123,6 +126,50 @@ pub fn serve(store: Arc<LocalPageStore>, addr: SocketAddr) -> Result<StorageHand
         shutdown: Some(tx),
         runtime: Some(runtime),
     })
+}
+
+/// Accepted gRPC connections waiting for tonic to take them.
+const ACCEPT_QUEUE: usize = 64;
+
+/// How long a new connection may stay silent before it is dropped unrouted.
+const FIRST_BYTE_WAIT: Duration = Duration::from_secs(10);
+
+/// Accept connections on the page service's port and route each by its first byte: a commit
+/// link (see [`crate::commit_link`]) is served here, anything else goes to tonic.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    grpc: tokio::sync::mpsc::Sender<std::io::Result<tokio::net::TcpStream>>,
+    store: Arc<LocalPageStore>,
+) {
+    // Ends when the runtime shuts down.
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: pause rather than spin.
+                tracing::warn!(error = %e, "page service accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // Nagle off on both kinds: see `borealis_rpc::incoming`.
+        if stream.set_nodelay(true).is_err() {
+            continue;
+        }
+        let (grpc, store) = (grpc.clone(), store.clone());
+        tokio::spawn(async move {
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(FIRST_BYTE_WAIT, stream.peek(&mut first)).await {
+                Ok(Ok(1)) if first[0] == borealis_rpc::frame::LINK_MAGIC[0] => {
+                    crate::commit_link::server::serve_link(stream, store).await
+                }
+                Ok(Ok(1)) => {
+                    let _ = grpc.send(Ok(stream)).await;
+                }
+                _ => {} // closed, failed or silent: dropped
+            }
+        });
+    }
 }
 
 /// Run a blocking store call on the blocking pool.
@@ -200,26 +247,9 @@ impl PageService for Service {
         &self,
         request: Request<pb::CommitRequest>,
     ) -> Result<Response<pb::CommitReply>, Status> {
-        let ws = borealis_rpc::write_set_from_wire(request.into_inner(), self.store.page_size())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        // On this task, not the blocking pool: validation takes the store's locks only briefly,
-        // and the wait for the fsync holds no thread (see `commit_merging_async`).
-        let result = match self.store.commit_merging_async(ws).await {
-            Ok(receipt) => pb::commit_reply::Result::Committed(pb::Committed {
-                lsn: receipt.lsn,
-                db_pages: receipt.db_pages,
-                merged: receipt
-                    .deltas
-                    .iter()
-                    .filter(|d| receipt.merged.contains(&d.page_no))
-                    .map(borealis_rpc::delta_to_wire)
-                    .collect(),
-            }),
-            Err(e) => borealis_rpc::commit_error_to_wire(&e),
-        };
-        Ok(Response::new(pb::CommitReply {
-            result: Some(result),
-        }))
+        // Instances commit over their commit link; this call gives the same answers.
+        let reply = crate::commit_link::server::commit(&self.store, request.into_inner()).await;
+        Ok(Response::new(reply))
     }
 
     async fn set_horizon(

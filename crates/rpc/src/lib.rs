@@ -6,8 +6,9 @@
 //! the page store's types ([`borealis_pagestore`]); serving and calling live in the
 //! `pageservice` and `replication` crates, which accept connections through [`incoming`].
 
-/// Version of the wire format; a client refuses a server of another version.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version of the wire format; a client refuses a server of another version. 3: commits go
+/// on a commit link ([`frame`]), which a version-2 page service does not accept.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Largest gRPC message either side accepts: a commit of many pages, or a batch of changes.
 pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
@@ -35,6 +36,7 @@ pub mod generated {
     }
 }
 
+pub mod frame;
 mod listen;
 pub use listen::incoming;
 
