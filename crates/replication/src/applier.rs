@@ -64,7 +64,12 @@ impl Applier {
         let mut last_poll = Instant::now();
         let mut last_push = Instant::now();
         loop {
-            match self.next_received(&buffer) {
+            // With nothing buffered, nothing is due before the next quiet poll: a shorter
+            // wait only woke the thread (a context switch) for nothing between pushes.
+            let until_poll = STORE_POLL
+                .saturating_sub(last_poll.elapsed().min(last_push.elapsed()))
+                .max(GAP_WAIT);
+            match self.next_received(&buffer, until_poll) {
                 Ok(Some(first)) => {
                     last_push = Instant::now();
                     self.hold(&mut buffer, &fetched, first);
@@ -99,8 +104,8 @@ impl Applier {
         }
     }
 
-    /// The next received change, if one comes within `GAP_WAIT` (no gap open) or `GAP_SLICE`
-    /// (a gap open).
+    /// The next received change, if one comes within `idle_wait` (no gap open) or
+    /// `GAP_SLICE` (a gap open).
     ///
     /// While a gap is open the missing change is often this instance's own commit, which the
     /// committing session applies, not the applier: then wait on the engine in short slices
@@ -109,9 +114,10 @@ impl Applier {
     fn next_received(
         &self,
         buffer: &BTreeMap<Lsn, Received>,
+        idle_wait: Duration,
     ) -> Result<Option<Received>, Disconnected> {
         let Some(&first) = buffer.keys().next() else {
-            return match self.queue.recv_timeout(GAP_WAIT) {
+            return match self.queue.recv_timeout(idle_wait) {
                 Ok(received) => Ok(Some(received)),
                 Err(RecvTimeoutError::Timeout) => Ok(None),
                 Err(RecvTimeoutError::Disconnected) => Err(Disconnected),
