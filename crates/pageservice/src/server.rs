@@ -13,6 +13,7 @@ use borealis_rpc::pageservice as pb;
 use borealis_rpc::pageservice::page_service_server::{PageService, PageServiceServer};
 use tonic::{Request, Response, Status};
 
+use crate::commit_link::server::Links;
 use crate::leases::Leases;
 use crate::membership::Membership;
 
@@ -42,6 +43,7 @@ pub struct StorageHandle {
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     runtime: Option<tokio::runtime::Runtime>,
+    links: Arc<Links>,
 }
 
 impl StorageHandle {
@@ -61,6 +63,7 @@ impl StorageHandle {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_timeout(Duration::from_secs(5));
         }
+        self.links.close_all();
     }
 }
 
@@ -96,7 +99,8 @@ pub fn serve(store: Arc<LocalPageStore>, addr: SocketAddr) -> Result<StorageHand
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (grpc, incoming) = tokio::sync::mpsc::channel(ACCEPT_QUEUE);
-    runtime.spawn(accept(listener, grpc, store.clone()));
+    let links = Arc::new(Links::default());
+    runtime.spawn(accept(listener, grpc, store.clone(), links.clone()));
     let incoming = tokio_stream::wrappers::ReceiverStream::new(incoming);
     let svc = PageServiceServer::new(service)
         .max_decoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES)
@@ -125,6 +129,7 @@ pub fn serve(store: Arc<LocalPageStore>, addr: SocketAddr) -> Result<StorageHand
         addr: local,
         shutdown: Some(tx),
         runtime: Some(runtime),
+        links,
     })
 }
 
@@ -140,6 +145,7 @@ async fn accept(
     listener: tokio::net::TcpListener,
     grpc: tokio::sync::mpsc::Sender<std::io::Result<tokio::net::TcpStream>>,
     store: Arc<LocalPageStore>,
+    links: Arc<Links>,
 ) {
     // Ends when the runtime shuts down.
     loop {
@@ -156,12 +162,20 @@ async fn accept(
         if stream.set_nodelay(true).is_err() {
             continue;
         }
-        let (grpc, store) = (grpc.clone(), store.clone());
+        let (grpc, store, links) = (grpc.clone(), store.clone(), links.clone());
         tokio::spawn(async move {
             let mut first = [0u8; 1];
             match tokio::time::timeout(FIRST_BYTE_WAIT, stream.peek(&mut first)).await {
                 Ok(Ok(1)) if first[0] == borealis_rpc::frame::LINK_MAGIC[0] => {
-                    crate::commit_link::server::serve_link(stream, store).await
+                    // A link is served on threads of its own: back to a blocking socket.
+                    let stream = stream.into_std().and_then(|s| {
+                        s.set_nonblocking(false)?;
+                        Ok(s)
+                    });
+                    match stream {
+                        Ok(stream) => crate::commit_link::server::start(stream, store, links),
+                        Err(e) => tracing::warn!(error = %e, "cannot take a commit link"),
+                    }
                 }
                 Ok(Ok(1)) => {
                     let _ = grpc.send(Ok(stream)).await;
@@ -248,8 +262,12 @@ impl PageService for Service {
         request: Request<pb::CommitRequest>,
     ) -> Result<Response<pb::CommitReply>, Status> {
         // Instances commit over their commit link; this call gives the same answers.
-        let reply = crate::commit_link::server::commit(&self.store, request.into_inner()).await;
-        Ok(Response::new(reply))
+        let result =
+            match borealis_rpc::write_set_from_wire(request.into_inner(), self.store.page_size()) {
+                Ok(ws) => self.store.commit_merging_async(ws).await,
+                Err(e) => Err(borealis_pagestore::CommitError::Invalid(e.to_string())),
+            };
+        Ok(Response::new(crate::commit_link::server::reply(result)))
     }
 
     async fn set_horizon(

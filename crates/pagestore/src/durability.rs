@@ -26,18 +26,26 @@ struct Waiter {
     wake: Wake,
 }
 
-/// How a waiter is woken: a parked thread, or an async task (the page service's commits,
-/// which then need no thread of their own while the fsync runs).
+/// What [`Durability::when_durable`] runs: with `Ok` once the LSN is durable, or with the
+/// log's failure. It runs on the flusher's thread, so it must be quick and never block.
+pub(crate) type DurableCall = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// How a waiter is woken: a parked thread, an async task (which then needs no thread of its
+/// own while the fsync runs), or a call made on the waking thread (the page service's commit
+/// links: the reply goes out from the flusher, with no thread woken to send it).
 enum Wake {
     Thread(Thread),
     Task(Waker),
+    Call(DurableCall),
 }
 
 impl Wake {
-    fn wake(self) {
+    /// `failure`: why the log failed, if that is why the waiter is woken.
+    fn wake(self, failure: Option<&str>) {
         match self {
             Wake::Thread(thread) => thread.unpark(),
             Wake::Task(waker) => waker.wake(),
+            Wake::Call(call) => call(failure.map_or(Ok(()), |m| Err(m.to_string()))),
         }
     }
 }
@@ -123,6 +131,32 @@ impl Durability {
         }
     }
 
+    /// Run `call` once `lsn` is durable (at once if it is), or with the reason once the log
+    /// has failed. Never blocks.
+    pub(crate) fn when_durable(&self, lsn: Lsn, call: DurableCall) {
+        if self.lsn() >= lsn {
+            return call(Ok(()));
+        }
+        if let Some(msg) = self.failure() {
+            return call(Err(msg));
+        }
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        self.waiters.lock().push(Waiter {
+            lsn,
+            token,
+            wake: Wake::Call(call),
+        });
+        // Re-check: a flush or failure between the checks above and the push could not see
+        // this waiter. Whoever takes the entry out of the list runs it, so it runs once.
+        let durable = self.lsn() >= lsn;
+        if durable || self.failed.load(Ordering::SeqCst) {
+            if let Some(waiter) = self.take(token) {
+                let failure = if durable { None } else { self.failure() };
+                waiter.wake.wake(failure.as_deref());
+            }
+        }
+    }
+
     /// The flusher made every LSN ≤ `lsn` durable: readers may see it from now on. Its
     /// committers are woken by [`Durability::wake`] (a committer that arrives in between
     /// returns at once).
@@ -146,7 +180,7 @@ impl Durability {
             ready
         };
         for w in ready {
-            w.wake.wake();
+            w.wake.wake(None);
         }
     }
 
@@ -156,8 +190,9 @@ impl Durability {
         self.failure.lock().get_or_insert(msg);
         self.failed.store(true, Ordering::SeqCst);
         let waiters = std::mem::take(&mut *self.waiters.lock());
+        let reason = self.failure();
         for w in waiters {
-            w.wake.wake();
+            w.wake.wake(reason.as_deref());
         }
     }
 
@@ -165,6 +200,13 @@ impl Durability {
     /// [`Durability::fail`] took the list would otherwise stay, as no flush follows a failure.
     fn forget(&self, token: u64) {
         self.waiters.lock().retain(|w| w.token != token);
+    }
+
+    /// Take a waiter's entry out of the list, if it is still there.
+    fn take(&self, token: u64) -> Option<Waiter> {
+        let mut waiters = self.waiters.lock();
+        let i = waiters.iter().position(|w| w.token == token)?;
+        Some(waiters.swap_remove(i))
     }
 }
 
@@ -293,6 +335,35 @@ mod tests {
         thread::sleep(Duration::from_millis(20));
         d.fail("log write failed".into());
         assert_eq!(waiter.join().unwrap(), Err("log write failed".to_string()));
+    }
+
+    #[test]
+    fn a_call_runs_once_when_durable_or_with_the_failure() {
+        let d = Durability::new(3);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let call = |tag: u64| -> DurableCall {
+            let tx = tx.clone();
+            Box::new(move |r| tx.send((tag, r)).unwrap())
+        };
+        d.when_durable(3, call(3));
+        assert_eq!(
+            rx.try_recv(),
+            Ok((3, Ok(()))),
+            "already durable: run at once"
+        );
+        d.when_durable(5, call(5));
+        d.when_durable(4, call(4));
+        assert!(rx.try_recv().is_err(), "not yet durable");
+        d.publish(4);
+        d.wake(4);
+        assert_eq!(rx.try_recv(), Ok((4, Ok(()))));
+        assert!(rx.try_recv().is_err(), "5 is not durable");
+        d.fail("disk full".into());
+        assert_eq!(rx.try_recv(), Ok((5, Err("disk full".to_string()))));
+        d.when_durable(6, call(6));
+        assert_eq!(rx.try_recv(), Ok((6, Err("disk full".to_string()))));
+        assert!(rx.try_recv().is_err(), "each call ran once");
+        assert!(d.waiters.lock().is_empty());
     }
 
     #[test]

@@ -28,4 +28,4 @@ pub use api::*;
 pub use delta::changed_ranges;
 pub use error::StoreError;
 pub use options::StoreOptions;
-pub use store::LocalPageStore;
+pub use store::{CommitDone, LocalPageStore};

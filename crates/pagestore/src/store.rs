@@ -113,6 +113,9 @@ pub(crate) struct Inner {
 }
 
 /// The page store over a local directory. See the crate docs.
+/// What [`LocalPageStore::commit_merging_then`] calls with a commit's result.
+pub type CommitDone = Box<dyn FnOnce(Result<CommitReceipt, CommitError>) + Send>;
+
 pub struct LocalPageStore {
     inner: Arc<Inner>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -234,6 +237,32 @@ impl LocalPageStore {
                 Ok(receipt)
             }
         }
+    }
+
+    /// [`PageStore::commit_merging`] that hands its result to `done` instead of returning it:
+    /// the validation runs on the calling thread (it may wait briefly for the store's locks,
+    /// or for room in the log buffer), and `done` runs there too for a commit that needs no
+    /// fsync or is refused — otherwise on the flusher's thread right after the fsync, where it
+    /// must be quick and never block. The page service's commit links commit this way: their
+    /// replies go out without a thread woken to send them.
+    pub fn commit_merging_then(&self, ws: WriteSet, done: CommitDone) {
+        let appended = match self.inner.begin_commit(ws, &[]) {
+            Ok(Begun::Appended(receipt)) => receipt,
+            Ok(Begun::Done(receipt)) => return done(Ok(receipt)),
+            Err(e) => return done(Err(e)),
+        };
+        let inner = Arc::clone(&self.inner);
+        let lsn = appended.lsn;
+        self.inner.durable.when_durable(
+            lsn,
+            Box::new(move |durable| match durable {
+                Ok(()) => {
+                    inner.counters.commits.fetch_add(1, Ordering::Relaxed);
+                    done(Ok(appended))
+                }
+                Err(msg) => done(Err(CommitError::LogFailed(msg))),
+            }),
+        );
     }
 
     /// Stop the background threads (pending commits are flushed first). Later commits fail
