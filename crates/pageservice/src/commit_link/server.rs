@@ -244,3 +244,48 @@ fn send_without_waiting(socket: &TcpStream, bytes: &[u8]) -> std::io::Result<usi
     }
     Ok(sent as usize)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn failure_reply(message_bytes: usize) -> pb::CommitReply {
+        reply(Err(CommitError::Invalid("x".repeat(message_bytes))))
+    }
+
+    /// Replies the socket does not take at once wait in the overflow and arrive after the
+    /// ones before them, whole and in order, once the instance reads again.
+    #[test]
+    fn replies_beyond_the_socket_buffer_arrive_in_order() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        let writer = ReplyWriter::start(server_side).unwrap();
+        // 24 MiB: well past loopback socket buffers, with the client not reading yet.
+        const REPLIES: u64 = 6_000;
+        for id in 0..REPLIES {
+            writer.send(id, &failure_reply(4096));
+        }
+        {
+            let state = writer.state.lock();
+            assert!(
+                !state.bytes.is_empty() || state.writing,
+                "the socket cannot have taken 24 MiB unread"
+            );
+        }
+        let mut read = BufReader::new(client);
+        let mut payload = Vec::new();
+        for id in 0..REPLIES {
+            let (got, reply) =
+                frame::read_blocking::<pb::CommitReply>(&mut read, &mut payload).unwrap();
+            assert_eq!(got, id);
+            assert_eq!(reply, failure_reply(4096));
+        }
+        writer.close();
+        assert!(matches!(
+            frame::read_blocking::<pb::CommitReply>(&mut read, &mut payload),
+            Err(FrameError::Closed) | Err(FrameError::Io(_))
+        ));
+    }
+}
