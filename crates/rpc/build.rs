@@ -6,11 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::env::set_var("PROTOC", protoc);
     println!("cargo:rerun-if-changed=proto");
     tonic_prost_build::configure().compile_protos(
-        &[
-            "proto/change.proto",
-            "proto/pageservice.proto",
-            "proto/replication.proto",
-        ],
+        &["proto/change.proto", "proto/pageservice.proto"],
         &["proto"],
     )?;
     Ok(())

@@ -1,17 +1,19 @@
-//! The receive side: the gRPC service peers push to, one stream per peer. It only validates
-//! and queues; applying (which may wait for earlier LSNs) happens on the applier thread.
+//! The receive side: peers' replication links, each read on a thread of its own. It only
+//! validates and queues; applying (which may wait for earlier LSNs) happens on the applier
+//! thread.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicUsize;
+use std::io::{BufReader, Read};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
 
-use borealis_engine::Engine;
+use borealis_pageservice::priority::ThreadPriority;
 use borealis_pagestore::{CommittedChange, PageNo};
-use borealis_rpc::replication::replication_server::Replication;
-use borealis_rpc::replication::{PushReply, PushRequest};
-use tonic::{Request, Response, Status, Streaming};
+use borealis_rpc::change::Change;
+use borealis_rpc::frame::{self, FrameError, REPLICATION_MAGIC};
 
 use crate::stats::Counters;
 
@@ -66,58 +68,119 @@ impl Drop for OwnImages {
     }
 }
 
+/// Peer links read at once, at most: one per live peer is normal (15 at most), a few more
+/// while restarted peers reconnect; beyond it a new connection is closed at once.
+const MAX_LINKS: usize = 64;
+
+/// Read buffer per link: one read takes in every change that arrived together.
+const READ_BUFFER: usize = 256 << 10;
+
 pub struct Inbox {
-    pub engine: Arc<Engine>,
     pub page_size: usize,
     pub queue: SyncSender<Received>,
     pub counters: Arc<Counters>,
+    /// Links being read now (bounded by [`MAX_LINKS`]).
+    links: AtomicUsize,
 }
 
 impl Inbox {
-    /// Validate and queue one batch; false if the queue was full and changes were dropped.
-    fn queue_batch(&self, batch: PushRequest) -> Result<bool, Status> {
-        let mut accepted = true;
-        for wire in batch.changes {
+    pub fn new(page_size: usize, queue: SyncSender<Received>, counters: Arc<Counters>) -> Inbox {
+        Inbox {
+            page_size,
+            queue,
+            counters,
+            links: AtomicUsize::new(0),
+        }
+    }
+
+    /// Accept peers' replication links on `listener` (a thread), each read on a thread of
+    /// its own at `priority`, until `stop` is set (and the listener woken by a connection).
+    pub fn listen(
+        self: Arc<Self>,
+        listener: TcpListener,
+        priority: Arc<ThreadPriority>,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<()> {
+        std::thread::Builder::new()
+            .name("replication-accept".into())
+            .spawn(move || {
+                // One iteration per connection; ends when the replicator stops.
+                for stream in listener.incoming() {
+                    if stop.load(SeqCst) {
+                        return;
+                    }
+                    match stream {
+                        Ok(stream) => self.clone().start_link(stream, priority.clone()),
+                        Err(e) => {
+                            // Out of descriptors and the like: pause rather than spin.
+                            tracing::warn!(error = %e, "replication accept failed");
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                        }
+                    }
+                }
+            })?;
+        Ok(())
+    }
+
+    fn start_link(self: Arc<Self>, stream: TcpStream, priority: Arc<ThreadPriority>) {
+        if self.links.fetch_add(1, SeqCst) >= MAX_LINKS {
+            self.links.fetch_sub(1, SeqCst);
+            tracing::warn!("too many replication links; refusing one");
+            return;
+        }
+        let peer = stream
+            .peer_addr()
+            .map_or_else(|_| "?".to_string(), |a| a.to_string());
+        let spawned = std::thread::Builder::new()
+            .name("replication-in".into())
+            .spawn(move || {
+                priority.apply();
+                match self.read_link(stream) {
+                    Ok(()) | Err(FrameError::Closed) => {
+                        tracing::debug!(%peer, "replication link closed")
+                    }
+                    Err(e) => tracing::warn!(%peer, error = %e, "replication link dropped"),
+                }
+                self.links.fetch_sub(1, SeqCst);
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot read a replication link");
+        }
+    }
+
+    /// Read one peer's link until it closes: each change is validated and queued for the
+    /// applier (a full queue drops it; the applier fills the gap from the page store).
+    fn read_link(&self, stream: TcpStream) -> Result<(), FrameError> {
+        stream.set_nodelay(true)?;
+        let mut read = BufReader::with_capacity(READ_BUFFER, stream);
+        let mut magic = [0u8; REPLICATION_MAGIC.len()];
+        read.read_exact(&mut magic)?;
+        if magic != REPLICATION_MAGIC {
+            return Err(FrameError::Io(std::io::Error::other(
+                "not a replication link (bad magic)",
+            )));
+        }
+        let mut payload = Vec::new();
+        // One iteration per change; ends when the peer closes the link or sends garbage.
+        loop {
+            let (_, wire) = frame::read_blocking::<Change>(&mut read, &mut payload)?;
             let (change, acked) = borealis_rpc::change_from_wire(wire, self.page_size)
-                .map_err(|e| Status::invalid_argument(e.to_string()))?;
+                .map_err(|e| FrameError::Io(std::io::Error::other(e.to_string())))?;
+            self.counters.received.fetch_add(1, Relaxed);
             let received = Received {
                 change,
                 acked,
                 images: OwnImages::default(),
             };
-            self.counters.received.fetch_add(1, Relaxed);
             match self.queue.try_send(received) {
                 Ok(()) => {}
-                // The applier is behind: drop, it fills the gap from the page store.
                 Err(TrySendError::Full(_)) => {
                     self.counters.receive_dropped.fetch_add(1, Relaxed);
-                    accepted = false;
                 }
-                Err(TrySendError::Disconnected(_)) => {
-                    return Err(Status::unavailable("instance is shutting down"))
-                }
+                // The applier is gone: the instance is shutting down.
+                Err(TrySendError::Disconnected(_)) => return Ok(()),
             }
         }
-        Ok(accepted)
-    }
-}
-
-#[tonic::async_trait]
-impl Replication for Inbox {
-    async fn push(
-        &self,
-        request: Request<Streaming<PushRequest>>,
-    ) -> Result<Response<PushReply>, Status> {
-        let mut stream = request.into_inner();
-        let mut accepted = true;
-        // One iteration per batch; ends when the sender closes the stream or it breaks.
-        while let Some(batch) = stream.message().await? {
-            accepted &= self.queue_batch(batch)?;
-        }
-        Ok(Response::new(PushReply {
-            applied_lsn: self.engine.applied_lsn(),
-            accepted,
-        }))
     }
 }
 

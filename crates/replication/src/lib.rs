@@ -5,7 +5,7 @@
 //! ([`applier`]) applies changes to the engine's buffer pool strictly in LSN order. Anything
 //! missing — a push dropped by a full queue, a peer that died between its commit and its push,
 //! a restart — is fetched from the page store, which holds every change. No queue is
-//! unbounded, and a slow or dead peer never blocks a commit: pushes are `try_send`.
+//! unbounded, and a slow or dead peer never blocks a commit: pushes never wait.
 
 mod applier;
 mod inbox;

@@ -1,137 +1,286 @@
-//! The push side: one bounded queue and one sender task per peer, which feeds one long-lived
-//! push stream to that peer.
+//! The push side: one replication link per peer (a TCP connection carrying frames of committed
+//! changes, see `borealis_rpc::frame`), written without ever waiting.
+//!
+//! The commit hook offers each change to every peer on the thread that received the commit's
+//! reply; a change the peer's socket takes whole costs one `send` there and wakes no thread.
+//! What a slow peer does not take waits in a bounded overflow; beyond it changes are dropped
+//! for that peer, which fetches them from the page store. A link that breaks is reconnected
+//! by the peer's connector thread, asleep while the link is up.
 
+use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use borealis_rpc::change::Change;
-use borealis_rpc::replication::replication_client::ReplicationClient;
-use borealis_rpc::replication::PushRequest;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{Channel, Endpoint};
+use borealis_pageservice::priority::ThreadPriority;
+use borealis_rpc::frame::REPLICATION_MAGIC;
+use borealis_rpc::frame_writer::{FrameWriter, SendError};
+use parking_lot::{Condvar, Mutex};
 
 use crate::stats::Counters;
 
-/// Changes queued per peer. At a few thousand commits per second this is about a second of
-/// commits; a peer further behind than that catches up from the page store instead.
-pub const PEER_QUEUE: usize = 4096;
+/// Bytes of changes waiting for one slow peer: about a second of a busy cluster's commits.
+/// A peer further behind than that catches up from the page store instead.
+pub const PEER_OVERFLOW: usize = 16 << 20;
 
-/// Changes per stream message: amortises framing under load without delaying the first change.
-const MAX_BATCH: usize = 64;
+/// A peer whose socket takes nothing for this long while changes wait for it is taken as gone:
+/// its link closes, and it catches up from the store once a new link reaches it.
+const STALLED: Duration = Duration::from_secs(1);
 
-/// Batches buffered between the sender task and the stream (HTTP/2 flow control beyond).
-const STREAM_BATCHES: usize = 16;
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// A peer that answers no HTTP/2 ping for this long is taken as gone: its stream breaks, and
-/// the peer catches up from the store once a new stream reaches it.
-const KEEPALIVE: Duration = Duration::from_secs(1);
-
-/// Pause after a broken stream before opening a new one to that peer.
+/// Pause after a failed connection attempt before the next.
 const FAILURE_PAUSE: Duration = Duration::from_millis(100);
 
-/// How a stream's feeding ended.
-enum Fed {
-    /// The peer was removed (its queue's sending half dropped): stop.
-    PeerRemoved,
-    /// The stream broke (peer down, restarted or unreachable): open another.
-    StreamBroken,
-}
+/// How often a connector looks at its link even when nobody tells it that it broke.
+const CONNECTOR_CHECK: Duration = Duration::from_secs(1);
 
-/// One peer's queue; dropping it ends the peer's sender task.
+/// One peer's link; dropping it closes the link and ends the connector thread.
 pub struct Peer {
     pub addr: String,
-    queue: mpsc::Sender<Arc<Change>>,
+    link: Arc<PeerLink>,
+}
+
+struct PeerLink {
+    addr: String,
+    writer: Mutex<Option<Arc<FrameWriter>>>,
+    /// Wakes the connector: the link broke, or the peer was removed.
+    changed: Condvar,
+    removed: AtomicBool,
+    counters: Arc<Counters>,
 }
 
 impl Peer {
-    /// Start pushing to the peer at `addr` on `runtime`.
+    /// Start replicating to the peer at `addr`; its connector thread runs at `priority`.
     pub fn start(
-        runtime: &tokio::runtime::Handle,
-        from_slot: u16,
         addr: String,
         counters: Arc<Counters>,
+        priority: Arc<ThreadPriority>,
     ) -> Option<Peer> {
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-            .ok()?
-            .connect_timeout(Duration::from_millis(500))
-            .http2_keep_alive_interval(KEEPALIVE)
-            .keep_alive_timeout(KEEPALIVE)
-            .keep_alive_while_idle(true)
-            .tcp_nodelay(true);
-        let channel = {
-            let _in_runtime = runtime.enter();
-            endpoint.connect_lazy()
-        };
-        let client = ReplicationClient::new(channel)
-            .max_encoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES);
-        let (tx, rx) = mpsc::channel(PEER_QUEUE);
-        runtime.spawn(send_loop(client, from_slot, rx, counters, addr.clone()));
-        Some(Peer { addr, queue: tx })
+        let link = Arc::new(PeerLink {
+            addr: addr.clone(),
+            writer: Mutex::new(None),
+            changed: Condvar::new(),
+            removed: AtomicBool::new(false),
+            counters,
+        });
+        let connector = link.clone();
+        let spawned = std::thread::Builder::new()
+            .name("replication-connect".into())
+            .spawn(move || {
+                priority.apply();
+                connector.keep_connected()
+            });
+        match spawned {
+            Ok(_) => Some(Peer { addr, link }),
+            Err(e) => {
+                tracing::error!(peer = %addr, error = %e, "cannot start replicating to a peer");
+                None
+            }
+        }
     }
 
-    /// Queue a change without waiting; false if the queue is full.
-    pub fn offer(&self, change: Arc<Change>) -> bool {
-        self.queue.try_send(change).is_ok()
+    /// Send one framed change without waiting; false if it was dropped for this peer.
+    pub fn offer(&self, frame: &[u8]) -> bool {
+        let writer = self.link.writer.lock().clone();
+        let Some(writer) = writer else {
+            return false;
+        };
+        match writer.send(frame) {
+            Ok(()) => true,
+            Err(SendError::Full) => false,
+            Err(SendError::Closed) => {
+                self.link.changed.notify_one();
+                false
+            }
+        }
     }
 }
 
-async fn send_loop(
-    client: ReplicationClient<Channel>,
-    from_slot: u16,
-    mut rx: mpsc::Receiver<Arc<Change>>,
-    counters: Arc<Counters>,
-    addr: String,
-) {
-    // One iteration per stream: opened, fed until it breaks, reopened after a pause. Ends when
-    // the Peer (the sending half of `rx`) is dropped.
-    loop {
-        let (feed, body) = mpsc::channel(STREAM_BATCHES);
-        let mut stream_client = client.clone();
-        let call = tokio::spawn(async move { stream_client.push(ReceiverStream::new(body)).await });
-        let fed = feed_stream(&mut rx, &feed, from_slot).await;
-        drop(feed);
-        let ended = call.await;
-        if let Fed::PeerRemoved = fed {
-            return;
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.link.removed.store(true, Ordering::SeqCst);
+        if let Some(writer) = self.link.writer.lock().take() {
+            writer.close();
         }
-        // Batches in the broken stream are lost; the peer fetches them from the store.
-        counters.push_failed.fetch_add(1, Relaxed);
-        match ended {
-            Ok(Err(status)) => {
-                tracing::debug!(peer = %addr, error = %status.message(), "push stream broke")
-            }
-            Ok(Ok(_)) => tracing::debug!(peer = %addr, "push stream ended by the peer"),
-            Err(e) => tracing::debug!(peer = %addr, error = %e, "push stream task failed"),
-        }
-        tokio::time::sleep(FAILURE_PAUSE).await;
+        self.link.changed.notify_one();
     }
 }
 
-/// Send queued changes on one stream, in batches, until the peer is removed or the stream
-/// breaks (its receiving half is gone).
-async fn feed_stream(
-    rx: &mut mpsc::Receiver<Arc<Change>>,
-    feed: &mpsc::Sender<PushRequest>,
-    from_slot: u16,
-) -> Fed {
-    // One iteration per batch; ends when the queue closes or the stream breaks.
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+impl PeerLink {
+    /// The connector thread: (re)open the link whenever it is down, until the peer is removed.
+    fn keep_connected(&self) {
+        // One iteration per connection attempt; ends when the peer is removed.
+        loop {
+            {
+                let mut writer = self.writer.lock();
+                // Wait while the link is up (woken when it breaks or the peer goes).
+                while !self.removed.load(Ordering::SeqCst)
+                    && writer.as_ref().is_some_and(|w| !w.is_closed())
+                {
+                    self.changed.wait_for(&mut writer, CONNECTOR_CHECK);
+                }
+                if self.removed.load(Ordering::SeqCst) {
+                    return;
+                }
+                if writer.take().is_some() {
+                    // Changes in the broken link are lost; the peer fetches them.
+                    self.counters.push_failed.fetch_add(1, Relaxed);
+                }
+            }
+            match self.connect() {
+                Ok(writer) => {
+                    let mut current = self.writer.lock();
+                    if self.removed.load(Ordering::SeqCst) {
+                        writer.close();
+                        return;
+                    }
+                    *current = Some(writer);
+                }
+                Err(e) => {
+                    tracing::debug!(peer = %self.addr, error = %e, "replication link not opened");
+                    std::thread::sleep(FAILURE_PAUSE);
+                }
             }
         }
-        let request = PushRequest {
-            from_slot: u32::from(from_slot),
-            changes: batch.iter().map(|c| Change::clone(c)).collect(),
+    }
+
+    fn connect(&self) -> std::io::Result<Arc<FrameWriter>> {
+        let addr = self
+            .addr
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| std::io::Error::other("no address"))?;
+        let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(STALLED))?;
+        std::io::Write::write_all(&mut stream, &REPLICATION_MAGIC)?;
+        tracing::debug!(peer = %self.addr, "replication link open");
+        FrameWriter::start(stream, PEER_OVERFLOW, "replication-out")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbox::{Inbox, Received};
+    use borealis_pagestore::{ByteRange, CommittedChange, PageDelta};
+    use borealis_rpc::frame;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::mpsc::Receiver;
+    use std::time::Instant;
+
+    const PAGE: usize = 4096;
+
+    fn change_frame(lsn: u64) -> Vec<u8> {
+        let change = CommittedChange {
+            lsn,
+            origin: 1,
+            db_pages: 4,
+            deltas: Arc::new(vec![PageDelta {
+                page_no: 2,
+                ranges: vec![ByteRange {
+                    offset: 8,
+                    bytes: lsn.to_le_bytes().to_vec(),
+                }],
+            }]),
         };
-        if feed.send(request).await.is_err() {
-            return Fed::StreamBroken;
+        frame::encode(lsn, &borealis_rpc::change_to_wire(&change, 1_000 + lsn)).unwrap()
+    }
+
+    fn priority() -> Arc<ThreadPriority> {
+        Arc::new(ThreadPriority::new(0))
+    }
+
+    /// Offer `lsn` until the peer's connector has opened the link (bounded: 5 s).
+    fn offer_until_connected(peer: &Peer, lsn: u64) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !peer.offer(&change_frame(lsn)) {
+            assert!(Instant::now() < deadline, "the link never opened");
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
-    Fed::PeerRemoved
+
+    fn next(queue: &Receiver<Received>) -> Received {
+        queue
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a change")
+    }
+
+    #[test]
+    fn changes_cross_the_link_in_order_and_garbage_links_are_dropped() {
+        let counters = Arc::new(Counters::default());
+        let (tx, queue) = std::sync::mpsc::sync_channel(1024);
+        let inbox = Arc::new(Inbox::new(PAGE, tx, counters.clone()));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        inbox.listen(listener, priority(), Arc::default()).unwrap();
+
+        // Someone else's protocol, and a valid magic followed by a payload that is no change.
+        let mut wrong = TcpStream::connect(addr).unwrap();
+        wrong.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let mut garbage = TcpStream::connect(addr).unwrap();
+        garbage.write_all(&REPLICATION_MAGIC).unwrap();
+        garbage.write_all(&3u32.to_le_bytes()).unwrap();
+        garbage.write_all(&7u64.to_le_bytes()).unwrap();
+        garbage.write_all(&[0xff; 3]).unwrap();
+        for mut s in [wrong, garbage] {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            assert_eq!(
+                s.read(&mut [0u8; 8]).unwrap_or(0),
+                0,
+                "closed by the receiver"
+            );
+        }
+
+        let peer =
+            Peer::start(addr.to_string(), Arc::new(Counters::default()), priority()).unwrap();
+        offer_until_connected(&peer, 1);
+        for lsn in 2..=200 {
+            assert!(peer.offer(&change_frame(lsn)));
+        }
+        for lsn in 1..=200 {
+            let got = next(&queue);
+            assert_eq!((got.change.lsn, got.acked), (lsn, 1_000 + lsn));
+            assert_eq!(got.change.deltas[0].ranges[0].bytes, lsn.to_le_bytes());
+        }
+        assert_eq!(counters.received.load(Relaxed), 200);
+    }
+
+    #[test]
+    fn a_broken_link_is_counted_and_reopened() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let counters = Arc::new(Counters::default());
+        let peer = Peer::start(addr.to_string(), counters.clone(), priority()).unwrap();
+        let (mut first, _) = listener.accept().unwrap();
+        let mut magic = [0u8; 8];
+        first.read_exact(&mut magic).unwrap();
+        assert_eq!(magic, REPLICATION_MAGIC);
+        offer_until_connected(&peer, 1);
+        // The peer goes away: offers fail until the connector has a new link.
+        drop(first);
+        let (mut second, _) = std::thread::scope(|s| {
+            let accepted = s.spawn(|| listener.accept().unwrap());
+            // Bounded: each failed offer tells the connector; it reconnects within 100 ms.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !accepted.is_finished() {
+                peer.offer(&change_frame(2));
+                assert!(Instant::now() < deadline, "never reconnected");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            accepted.join().unwrap()
+        });
+        second.read_exact(&mut magic).unwrap();
+        assert_eq!(magic, REPLICATION_MAGIC);
+        offer_until_connected(&peer, 3);
+        let (id, _) =
+            frame::read_blocking::<borealis_rpc::change::Change>(&mut second, &mut Vec::new())
+                .unwrap();
+        assert!(id >= 2, "the new link carries later changes");
+        assert!(counters.push_failed.load(Relaxed) >= 1);
+        drop(peer);
+    }
 }

@@ -1,16 +1,17 @@
-//! The replicator of one instance: its push service, its peers' queues and its applier.
+//! The replicator of one instance: its listener for peers' links, its links to the peers and
+//! its applier.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use borealis_engine::Engine;
 use borealis_pageservice::priority::ThreadPriority;
 use borealis_pageservice::RemotePageStore;
 use borealis_pagestore::{CommittedChange, PageNo, PageStore};
-use borealis_rpc::replication::replication_server::ReplicationServer;
 use parking_lot::RwLock;
 
 use crate::applier::{Applier, LagSink};
@@ -42,14 +43,13 @@ pub enum ReplicationError {
 pub struct ReplicatorConfig {
     /// This instance's slot (changes are never pushed to itself).
     pub slot: u16,
-    /// Address of the push service (port 0: the OS chooses).
+    /// Address peers' replication links connect to (port 0: the OS chooses).
     pub listen: SocketAddr,
     /// The priority of system threads, given to the replication threads too.
     pub thread_priority: Arc<ThreadPriority>,
 }
 
 pub struct Replicator {
-    runtime: tokio::runtime::Runtime,
     slot: u16,
     addr: SocketAddr,
     peers: RwLock<HashMap<u16, Peer>>,
@@ -59,10 +59,20 @@ pub struct Replicator {
     /// Bytes of page images in `own`'s changes not yet dropped (see `OwnImages`).
     own_image_bytes: Arc<AtomicUsize>,
     priority: Arc<ThreadPriority>,
+    /// Set when the replicator is dropped: the accept thread ends.
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Replicator {
+    fn drop(&mut self) {
+        self.stop.store(true, Relaxed);
+        // Wake the accept thread, blocked in accept, so that it sees `stop`.
+        let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(100));
+    }
 }
 
 impl Replicator {
-    /// Start the push service and the applier, and hook the engine's commits.
+    /// Start listening for peers' links and the applier, and hook the engine's commits.
     pub fn start(
         engine: Arc<Engine>,
         store: RemotePageStore,
@@ -70,50 +80,20 @@ impl Replicator {
         on_lag: LagSink,
     ) -> Result<Arc<Replicator>, ReplicationError> {
         let priority = cfg.thread_priority.clone();
-        let in_worker = priority.clone();
-        // One worker, as in the page service (`borealis_pageservice::serve`): a second one mostly
-        // woke up to steal short tasks, a context switch each time.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("replication")
-            .on_thread_start(move || in_worker.apply())
-            .enable_all()
-            .build()
-            .map_err(|e| ReplicationError::Start(e.to_string()))?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind(cfg.listen))
-            .map_err(|source| ReplicationError::Listen {
-                addr: cfg.listen,
-                source,
-            })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| ReplicationError::Listen {
-                addr: cfg.listen,
-                source,
-            })?;
+        let listen_error = |source| ReplicationError::Listen {
+            addr: cfg.listen,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(cfg.listen).map_err(listen_error)?;
+        let addr = listener.local_addr().map_err(listen_error)?;
         let counters = Arc::new(Counters::default());
         let (tx, rx) = std::sync::mpsc::sync_channel::<Received>(INBOX_QUEUE);
-        let inbox = Inbox {
-            engine: engine.clone(),
-            page_size: store.page_size(),
-            queue: tx.clone(),
-            counters: counters.clone(),
-        };
-        let service = ReplicationServer::new(inbox)
-            .max_decoding_message_size(borealis_rpc::MAX_MESSAGE_BYTES);
-        let incoming = borealis_rpc::incoming(listener);
-        runtime.spawn(async move {
-            let served = tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming(incoming)
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "replication service stopped");
-            }
-        });
+        let inbox = Arc::new(Inbox::new(store.page_size(), tx.clone(), counters.clone()));
+        let stop = Arc::new(AtomicBool::new(false));
+        inbox
+            .listen(listener, priority.clone(), stop.clone())
+            .map_err(|e| ReplicationError::Start(e.to_string()))?;
         let replicator = Arc::new(Replicator {
-            runtime,
             slot: cfg.slot,
             addr,
             peers: RwLock::new(HashMap::new()),
@@ -121,6 +101,7 @@ impl Replicator {
             own: tx,
             own_image_bytes: Arc::default(),
             priority: priority.clone(),
+            stop,
         });
         let weak: Weak<Replicator> = Arc::downgrade(&replicator);
         let hooked = store.set_commit_hook(Box::new(move |change, images| {
@@ -156,8 +137,8 @@ impl Replicator {
         self.addr
     }
 
-    /// Queue `change` for every peer, never waiting: a full queue drops it for that peer,
-    /// which then fetches it from the page store. `images`: our session's new page images
+    /// Send `change` to every peer, never waiting: a peer whose link is down or full misses
+    /// it and fetches it from the page store. `images`: our session's new page images
     /// (see [`Received::images`]).
     pub fn broadcast(&self, change: &CommittedChange, images: &HashMap<PageNo, Arc<[u8]>>) {
         // The applier applies our own commit too if its session has not yet when the next
@@ -172,9 +153,17 @@ impl Replicator {
         if peers.is_empty() {
             return;
         }
-        let wire = Arc::new(borealis_rpc::change_to_wire(change, crate::unix_micros()));
+        let wire = borealis_rpc::change_to_wire(change, crate::unix_micros());
+        let frame = match borealis_rpc::frame::encode(change.lsn, &wire) {
+            Ok(frame) => frame,
+            Err(e) => {
+                // Too large to push: the peers fetch it from the page store.
+                tracing::warn!(lsn = change.lsn, error = %e, "a change is not pushed");
+                return;
+            }
+        };
         for peer in peers.values() {
-            if peer.offer(wire.clone()) {
+            if peer.offer(&frame) {
                 self.counters.pushed.fetch_add(1, Relaxed);
             } else {
                 self.counters.push_dropped.fetch_add(1, Relaxed);
@@ -207,12 +196,7 @@ impl Replicator {
             if peers.contains_key(&slot) {
                 continue;
             }
-            let started = Peer::start(
-                self.runtime.handle(),
-                self.slot,
-                addr.clone(),
-                self.counters.clone(),
-            );
+            let started = Peer::start(addr.clone(), self.counters.clone(), self.priority.clone());
             match started {
                 Some(peer) => {
                     tracing::info!(slot, addr = %addr, "replicating to peer");

@@ -19,11 +19,12 @@ pub struct Counters {
 /// A snapshot of the counters.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReplicationStats {
-    /// Changes queued for a peer (one per peer per commit).
+    /// Changes sent or queued to a peer (one per peer per commit).
     pub pushed: u64,
-    /// Changes not queued because a peer's queue was full (that peer catches up from the store).
+    /// Changes not sent because a peer's link was down or its overflow full (that peer
+    /// catches up from the store).
     pub push_dropped: u64,
-    /// Push streams that broke (peer down, restarted or unreachable).
+    /// Replication links to peers that broke (peer down, restarted or stalled).
     pub push_failed: u64,
     /// Changes received from peers.
     pub received: u64,

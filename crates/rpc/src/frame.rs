@@ -19,6 +19,10 @@ use prost::Message;
 /// the first byte tells the two apart.
 pub const LINK_MAGIC: [u8; 8] = *b"BRLSLNK1";
 
+/// What an instance sends first on a replication link to a peer; then each frame carries one
+/// committed change (`change.proto`'s `Change`, request id = its LSN) and nothing comes back.
+pub const REPLICATION_MAGIC: [u8; 8] = *b"BRLSREP1";
+
 /// Bytes of a frame header: payload length (u32) and request id (u64).
 pub const HEADER_BYTES: usize = 12;
 
@@ -98,25 +102,6 @@ pub fn read_blocking<M: Message + Default>(
     Ok((id, M::decode(payload.as_slice())?))
 }
 
-/// Read one frame from an async reader (the page service's side).
-pub async fn read_async<M: Message + Default>(
-    reader: &mut (impl tokio::io::AsyncRead + Unpin),
-    payload: &mut Vec<u8>,
-) -> Result<(u64, M), FrameError> {
-    use tokio::io::AsyncReadExt;
-    let mut header = [0u8; HEADER_BYTES];
-    match reader.read_exact(&mut header).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
-        Err(e) => return Err(e.into()),
-    }
-    let (len, id) = parse_header(&header)?;
-    payload.clear();
-    payload.resize(len, 0);
-    reader.read_exact(payload).await?;
-    Ok((id, M::decode(payload.as_slice())?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +178,6 @@ mod tests {
     #[test]
     fn the_magic_is_not_an_http2_preface() {
         assert_ne!(LINK_MAGIC[0], b'P');
+        assert_ne!(LINK_MAGIC, REPLICATION_MAGIC);
     }
 }

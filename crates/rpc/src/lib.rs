@@ -1,10 +1,12 @@
-//! Wire formats between Borealis processes.
+//! Wire formats between Borealis processes, and the links that carry the hot ones.
 //!
-//! `pageservice` is the page store as instances reach it over the network (plus the membership
-//! registry); `replication` carries committed changes between instances; `change` is the
-//! committed change both share. This crate only defines messages and converts them to and from
-//! the page store's types ([`borealis_pagestore`]); serving and calling live in the
-//! `pageservice` and `replication` crates, which accept connections through [`incoming`].
+//! `pageservice` is the page store as instances reach it over gRPC (plus the membership
+//! registry); `change` is a committed change. Commits and replicated changes do not go as gRPC
+//! calls: they travel as the same prost messages in [`frame`]s on plain TCP *links* (an
+//! instance's commit link to the page service, its replication link to each peer), written
+//! without waiting by a [`frame_writer::FrameWriter`]. This crate defines messages and framing
+//! and converts messages to and from the page store's types ([`borealis_pagestore`]); serving
+//! and calling live in the `pageservice` and `replication` crates.
 
 /// Version of the wire format; a client refuses a server of another version. 3: commits go
 /// on a commit link ([`frame`]), which a version-2 page service does not accept.
@@ -28,21 +30,14 @@ pub mod generated {
                 tonic::include_proto!("borealis.pageservice.v1");
             }
         }
-        pub mod replication {
-            pub mod v1 {
-                tonic::include_proto!("borealis.replication.v1");
-            }
-        }
     }
 }
 
 pub mod frame;
-mod listen;
-pub use listen::incoming;
+pub mod frame_writer;
 
 pub use generated::borealis::change::v1 as change;
 pub use generated::borealis::pageservice::v1 as pageservice;
-pub use generated::borealis::replication::v1 as replication;
 
 mod convert;
 

@@ -3,21 +3,21 @@
 //! Per link, one thread reads commits and validates each as it arrives
 //! ([`LocalPageStore::commit_merging_then`]); the reply is written by whoever finishes the
 //! commit — this thread for a conflict, the flusher right after the fsync for a durable commit
-//! — straight onto the socket without waiting ([`ReplyWriter`]). So a commit costs the page
+//! — straight onto the socket without waiting ([`FrameWriter`]). So a commit costs the page
 //! service one thread wake-up (the reader's) besides the flusher's own.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use borealis_pagestore::{CommitError, CommitReceipt, LocalPageStore, PageStore};
 use borealis_rpc::frame::{self, FrameError, LINK_MAGIC};
+use borealis_rpc::frame_writer::FrameWriter;
 use borealis_rpc::pageservice as pb;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 /// Read buffer per link: one read takes in every commit that arrived together.
 const READ_BUFFER: usize = 64 << 10;
@@ -72,16 +72,34 @@ pub(crate) fn start(stream: TcpStream, store: Arc<LocalPageStore>, links: Arc<Li
 
 fn serve(stream: TcpStream, store: Arc<LocalPageStore>) -> Result<(), FrameError> {
     stream.set_write_timeout(Some(OVERFLOW_WRITE_TIMEOUT))?;
-    let replies = ReplyWriter::start(stream.try_clone()?)?;
+    let writer = FrameWriter::start(stream.try_clone()?, MAX_OVERFLOW, "commit-link-out")?;
+    let replies = Arc::new(Replies(writer));
     let result = read_commits(stream, &store, &replies);
-    replies.close();
+    replies.0.close();
     result
+}
+
+/// A link's replies, written without ever blocking the caller (often the flusher).
+struct Replies(Arc<FrameWriter>);
+
+impl Replies {
+    /// Send one reply. One that cannot be framed, or does not fit, closes the link: the
+    /// instance then sees an unknown outcome, never a false answer or none.
+    fn send(&self, id: u64, reply: &pb::CommitReply) {
+        let sent = frame::encode(id, reply)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| self.0.send(&bytes).map_err(|e| e.to_string()));
+        if let Err(e) = sent {
+            tracing::warn!(id, error = %e, "a commit reply cannot be sent; closing the link");
+            self.0.close();
+        }
+    }
 }
 
 fn read_commits(
     stream: TcpStream,
     store: &LocalPageStore,
-    replies: &Arc<ReplyWriter>,
+    replies: &Arc<Replies>,
 ) -> Result<(), FrameError> {
     let mut read = BufReader::with_capacity(READ_BUFFER, stream);
     let mut magic = [0u8; LINK_MAGIC.len()];
@@ -126,166 +144,5 @@ pub(crate) fn reply(result: Result<CommitReceipt, CommitError>) -> pb::CommitRep
     };
     pb::CommitReply {
         result: Some(result),
-    }
-}
-
-/// Writes a link's replies without ever blocking the caller (often the flusher): a reply goes
-/// straight to the socket if it takes it whole; what it does not take waits in an overflow
-/// buffer that a writer thread, asleep otherwise, drains in order.
-pub(crate) struct ReplyWriter {
-    socket: TcpStream,
-    state: Mutex<Overflow>,
-    pending: Condvar,
-}
-
-#[derive(Default)]
-struct Overflow {
-    bytes: Vec<u8>,
-    /// The writer thread is writing bytes taken from `bytes`: later replies queue behind.
-    writing: bool,
-    closed: bool,
-}
-
-impl ReplyWriter {
-    fn start(socket: TcpStream) -> std::io::Result<Arc<ReplyWriter>> {
-        let writer = Arc::new(ReplyWriter {
-            socket,
-            state: Mutex::new(Overflow::default()),
-            pending: Condvar::new(),
-        });
-        let drainer = writer.clone();
-        std::thread::Builder::new()
-            .name("commit-link-out".into())
-            .spawn(move || drainer.drain())?;
-        Ok(writer)
-    }
-
-    /// Send one reply. A reply that cannot be framed closes the link: the instance then sees
-    /// an unknown outcome, never a false answer.
-    fn send(&self, id: u64, reply: &pb::CommitReply) {
-        let Ok(bytes) = frame::encode(id, reply) else {
-            tracing::error!(id, "a commit reply cannot be framed; closing the link");
-            return self.close();
-        };
-        let mut state = self.state.lock();
-        if state.closed {
-            return;
-        }
-        if state.writing || !state.bytes.is_empty() {
-            if state.bytes.len() + bytes.len() > MAX_OVERFLOW {
-                tracing::warn!("an instance stopped reading its commit replies; closing its link");
-                drop(state);
-                return self.close();
-            }
-            return state.bytes.extend_from_slice(&bytes);
-        }
-        match send_without_waiting(&self.socket, &bytes) {
-            Ok(n) if n == bytes.len() => {}
-            Ok(n) => {
-                state.bytes.extend_from_slice(&bytes[n..]);
-                self.pending.notify_one();
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                state.bytes.extend_from_slice(&bytes);
-                self.pending.notify_one();
-            }
-            Err(_) => {
-                drop(state);
-                self.close();
-            }
-        }
-    }
-
-    /// Close the link: the reader's blocked read ends, later replies are dropped.
-    fn close(&self) {
-        self.state.lock().closed = true;
-        self.pending.notify_one();
-        let _ = self.socket.shutdown(Shutdown::Both);
-    }
-
-    /// The writer thread: write the overflow, in order, until the link closes.
-    fn drain(&self) {
-        let mut state = self.state.lock();
-        // One iteration per overflow batch; ends when the link closes.
-        loop {
-            while state.bytes.is_empty() && !state.closed {
-                self.pending.wait(&mut state);
-            }
-            if state.closed {
-                return;
-            }
-            let batch = std::mem::take(&mut state.bytes);
-            state.writing = true;
-            let written =
-                parking_lot::MutexGuard::unlocked(&mut state, || (&self.socket).write_all(&batch));
-            state.writing = false;
-            if written.is_err() {
-                drop(state);
-                return self.close();
-            }
-        }
-    }
-}
-
-/// One `send` that never waits for room in the socket: how much it took.
-fn send_without_waiting(socket: &TcpStream, bytes: &[u8]) -> std::io::Result<usize> {
-    // SAFETY: `bytes` is valid for its length for the call; the descriptor is the socket's,
-    // open for as long as `socket` is borrowed.
-    let sent = unsafe {
-        libc::send(
-            socket.as_raw_fd(),
-            bytes.as_ptr().cast(),
-            bytes.len(),
-            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-        )
-    };
-    if sent < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(sent as usize)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::TcpListener;
-
-    fn failure_reply(message_bytes: usize) -> pb::CommitReply {
-        reply(Err(CommitError::Invalid("x".repeat(message_bytes))))
-    }
-
-    /// Replies the socket does not take at once wait in the overflow and arrive after the
-    /// ones before them, whole and in order, once the instance reads again.
-    #[test]
-    fn replies_beyond_the_socket_buffer_arrive_in_order() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server_side, _) = listener.accept().unwrap();
-        let writer = ReplyWriter::start(server_side).unwrap();
-        // 24 MiB: well past loopback socket buffers, with the client not reading yet.
-        const REPLIES: u64 = 6_000;
-        for id in 0..REPLIES {
-            writer.send(id, &failure_reply(4096));
-        }
-        {
-            let state = writer.state.lock();
-            assert!(
-                !state.bytes.is_empty() || state.writing,
-                "the socket cannot have taken 24 MiB unread"
-            );
-        }
-        let mut read = BufReader::new(client);
-        let mut payload = Vec::new();
-        for id in 0..REPLIES {
-            let (got, reply) =
-                frame::read_blocking::<pb::CommitReply>(&mut read, &mut payload).unwrap();
-            assert_eq!(got, id);
-            assert_eq!(reply, failure_reply(4096));
-        }
-        writer.close();
-        assert!(matches!(
-            frame::read_blocking::<pb::CommitReply>(&mut read, &mut payload),
-            Err(FrameError::Closed) | Err(FrameError::Io(_))
-        ));
     }
 }
