@@ -67,6 +67,18 @@ struct PoolPin {
 }
 
 impl EngineCore {
+    /// Apply `change` if it is the next LSN, without waiting (see [`Engine::apply_if_next`]).
+    fn apply_if_next(&self, change: &CommittedChange, images: &HashMap<PageNo, Arc<[u8]>>) -> bool {
+        match self.pool.apply(change, images, Duration::ZERO) {
+            Ok(true) => {
+                self.note_schema(change);
+                self.follow_applied();
+                true
+            }
+            Ok(false) | Err(_) => false,
+        }
+    }
+
     /// Apply a committed change to the pool in LSN order. If an earlier LSN does not arrive in
     /// time, fetch the missing changes from the store's change feed.
     pub fn apply(
@@ -311,6 +323,11 @@ impl Engine {
         EngineSession::open(self.clone(), &self.vfs)
     }
 
+    /// The page size of the database (and of its store).
+    pub fn page_size(&self) -> usize {
+        self.core.cfg.page_size
+    }
+
     /// Newest LSN applied to the buffer pool; new snapshots are taken here.
     pub fn applied_lsn(&self) -> Lsn {
         self.core.pool.applied().0
@@ -367,6 +384,20 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.check_fits(change)?;
         self.core.apply(change, images)
+    }
+
+    /// Apply `change` (with its committer's images, for our own commit) only if it is the next
+    /// LSN to apply, without waiting: true if it was applied now. False if it was applied
+    /// already or an earlier LSN is missing; the applier then deals with it in order. Lets the
+    /// thread that receives a change apply it itself when it can, instead of waking the
+    /// applier thread for it.
+    pub fn apply_if_next(
+        &self,
+        change: &CommittedChange,
+        images: &HashMap<PageNo, Arc<[u8]>>,
+    ) -> Result<bool, EngineError> {
+        self.check_fits(change)?;
+        Ok(self.core.apply_if_next(change, images))
     }
 
     /// A change whose deltas do not fit the database is refused before anything is applied.

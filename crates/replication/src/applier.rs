@@ -42,7 +42,7 @@ const FETCH_BATCH: u32 = 1024;
 const FETCHED_STAMPS: usize = 8192;
 
 /// Called with the lag (µs) of every pushed change applied.
-pub type LagSink = Box<dyn Fn(u64) + Send>;
+pub type LagSink = Arc<dyn Fn(u64) + Send + Sync>;
 
 /// Every sender of the applier's queue is gone: the instance is shutting down.
 struct Disconnected;
@@ -225,16 +225,20 @@ impl Applier {
         );
     }
 
-    /// Record the lag of a pushed change acknowledged at `acked` and applied at `applied_at`
-    /// (Unix µs; `acked` 0 = this instance's own commit, which has no lag).
     fn record_lag(&self, acked: u64, applied_at: u64) {
-        if acked == 0 {
-            return;
-        }
-        let lag = applied_at.saturating_sub(acked);
-        self.counters.last_lag_us.store(lag, Relaxed);
-        (self.on_lag)(lag);
+        record_lag(&self.counters, &self.on_lag, acked, applied_at);
     }
+}
+
+/// Record the lag of a pushed change acknowledged at `acked` and applied at `applied_at`
+/// (Unix µs; `acked` 0 = this instance's own commit, which has no lag).
+pub(crate) fn record_lag(counters: &Counters, on_lag: &LagSink, acked: u64, applied_at: u64) {
+    if acked == 0 {
+        return;
+    }
+    let lag = applied_at.saturating_sub(acked);
+    counters.last_lag_us.store(lag, Relaxed);
+    on_lag(lag);
 }
 
 /// When the most recent fetched changes were applied, in LSN order (bounded by

@@ -10,11 +10,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
 
+use borealis_engine::Engine;
 use borealis_pageservice::priority::ThreadPriority;
 use borealis_pagestore::{CommittedChange, PageNo};
 use borealis_rpc::change::Change;
 use borealis_rpc::frame::{self, FrameError, REPLICATION_MAGIC};
 
+use crate::applier::{record_lag, LagSink};
 use crate::stats::Counters;
 
 /// A change for the applier: pushed by a peer, or this instance's own commit.
@@ -76,6 +78,9 @@ const MAX_LINKS: usize = 64;
 const READ_BUFFER: usize = 256 << 10;
 
 pub struct Inbox {
+    /// Changes next in LSN order are applied by the link's thread itself.
+    pub engine: Arc<Engine>,
+    pub on_lag: LagSink,
     pub page_size: usize,
     pub queue: SyncSender<Received>,
     pub counters: Arc<Counters>,
@@ -84,9 +89,16 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    pub fn new(page_size: usize, queue: SyncSender<Received>, counters: Arc<Counters>) -> Inbox {
+    pub fn new(
+        engine: Arc<Engine>,
+        on_lag: LagSink,
+        queue: SyncSender<Received>,
+        counters: Arc<Counters>,
+    ) -> Inbox {
         Inbox {
-            page_size,
+            page_size: engine.page_size(),
+            engine,
+            on_lag,
             queue,
             counters,
             links: AtomicUsize::new(0),
@@ -148,8 +160,10 @@ impl Inbox {
         }
     }
 
-    /// Read one peer's link until it closes: each change is validated and queued for the
-    /// applier (a full queue drops it; the applier fills the gap from the page store).
+    /// Read one peer's link until it closes: each change is validated, then applied here if
+    /// it is next in LSN order (no thread woken for it: in a one-writer cluster, every change),
+    /// else queued for the applier (a full queue drops it; the applier fills the gap from the
+    /// page store).
     fn read_link(&self, stream: TcpStream) -> Result<(), FrameError> {
         stream.set_nodelay(true)?;
         let mut read = BufReader::with_capacity(READ_BUFFER, stream);
@@ -167,6 +181,20 @@ impl Inbox {
             let (change, acked) = borealis_rpc::change_from_wire(wire, self.page_size)
                 .map_err(|e| FrameError::Io(std::io::Error::other(e.to_string())))?;
             self.counters.received.fetch_add(1, Relaxed);
+            if change.lsn == self.engine.applied_lsn() + 1 {
+                match self.engine.apply_if_next(&change, &HashMap::new()) {
+                    Ok(true) => {
+                        self.counters.applied_pushed.fetch_add(1, Relaxed);
+                        record_lag(&self.counters, &self.on_lag, acked, crate::unix_micros());
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(lsn = change.lsn, error = %e, "could not apply a pushed change");
+                        continue;
+                    }
+                }
+            }
             let received = Received {
                 change,
                 acked,

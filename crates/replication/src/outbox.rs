@@ -209,11 +209,35 @@ mod tests {
             .expect("a change")
     }
 
+    /// An engine on an empty page store in `dir`.
+    fn engine(dir: &std::path::Path) -> Arc<borealis_engine::Engine> {
+        let opts = borealis_pagestore::StoreOptions {
+            page_size: PAGE,
+            fsync: false,
+            ..Default::default()
+        };
+        let store = borealis_pagestore::LocalPageStore::open(dir, opts).unwrap();
+        let cfg = borealis_engine::EngineConfig {
+            page_size: PAGE,
+            ..Default::default()
+        };
+        borealis_engine::Engine::new(store, cfg).unwrap()
+    }
+
+    /// Changes cross a link in order; each that is next in LSN order is applied by the link's
+    /// thread, the others go to the applier's queue; garbage links are dropped.
     #[test]
     fn changes_cross_the_link_in_order_and_garbage_links_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
         let counters = Arc::new(Counters::default());
         let (tx, queue) = std::sync::mpsc::sync_channel(1024);
-        let inbox = Arc::new(Inbox::new(PAGE, tx, counters.clone()));
+        let lags = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let on_lag: crate::applier::LagSink = {
+            let lags = lags.clone();
+            Arc::new(move |lag| lags.lock().push(lag))
+        };
+        let inbox = Arc::new(Inbox::new(engine.clone(), on_lag, tx, counters.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         inbox.listen(listener, priority(), Arc::default()).unwrap();
@@ -241,12 +265,20 @@ mod tests {
         for lsn in 2..=200 {
             assert!(peer.offer(&change_frame(lsn)));
         }
-        for lsn in 1..=200 {
-            let got = next(&queue);
-            assert_eq!((got.change.lsn, got.acked), (lsn, 1_000 + lsn));
-            assert_eq!(got.change.deltas[0].ranges[0].bytes, lsn.to_le_bytes());
-        }
-        assert_eq!(counters.received.load(Relaxed), 200);
+        // 202 before 201: not next, so it waits in the applier's queue.
+        assert!(peer.offer(&change_frame(202)));
+        let queued = next(&queue);
+        assert_eq!((queued.change.lsn, queued.acked), (202, 1_202));
+        assert_eq!(
+            queued.change.deltas[0].ranges[0].bytes,
+            202u64.to_le_bytes()
+        );
+        assert!(engine.wait_applied(200, Duration::from_secs(5)));
+        assert_eq!(engine.applied_lsn(), 200, "201 never came");
+        assert_eq!(counters.received.load(Relaxed), 201);
+        assert_eq!(counters.applied_pushed.load(Relaxed), 200);
+        assert_eq!(lags.lock().len(), 200, "each applied push has its lag");
+        assert!(queue.try_recv().is_err(), "only 202 was queued");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use borealis_engine::Engine;
 use borealis_pageservice::priority::ThreadPriority;
 use borealis_pageservice::RemotePageStore;
-use borealis_pagestore::{CommittedChange, PageNo, PageStore};
+use borealis_pagestore::{CommittedChange, PageNo};
 use parking_lot::RwLock;
 
 use crate::applier::{Applier, LagSink};
@@ -50,6 +50,8 @@ pub struct ReplicatorConfig {
 }
 
 pub struct Replicator {
+    /// Our own commits next in LSN order are applied by the commit hook itself.
+    engine: Arc<Engine>,
     slot: u16,
     addr: SocketAddr,
     peers: RwLock<HashMap<u16, Peer>>,
@@ -77,8 +79,9 @@ impl Replicator {
         engine: Arc<Engine>,
         store: RemotePageStore,
         cfg: ReplicatorConfig,
-        on_lag: LagSink,
+        on_lag: Box<dyn Fn(u64) + Send + Sync>,
     ) -> Result<Arc<Replicator>, ReplicationError> {
+        let on_lag: LagSink = Arc::from(on_lag);
         let priority = cfg.thread_priority.clone();
         let listen_error = |source| ReplicationError::Listen {
             addr: cfg.listen,
@@ -88,12 +91,18 @@ impl Replicator {
         let addr = listener.local_addr().map_err(listen_error)?;
         let counters = Arc::new(Counters::default());
         let (tx, rx) = std::sync::mpsc::sync_channel::<Received>(INBOX_QUEUE);
-        let inbox = Arc::new(Inbox::new(store.page_size(), tx.clone(), counters.clone()));
+        let inbox = Arc::new(Inbox::new(
+            engine.clone(),
+            on_lag.clone(),
+            tx.clone(),
+            counters.clone(),
+        ));
         let stop = Arc::new(AtomicBool::new(false));
         inbox
             .listen(listener, priority.clone(), stop.clone())
             .map_err(|e| ReplicationError::Start(e.to_string()))?;
         let replicator = Arc::new(Replicator {
+            engine: engine.clone(),
             slot: cfg.slot,
             addr,
             peers: RwLock::new(HashMap::new()),
@@ -141,14 +150,20 @@ impl Replicator {
     /// it and fetches it from the page store. `images`: our session's new page images
     /// (see [`Received::images`]).
     pub fn broadcast(&self, change: &CommittedChange, images: &HashMap<PageNo, Arc<[u8]>>) {
-        // The applier applies our own commit too if its session has not yet when the next
-        // change arrives (a session thread may wait for a CPU; the applier should not wait
-        // for it). Full queue: the session applies it.
-        let _ = self.own.try_send(Received {
-            change: change.clone(),
-            acked: 0,
-            images: OwnImages::within(images, &self.own_image_bytes, OWN_IMAGE_BUDGET),
-        });
+        // Our own commit is applied here, before its session wakes, when it is next in LSN
+        // order (in a one-writer cluster, always): no thread is woken for it. Otherwise the
+        // applier applies it in order, unless its session gets there first (a session thread
+        // may wait for a CPU; the applier should not wait for it). Full queue: the session
+        // applies it.
+        let applied_here = change.lsn == self.engine.applied_lsn() + 1
+            && self.engine.apply_if_next(change, images).unwrap_or(false);
+        if !applied_here {
+            let _ = self.own.try_send(Received {
+                change: change.clone(),
+                acked: 0,
+                images: OwnImages::within(images, &self.own_image_bytes, OWN_IMAGE_BUDGET),
+            });
+        }
         let peers = self.peers.read();
         if peers.is_empty() {
             return;
