@@ -69,10 +69,12 @@ struct PoolPin {
 impl EngineCore {
     /// Apply `change` if it is the next LSN, without waiting (see [`Engine::apply_if_next`]).
     fn apply_if_next(&self, change: &CommittedChange, images: &HashMap<PageNo, Arc<[u8]>>) -> bool {
+        // The pool's pin is not moved here: that may wait for the store's lease (a network
+        // call), and the callers are the threads that deliver commits and pushes. The applier
+        // moves it ([`Engine::follow_applied`]).
         match self.pool.apply(change, images, Duration::ZERO) {
             Ok(true) => {
                 self.note_schema(change);
-                self.follow_applied();
                 true
             }
             Ok(false) | Err(_) => false,
@@ -321,6 +323,13 @@ impl Engine {
     /// Open a session: its own SQLite connection on this engine's VFS.
     pub fn open_session(self: &Arc<Self>) -> Result<EngineSession, EngineError> {
         EngineSession::open(self.clone(), &self.vfs)
+    }
+
+    /// Move the buffer pool's pin up to its applied LSN (at most every 10 ms; it may wait for
+    /// the store's lease): for threads that apply changes with [`Engine::apply_if_next`],
+    /// which leaves the pin where it is.
+    pub fn follow_applied(&self) {
+        self.core.follow_applied();
     }
 
     /// The page size of the database (and of its store).

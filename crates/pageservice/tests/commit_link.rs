@@ -75,7 +75,10 @@ fn concurrent_sessions_share_one_link_and_each_gets_its_own_reply() {
                     let receipt = client
                         .commit_merging(write(snapshot, 10, k + 2, i))
                         .unwrap();
-                    assert_eq!(receipt.deltas[0].page_no, k + 2, "someone else's reply");
+                    // The LSN is this commit's: the page as of it holds this commit's byte.
+                    let page = client.read_page(k + 2, receipt.lsn).unwrap();
+                    assert_eq!(page.lsn, receipt.lsn, "someone else's reply");
+                    assert_eq!(page.data[64], i, "someone else's reply");
                     lsns.push(receipt.lsn);
                 }
                 lsns

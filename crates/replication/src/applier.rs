@@ -63,7 +63,17 @@ impl Applier {
         let mut gap_since: Option<Instant> = None;
         let mut last_poll = Instant::now();
         let mut last_push = Instant::now();
+        let mut applied_seen = self.engine.applied_lsn();
         loop {
+            // Changes applied by the threads that received them count as pushes arriving:
+            // while they flow, there is nothing to poll the store for.
+            let applied = self.engine.applied_lsn();
+            if applied > applied_seen {
+                applied_seen = applied;
+                last_push = Instant::now();
+            }
+            // Those threads leave the pool's pin to us (it may wait for the store).
+            self.engine.follow_applied();
             // With nothing buffered, nothing is due before the next quiet poll: a shorter
             // wait only woke the thread (a context switch) for nothing between pushes.
             let until_poll = STORE_POLL

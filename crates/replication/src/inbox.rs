@@ -74,6 +74,9 @@ impl Drop for OwnImages {
 /// while restarted peers reconnect; beyond it a new connection is closed at once.
 const MAX_LINKS: usize = 64;
 
+/// How long a new link may take to send its magic.
+const MAGIC_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Read buffer per link: one read takes in every change that arrived together.
 const READ_BUFFER: usize = 256 << 10;
 
@@ -166,7 +169,9 @@ impl Inbox {
     /// page store).
     fn read_link(&self, stream: TcpStream) -> Result<(), FrameError> {
         stream.set_nodelay(true)?;
-        let mut read = BufReader::with_capacity(READ_BUFFER, stream);
+        // A connection that never sends its magic must not hold one of the links for good.
+        stream.set_read_timeout(Some(MAGIC_WAIT))?;
+        let mut read = BufReader::with_capacity(READ_BUFFER, stream.try_clone()?);
         let mut magic = [0u8; REPLICATION_MAGIC.len()];
         read.read_exact(&mut magic)?;
         if magic != REPLICATION_MAGIC {
@@ -174,6 +179,7 @@ impl Inbox {
                 "not a replication link (bad magic)",
             )));
         }
+        stream.set_read_timeout(None)?;
         let mut payload = Vec::new();
         // One iteration per change; ends when the peer closes the link or sends garbage.
         loop {

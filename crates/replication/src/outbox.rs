@@ -252,11 +252,10 @@ mod tests {
         garbage.write_all(&[0xff; 3]).unwrap();
         for mut s in [wrong, garbage] {
             s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            assert_eq!(
-                s.read(&mut [0u8; 8]).unwrap_or(0),
-                0,
-                "closed by the receiver"
-            );
+            let read = s.read(&mut [0u8; 8]);
+            let closed = matches!(read, Ok(0))
+                || matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset);
+            assert!(closed, "closed by the receiver, not timed out: {read:?}");
         }
 
         let peer =

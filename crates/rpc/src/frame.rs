@@ -96,11 +96,22 @@ pub fn read_blocking<M: Message + Default>(
         Err(e) => return Err(e.into()),
     }
     let (len, id) = parse_header(&header)?;
+    // The buffer grows with the bytes that arrive, not with what the header claims: a header
+    // alone must not make the reader allocate (and zero) up to the limit. One large frame does
+    // not keep its buffer either.
+    if payload.capacity() > KEPT_PAYLOAD_BUFFER {
+        *payload = Vec::new();
+    }
     payload.clear();
-    payload.resize(len, 0);
-    reader.read_exact(payload)?;
+    let read = reader.take(len as u64).read_to_end(payload)?;
+    if read < len {
+        return Err(FrameError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
     Ok((id, M::decode(payload.as_slice())?))
 }
+
+/// A payload buffer larger than this is let go before the next frame.
+const KEPT_PAYLOAD_BUFFER: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {
@@ -163,6 +174,18 @@ mod tests {
         let mut reader = &header[..];
         let got = read_blocking::<pb::CommitRequest>(&mut reader, &mut Vec::new());
         assert!(matches!(got, Err(FrameError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn a_header_alone_does_not_make_the_reader_allocate_what_it_claims() {
+        let mut wire = Vec::new();
+        wire.extend_from_slice(&(200u32 << 20).to_le_bytes());
+        wire.extend_from_slice(&1u64.to_le_bytes());
+        wire.extend_from_slice(&[1, 2, 3]);
+        let mut payload = Vec::new();
+        let got = read_blocking::<pb::CommitRequest>(&mut wire.as_slice(), &mut payload);
+        assert!(matches!(got, Err(FrameError::Io(_))), "cut short");
+        assert!(payload.capacity() < 1 << 20, "{} bytes", payload.capacity());
     }
 
     #[test]

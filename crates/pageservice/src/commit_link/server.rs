@@ -30,8 +30,15 @@ const MAX_OVERFLOW: usize = 64 << 20;
 /// A blocked overflow write this long means the instance stopped reading: the link closes.
 const OVERFLOW_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Links served at once, at most: one per instance is normal (16 at most), a few more while
+/// restarted instances reconnect; beyond it a new link is closed at once.
+const MAX_LINKS: usize = 64;
+
+/// How long a new link may take to send its magic.
+const MAGIC_WAIT: Duration = Duration::from_secs(10);
+
 /// The open links, so that stopping the page service closes them (their threads are not the
-/// runtime's). Bounded by the instances connected.
+/// runtime's). Bounded by [`MAX_LINKS`].
 #[derive(Default)]
 pub(crate) struct Links {
     open: Mutex<HashMap<u64, TcpStream>>,
@@ -53,9 +60,19 @@ pub(crate) fn start(stream: TcpStream, store: Arc<LocalPageStore>, links: Arc<Li
         .peer_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
     let id = links.next.fetch_add(1, Ordering::Relaxed);
-    let registered = stream
-        .try_clone()
-        .map(|socket| links.open.lock().insert(id, socket));
+    let registered = stream.try_clone().map(|socket| {
+        let mut open = links.open.lock();
+        if open.len() >= MAX_LINKS {
+            tracing::warn!(%peer, "too many commit links; refusing one");
+            let _ = socket.shutdown(Shutdown::Both);
+            return false;
+        }
+        open.insert(id, socket);
+        true
+    });
+    if !matches!(registered, Ok(true)) {
+        return;
+    }
     let spawned = std::thread::Builder::new()
         .name("commit-link".into())
         .spawn(move || {
@@ -65,16 +82,26 @@ pub(crate) fn start(stream: TcpStream, store: Arc<LocalPageStore>, links: Arc<Li
             }
             links.open.lock().remove(&id);
         });
-    if let Err(e) = registered.and(spawned.map(|_| ())) {
+    if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot serve a commit link");
     }
 }
 
 fn serve(stream: TcpStream, store: Arc<LocalPageStore>) -> Result<(), FrameError> {
+    let mut read = BufReader::with_capacity(READ_BUFFER, stream.try_clone()?);
+    stream.set_read_timeout(Some(MAGIC_WAIT))?;
+    let mut magic = [0u8; LINK_MAGIC.len()];
+    read.read_exact(&mut magic)?;
+    if magic != LINK_MAGIC {
+        return Err(FrameError::Io(std::io::Error::other(
+            "not a commit link (bad magic)",
+        )));
+    }
+    stream.set_read_timeout(None)?;
     stream.set_write_timeout(Some(OVERFLOW_WRITE_TIMEOUT))?;
-    let writer = FrameWriter::start(stream.try_clone()?, MAX_OVERFLOW, "commit-link-out")?;
+    let writer = FrameWriter::start(stream, MAX_OVERFLOW, "commit-link-out")?;
     let replies = Arc::new(Replies(writer));
-    let result = read_commits(stream, &store, &replies);
+    let result = read_commits(read, &store, &replies);
     replies.0.close();
     result
 }
@@ -97,18 +124,10 @@ impl Replies {
 }
 
 fn read_commits(
-    stream: TcpStream,
+    mut read: BufReader<TcpStream>,
     store: &LocalPageStore,
     replies: &Arc<Replies>,
 ) -> Result<(), FrameError> {
-    let mut read = BufReader::with_capacity(READ_BUFFER, stream);
-    let mut magic = [0u8; LINK_MAGIC.len()];
-    read.read_exact(&mut magic)?;
-    if magic != LINK_MAGIC {
-        return Err(FrameError::Io(std::io::Error::other(
-            "not a commit link (bad magic)",
-        )));
-    }
     let mut payload = Vec::new();
     // One iteration per commit; ends when the client closes or breaks the link. The commits
     // in flight are bounded by the store's pending-log bound, which makes `commit_merging_then`
