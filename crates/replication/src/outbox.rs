@@ -4,8 +4,9 @@
 //! The commit hook offers each change to every peer on the thread that received the commit's
 //! reply; a change the peer's socket takes whole costs one `send` there and wakes no thread.
 //! What a slow peer does not take waits in a bounded overflow; beyond it changes are dropped
-//! for that peer, which fetches them from the page store. A link that breaks is reconnected
-//! by the peer's connector thread, asleep while the link is up.
+//! for that peer, which fetches them from the page store. A link that breaks (the peer
+//! restarted or closed it) is reconnected by the peer's connector thread, asleep while the
+//! link is up.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::Ordering::Relaxed;
@@ -23,10 +24,6 @@ use crate::stats::Counters;
 /// Bytes of changes waiting for one slow peer: about a second of a busy cluster's commits.
 /// A peer further behind than that catches up from the page store instead.
 pub const PEER_OVERFLOW: usize = 16 << 20;
-
-/// A peer whose socket takes nothing for this long while changes wait for it is taken as gone:
-/// its link closes, and it catches up from the store once a new link reaches it.
-const STALLED: Duration = Duration::from_secs(1);
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -154,7 +151,11 @@ impl PeerLink {
             .ok_or_else(|| std::io::Error::other("no address"))?;
         let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
         stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(STALLED))?;
+        // No write timeout: a stopped peer's link stays open and fills, later changes are
+        // dropped for it (it fetches them when it runs again). Closing on a timeout made the
+        // connector open a new link every second into the stopped peer's accept backlog, each
+        // holding a full socket buffer. A peer that is gone for good leaves the membership,
+        // which drops its `Peer` and so closes the link; a restarted one resets it.
         std::io::Write::write_all(&mut stream, &REPLICATION_MAGIC)?;
         tracing::debug!(peer = %self.addr, "replication link open");
         FrameWriter::start(stream, PEER_OVERFLOW, "replication-out")

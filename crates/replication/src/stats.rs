@@ -24,7 +24,7 @@ pub struct ReplicationStats {
     /// Changes not sent because a peer's link was down or its overflow full (that peer
     /// catches up from the store).
     pub push_dropped: u64,
-    /// Replication links to peers that broke (peer down, restarted or stalled).
+    /// Replication links to peers that broke (peer down or restarted).
     pub push_failed: u64,
     /// Changes received from peers.
     pub received: u64,
