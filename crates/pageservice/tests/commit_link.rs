@@ -7,10 +7,11 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use borealis_pageservice::{serve, RemotePageStore};
-use borealis_pagestore::{
-    ByteRange, CommitError, LocalPageStore, PageDelta, PageStore, StoreOptions, WriteSet,
-};
+use borealis_pagestore::{CommitError, LocalPageStore, PageStore, StoreOptions};
 use borealis_rpc::frame::{HEADER_BYTES, LINK_MAGIC};
+
+mod support;
+use support::write;
 
 const PAGE: usize = 4096;
 
@@ -19,23 +20,6 @@ fn options() -> StoreOptions {
         page_size: PAGE,
         fsync: false,
         ..StoreOptions::default()
-    }
-}
-
-fn write(snapshot: u64, db_pages: u32, page_no: u32, byte: u8) -> WriteSet {
-    WriteSet {
-        snapshot,
-        db_pages,
-        deltas: vec![PageDelta {
-            page_no,
-            ranges: vec![ByteRange {
-                offset: 64,
-                bytes: vec![byte; 4],
-            }],
-        }],
-        locked_pages: vec![],
-        guard_pages: vec![],
-        origin: 1,
     }
 }
 
@@ -64,7 +48,7 @@ fn concurrent_sessions_share_one_link_and_each_gets_its_own_reply() {
         RemotePageStore::connect(&handle.local_addr().to_string(), Duration::from_secs(5)).unwrap();
     // The database's size is set first; then page k is written only by thread k: no
     // conflicts, so every commit must succeed.
-    client.commit(write(0, 10, 10, 0)).unwrap();
+    client.commit(write(0, 10, 10, 0, 1)).unwrap();
     let threads: Vec<_> = (0..8u32)
         .map(|k| {
             let client = client.clone();
@@ -73,12 +57,12 @@ fn concurrent_sessions_share_one_link_and_each_gets_its_own_reply() {
                 for i in 0..50u8 {
                     let snapshot = client.latest_lsn();
                     let receipt = client
-                        .commit_merging(write(snapshot, 10, k + 2, i))
+                        .commit_merging(write(snapshot, 10, k + 2, i, 1))
                         .unwrap();
                     // The LSN is this commit's: the page as of it holds this commit's byte.
                     let page = client.read_page(k + 2, receipt.lsn).unwrap();
                     assert_eq!(page.lsn, receipt.lsn, "someone else's reply");
-                    assert_eq!(page.data[64], i, "someone else's reply");
+                    assert_eq!(page.data[100], i, "someone else's reply");
                     lsns.push(receipt.lsn);
                 }
                 lsns
@@ -96,7 +80,7 @@ fn concurrent_sessions_share_one_link_and_each_gets_its_own_reply() {
     assert_eq!(*all.last().unwrap(), 401);
     for k in 0..8u32 {
         let page = client.read_page(k + 2, client.latest_lsn()).unwrap();
-        assert_eq!(&page.data[64..68], &[49; 4], "page {}", k + 2);
+        assert_eq!(&page.data[100..108], &[49; 8], "page {}", k + 2);
     }
 }
 
@@ -107,7 +91,7 @@ fn a_malformed_link_is_dropped_and_other_clients_carry_on() {
     let handle = serve(store, "127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = handle.local_addr();
     let client = RemotePageStore::connect(&addr.to_string(), Duration::from_secs(5)).unwrap();
-    let l1 = client.commit(write(0, 3, 2, 1)).unwrap();
+    let l1 = client.commit(write(0, 3, 2, 1, 1)).unwrap();
 
     // A frame claiming 4 GiB.
     let mut huge = TcpStream::connect(addr).unwrap();
@@ -131,13 +115,13 @@ fn a_malformed_link_is_dropped_and_other_clients_carry_on() {
     assert!(closed_by_server(wrong, Duration::from_secs(5)));
 
     // A write set the store refuses (a delta beyond the page) is an answer, not a break.
-    let mut bad = write(l1, 3, 2, 2);
+    let mut bad = write(l1, 3, 2, 2, 1);
     bad.deltas[0].ranges[0].offset = PAGE as u32;
     assert!(matches!(client.commit(bad), Err(CommitError::Invalid(_))));
 
-    let l2 = client.commit(write(l1, 3, 2, 3)).unwrap();
+    let l2 = client.commit(write(l1, 3, 2, 3, 1)).unwrap();
     assert!(l2 > l1);
-    assert_eq!(client.read_page(2, l2).unwrap().data[64], 3);
+    assert_eq!(client.read_page(2, l2).unwrap().data[100], 3);
 }
 
 #[test]
@@ -147,11 +131,11 @@ fn a_restarted_page_service_breaks_the_link_and_the_next_commit_reconnects() {
     let handle = serve(store.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = handle.local_addr();
     let client = RemotePageStore::connect(&addr.to_string(), Duration::from_secs(5)).unwrap();
-    let l1 = client.commit(write(0, 3, 2, 1)).unwrap();
+    let l1 = client.commit(write(0, 3, 2, 1, 1)).unwrap();
 
     handle.shutdown();
     // Nobody listens: the commit is not sent, and says so.
-    match client.commit(write(l1, 3, 2, 2)) {
+    match client.commit(write(l1, 3, 2, 2, 1)) {
         Err(CommitError::Unavailable(reason)) => {
             assert!(reason.contains("page service"), "{reason}")
         }
@@ -159,7 +143,7 @@ fn a_restarted_page_service_breaks_the_link_and_the_next_commit_reconnects() {
     }
 
     let handle = serve(store, addr).unwrap();
-    let l2 = client.commit(write(l1, 3, 2, 3)).unwrap();
+    let l2 = client.commit(write(l1, 3, 2, 3, 1)).unwrap();
     assert_eq!(l2, l1 + 1, "the refused commit never reached the store");
     drop(handle);
 }

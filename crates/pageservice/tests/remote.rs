@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use borealis_pageservice::{serve, MemberInfo, RemotePageStore};
-use borealis_pagestore::{
-    ByteRange, CommitError, LocalPageStore, PageDelta, PageStore, StoreOptions, WriteSet,
-};
+use borealis_pagestore::{CommitError, LocalPageStore, PageStore, StoreOptions};
+
+mod support;
+use support::write;
 
 const PAGE: usize = 4096;
 
@@ -26,23 +27,6 @@ fn start() -> (
     let client =
         RemotePageStore::connect(&handle.local_addr().to_string(), Duration::from_secs(5)).unwrap();
     (dir, handle, client)
-}
-
-fn write(snapshot: u64, db_pages: u32, page_no: u32, byte: u8, origin: u16) -> WriteSet {
-    WriteSet {
-        snapshot,
-        db_pages,
-        deltas: vec![PageDelta {
-            page_no,
-            ranges: vec![ByteRange {
-                offset: 100,
-                bytes: vec![byte; 8],
-            }],
-        }],
-        locked_pages: vec![],
-        guard_pages: vec![],
-        origin,
-    }
 }
 
 #[test]

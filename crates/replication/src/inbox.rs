@@ -3,7 +3,7 @@
 //! thread.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read};
+
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -73,9 +73,6 @@ impl Drop for OwnImages {
 /// Peer links read at once, at most: one per live peer is normal (15 at most), a few more
 /// while restarted peers reconnect; beyond it a new connection is closed at once.
 const MAX_LINKS: usize = 64;
-
-/// How long a new link may take to send its magic.
-const MAGIC_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Read buffer per link: one read takes in every change that arrived together.
 const READ_BUFFER: usize = 256 << 10;
@@ -169,17 +166,7 @@ impl Inbox {
     /// page store).
     fn read_link(&self, stream: TcpStream) -> Result<(), FrameError> {
         stream.set_nodelay(true)?;
-        // A connection that never sends its magic must not hold one of the links for good.
-        stream.set_read_timeout(Some(MAGIC_WAIT))?;
-        let mut read = BufReader::with_capacity(READ_BUFFER, stream.try_clone()?);
-        let mut magic = [0u8; REPLICATION_MAGIC.len()];
-        read.read_exact(&mut magic)?;
-        if magic != REPLICATION_MAGIC {
-            return Err(FrameError::Io(std::io::Error::other(
-                "not a replication link (bad magic)",
-            )));
-        }
-        stream.set_read_timeout(None)?;
+        let mut read = frame::accept_link(&stream, &REPLICATION_MAGIC, "replication", READ_BUFFER)?;
         let mut payload = Vec::new();
         // One iteration per change; ends when the peer closes the link or sends garbage.
         loop {

@@ -11,7 +11,9 @@
 //! HTTP/2 preface by its first byte); then each frame is a [`HEADER_BYTES`]-byte header —
 //! payload length (u32, little-endian) and request id (u64, little-endian) — and the payload.
 
-use std::io::Read;
+use std::io::{BufReader, Read};
+use std::net::TcpStream;
+use std::time::Duration;
 
 use prost::Message;
 
@@ -22,6 +24,32 @@ pub const LINK_MAGIC: [u8; 8] = *b"BRLSLNK1";
 /// What an instance sends first on a replication link to a peer; then each frame carries one
 /// committed change (`change.proto`'s `Change`, request id = its LSN) and nothing comes back.
 pub const REPLICATION_MAGIC: [u8; 8] = *b"BRLSREP1";
+
+/// How long a new link may take to send its magic: a connection that never does must not hold
+/// a thread (and one of a bounded number of links) for good.
+pub const MAGIC_WAIT: Duration = Duration::from_secs(10);
+
+/// Take a new link whose first bytes must be `magic` (`what` names the kind in the error):
+/// its buffered reader (`buffer` bytes), past the magic; reads on it then block without a
+/// deadline.
+pub fn accept_link(
+    stream: &TcpStream,
+    magic: &[u8; 8],
+    what: &str,
+    buffer: usize,
+) -> Result<BufReader<TcpStream>, FrameError> {
+    stream.set_read_timeout(Some(MAGIC_WAIT))?;
+    let mut read = BufReader::with_capacity(buffer, stream.try_clone()?);
+    let mut first = [0u8; 8];
+    read.read_exact(&mut first)?;
+    if first != *magic {
+        return Err(FrameError::Io(std::io::Error::other(format!(
+            "not a {what} link (bad magic)"
+        ))));
+    }
+    stream.set_read_timeout(None)?;
+    Ok(read)
+}
 
 /// Bytes of a frame header: payload length (u32) and request id (u64).
 pub const HEADER_BYTES: usize = 12;

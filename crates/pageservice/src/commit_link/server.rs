@@ -7,7 +7,7 @@
 //! service one thread wake-up (the reader's) besides the flusher's own.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,9 +33,6 @@ const OVERFLOW_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Links served at once, at most: one per instance is normal (16 at most), a few more while
 /// restarted instances reconnect; beyond it a new link is closed at once.
 const MAX_LINKS: usize = 64;
-
-/// How long a new link may take to send its magic.
-const MAGIC_WAIT: Duration = Duration::from_secs(10);
 
 /// The open links, so that stopping the page service closes them (their threads are not the
 /// runtime's). Bounded by [`MAX_LINKS`].
@@ -88,16 +85,7 @@ pub(crate) fn start(stream: TcpStream, store: Arc<LocalPageStore>, links: Arc<Li
 }
 
 fn serve(stream: TcpStream, store: Arc<LocalPageStore>) -> Result<(), FrameError> {
-    let mut read = BufReader::with_capacity(READ_BUFFER, stream.try_clone()?);
-    stream.set_read_timeout(Some(MAGIC_WAIT))?;
-    let mut magic = [0u8; LINK_MAGIC.len()];
-    read.read_exact(&mut magic)?;
-    if magic != LINK_MAGIC {
-        return Err(FrameError::Io(std::io::Error::other(
-            "not a commit link (bad magic)",
-        )));
-    }
-    stream.set_read_timeout(None)?;
+    let read = frame::accept_link(&stream, &LINK_MAGIC, "commit", READ_BUFFER)?;
     stream.set_write_timeout(Some(OVERFLOW_WRITE_TIMEOUT))?;
     let writer = FrameWriter::start(stream, MAX_OVERFLOW, "commit-link-out")?;
     let replies = Arc::new(Replies(writer));
