@@ -259,19 +259,6 @@ impl PageService for Service {
         }))
     }
 
-    async fn commit(
-        &self,
-        request: Request<pb::CommitRequest>,
-    ) -> Result<Response<pb::CommitReply>, Status> {
-        // Instances commit over their commit link; this call gives the same answers.
-        let result =
-            match borealis_rpc::write_set_from_wire(request.into_inner(), self.store.page_size()) {
-                Ok(ws) => self.store.commit_merging_async(ws).await,
-                Err(e) => Err(borealis_pagestore::CommitError::Invalid(e.to_string())),
-            };
-        Ok(Response::new(crate::commit_link::server::reply(result)))
-    }
-
     async fn set_horizon(
         &self,
         request: Request<pb::HorizonRequest>,

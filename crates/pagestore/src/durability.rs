@@ -8,10 +8,7 @@
 //! (measured with `perf record -e sched:sched_switch`: 2.4 of a session thread's 6 sleeps per
 //! oltp_insert transaction were on that mutex).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll, Waker};
 use std::thread::{self, Thread};
 
 use parking_lot::Mutex;
@@ -21,7 +18,7 @@ use crate::api::Lsn;
 /// One committer waiting for its LSN.
 struct Waiter {
     lsn: Lsn,
-    /// Tells a task's waits apart, so that a re-poll replaces its waker.
+    /// Names the entry, so that its waiter can take it back out (`forget`, `take`).
     token: u64,
     wake: Wake,
 }
@@ -30,12 +27,11 @@ struct Waiter {
 /// log's failure. It runs on the flusher's thread, so it must be quick and never block.
 pub(crate) type DurableCall = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// How a waiter is woken: a parked thread, an async task (which then needs no thread of its
-/// own while the fsync runs), or a call made on the waking thread (the page service's commit
-/// links: the reply goes out from the flusher, with no thread woken to send it).
+/// How a waiter is woken: a parked thread, or a call made on the waking thread (the page
+/// service's commit links: the reply goes out from the flusher, with no thread woken to send
+/// it, and the commit holds no thread while its fsync runs).
 enum Wake {
     Thread(Thread),
-    Task(Waker),
     Call(DurableCall),
 }
 
@@ -44,7 +40,6 @@ impl Wake {
     fn wake(self, failure: Option<&str>) {
         match self {
             Wake::Thread(thread) => thread.unpark(),
-            Wake::Task(waker) => waker.wake(),
             Wake::Call(call) => call(failure.map_or(Ok(()), |m| Err(m.to_string()))),
         }
     }
@@ -57,9 +52,9 @@ pub(crate) struct Durability {
     failed: AtomicBool,
     /// Why the log refuses writes; set once, never cleared (the store must be reopened).
     failure: Mutex<Option<String>>,
-    /// Committers parked until their LSN is durable. Bounded by the number of commits in
-    /// flight: each registers once per commit (a task replaces its entry when re-polled) and
-    /// is removed when woken, or by itself when it returns on a failure. An entry registered
+    /// Committers waiting until their LSN is durable. Bounded by the number of commits in
+    /// flight: each registers once per commit and is removed when woken, or by itself when it
+    /// returns on a failure. An entry registered
     /// just after the flush that made its LSN durable stays until the next flush wakes it.
     waiters: Mutex<Vec<Waiter>>,
     /// Source of waiter tokens.
@@ -118,16 +113,6 @@ impl Durability {
                 continue;
             }
             thread::park();
-        }
-    }
-
-    /// Like [`Durability::wait`], without blocking the thread: the future is woken by the
-    /// flush that makes `lsn` durable, or by a failure.
-    pub(crate) fn wait_async(&self, lsn: Lsn) -> DurableWait<'_> {
-        DurableWait {
-            durability: self,
-            lsn,
-            token: self.next_token.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -210,48 +195,6 @@ impl Durability {
     }
 }
 
-/// The future of [`Durability::wait_async`].
-pub(crate) struct DurableWait<'a> {
-    durability: &'a Durability,
-    lsn: Lsn,
-    token: u64,
-}
-
-impl Future for DurableWait<'_> {
-    type Output = Result<(), String>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let d = self.durability;
-        if d.lsn() >= self.lsn {
-            return Poll::Ready(Ok(()));
-        }
-        if let Some(msg) = d.failure() {
-            return Poll::Ready(Err(msg));
-        }
-        {
-            let mut waiters = d.waiters.lock();
-            waiters.retain(|w| w.token != self.token);
-            waiters.push(Waiter {
-                lsn: self.lsn,
-                token: self.token,
-                wake: Wake::Task(cx.waker().clone()),
-            });
-        }
-        // Re-check: a flush or failure between the checks above and the push could not see
-        // this waiter (see `Durability::waiters` for the entry a flush leaves behind).
-        if d.lsn() >= self.lsn {
-            return Poll::Ready(Ok(()));
-        }
-        match d.failure() {
-            Some(msg) => {
-                d.forget(self.token);
-                Poll::Ready(Err(msg))
-            }
-            None => Poll::Pending,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,40 +244,6 @@ mod tests {
         );
         assert_eq!(d.wait(7), Err("disk full".to_string()));
         assert!(d.waiters.lock().is_empty());
-    }
-
-    /// Run `fut` to completion on a runtime of this thread.
-    fn block_on<F: Future>(fut: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(fut)
-    }
-
-    #[test]
-    fn an_async_waiter_is_woken_by_its_flush_and_by_a_failure() {
-        let d = Arc::new(Durability::new(0));
-        let waiter = {
-            let d = Arc::clone(&d);
-            thread::spawn(move || block_on(d.wait_async(2)))
-        };
-        thread::sleep(Duration::from_millis(20));
-        d.publish(1);
-        d.wake(1);
-        thread::sleep(Duration::from_millis(20));
-        assert!(!waiter.is_finished(), "LSN 1 does not end a wait for 2");
-        d.publish(2);
-        d.wake(2);
-        assert_eq!(waiter.join().unwrap(), Ok(()));
-        assert!(d.waiters.lock().is_empty(), "woken waiters are removed");
-
-        let waiter = {
-            let d = Arc::clone(&d);
-            thread::spawn(move || block_on(d.wait_async(3)))
-        };
-        thread::sleep(Duration::from_millis(20));
-        d.fail("log write failed".into());
-        assert_eq!(waiter.join().unwrap(), Err("log write failed".to_string()));
     }
 
     #[test]

@@ -219,26 +219,6 @@ impl LocalPageStore {
         }))
     }
 
-    /// [`PageStore::commit_merging`] for async callers: the validation runs on the calling
-    /// thread (it may wait briefly for the store's locks, or for room in the log buffer), and
-    /// the wait for the fsync holds no thread. The page service commits this way, so a commit
-    /// costs it no hand-off to a blocking thread and back.
-    pub async fn commit_merging_async(&self, ws: WriteSet) -> Result<CommitReceipt, CommitError> {
-        let inner = &self.inner;
-        match inner.begin_commit(ws, &[])? {
-            Begun::Done(receipt) => Ok(receipt),
-            Begun::Appended(receipt) => {
-                inner
-                    .durable
-                    .wait_async(receipt.lsn)
-                    .await
-                    .map_err(CommitError::LogFailed)?;
-                inner.counters.commits.fetch_add(1, Ordering::Relaxed);
-                Ok(receipt)
-            }
-        }
-    }
-
     /// [`PageStore::commit_merging`] that hands its result to `done` instead of returning it:
     /// the validation runs on the calling thread (it may wait briefly for the store's locks,
     /// or for room in the log buffer), and `done` runs there too for a commit that needs no

@@ -4,6 +4,7 @@ mod common;
 
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use borealis_pagestore::*;
 use common::*;
@@ -121,40 +122,41 @@ fn durable_listeners_see_each_commit_with_its_images() {
     assert_eq!(*gone_calls.lock().unwrap(), 2);
 }
 
-/// The async commit (the page service's): tasks on one thread share fsyncs while they await
-/// durability, every acknowledged commit is readable, and a failed log fails the next one.
+/// Commits handed their result (the page service's commit links): many sent from one thread
+/// share fsyncs, each result comes once the commit is durable, every acknowledged commit is
+/// readable, and a failed log fails the next one.
 #[test]
-fn async_commits_share_fsyncs_and_report_a_failed_log() {
-    const TASKS: u32 = 64;
+fn commits_with_a_completion_share_fsyncs_and_report_a_failed_log() {
+    const COMMITS: u32 = 64;
     let dir = tempfile::tempdir().unwrap();
     let opts = StoreOptions {
         fsync: true,
         ..test_opts()
     };
     let s = LocalPageStore::open(dir.path(), opts).unwrap();
-    s.commit(ws(0, TASKS, vec![delta(TASKS, 0, b"init")], 0))
+    s.commit(ws(0, COMMITS, vec![delta(COMMITS, 0, b"init")], 0))
         .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let mut lsns: Vec<Lsn> = runtime.block_on(async {
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|t| {
-                let s = Arc::clone(&s);
-                tokio::spawn(async move {
-                    let w = ws(1, TASKS, vec![delta(t + 1, 0, &t.to_le_bytes())], 1);
-                    s.commit_merging_async(w).await.unwrap().lsn
-                })
-            })
-            .collect();
-        let mut lsns = Vec::new();
-        for task in tasks {
-            lsns.push(task.await.unwrap());
-        }
-        lsns
-    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    for t in 0..COMMITS {
+        let w = ws(1, COMMITS, vec![delta(t + 1, 0, &t.to_le_bytes())], 1);
+        let (tx, store) = (tx.clone(), Arc::clone(&s));
+        s.commit_merging_then(
+            w,
+            Box::new(move |result| {
+                let lsn = result.unwrap().lsn;
+                assert!(
+                    store.stats().latest_lsn >= lsn,
+                    "reported before it was durable"
+                );
+                tx.send(lsn).unwrap();
+            }),
+        );
+    }
+    let mut lsns: Vec<Lsn> = (0..COMMITS)
+        .map(|_| rx.recv_timeout(Duration::from_secs(10)).unwrap())
+        .collect();
     lsns.sort();
-    let last = u64::from(TASKS) + 1;
+    let last = u64::from(COMMITS) + 1;
     assert_eq!(lsns, (2..=last).collect::<Vec<_>>());
     let stats = s.stats();
     assert_eq!(stats.commits, last);
@@ -164,18 +166,23 @@ fn async_commits_share_fsyncs_and_report_a_failed_log() {
         stats.fsyncs,
         stats.commits
     );
-    for t in 0..TASKS {
+    for t in 0..COMMITS {
         assert_eq!(
             &s.read_page(t + 1, last).unwrap().data[..4],
             &t.to_le_bytes()
         );
     }
     s.inject_log_write_failure();
-    let failed =
-        runtime.block_on(s.commit_merging_async(ws(last, TASKS, vec![delta(1, 0, b"no")], 1)));
+    let (tx, rx) = std::sync::mpsc::channel();
+    s.commit_merging_then(
+        ws(last, COMMITS, vec![delta(1, 0, b"no")], 1),
+        Box::new(move |result| tx.send(result).unwrap()),
+    );
+    let failed = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(
         matches!(failed, Err(CommitError::LogFailed(_))),
         "{failed:?}"
     );
+    assert!(rx.try_recv().is_err(), "one result per commit");
     assert_eq!(s.latest_lsn(), last);
 }

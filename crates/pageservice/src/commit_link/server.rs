@@ -134,7 +134,7 @@ fn read_commits(
     }
 }
 
-/// The reply to a commit: the same answer the gRPC `Commit` call gives.
+/// The reply to a commit.
 pub(crate) fn reply(result: Result<CommitReceipt, CommitError>) -> pb::CommitReply {
     let result = match result {
         Ok(receipt) => pb::commit_reply::Result::Committed(pb::Committed {
