@@ -20,7 +20,6 @@ use borealis_pagestore::{
     CommitError, CommitReceipt, CommittedChange, Lsn, PageDelta, PageNo, PageStore, PageVersion,
     ReadError, SnapshotPin, StoreStats, SubscribeError, Subscription, WriteSet,
 };
-use borealis_rpc::frame;
 use borealis_rpc::pageservice as pb;
 use borealis_rpc::pageservice::page_service_client::PageServiceClient;
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -60,9 +59,9 @@ pub enum ClientError {
 }
 
 /// Called on the commit link's reader thread with each commit made through this client, as
-/// soon as its reply arrives — before the committing session's thread is woken, so a session waiting for
-/// a CPU does not hold the change back from the peers (replication pushes from here). It must
-/// be quick and must not block. With the change come the committing session's new images of
+/// soon as its reply arrives — before the committing session's thread is woken, so a session
+/// waiting for a CPU does not hold the change back from the peers (replication pushes from
+/// here). It must be quick and must not block. With the change come the committing session's new images of
 /// the pages the store did not merge, when it gave them (`commit_merging_with_images`).
 pub type CommitHook = Box<dyn Fn(&CommittedChange, &HashMap<PageNo, Arc<[u8]>>) + Send + Sync>;
 
@@ -574,19 +573,14 @@ impl PageStore for RemotePageStore {
         images: Vec<Option<Arc<[u8]>>>,
     ) -> Result<CommitReceipt, CommitError> {
         let request = borealis_rpc::write_set_to_wire(&ws);
-        let bytes = prost::Message::encoded_len(&request);
-        if bytes > frame::MAX_FRAME_PAYLOAD {
-            return Err(CommitError::Invalid(format!(
-                "a commit of {bytes} bytes exceeds the page service's limit of {} bytes",
-                frame::MAX_FRAME_PAYLOAD
-            )));
-        }
         let slot = Arc::new(CommitSlot::default());
         let done: Completion = {
             let (inner, slot) = (self.inner.clone(), slot.clone());
             Box::new(move |reply| slot.fill(inner.finish_commit(reply, ws, images)))
         };
-        let ticket = self.inner.link.send(&request, done);
+        let ticket = self.inner.link.send(&request, done).map_err(|e| {
+            CommitError::Invalid(format!("commit not sent to the page service: {e}"))
+        })?;
         slot.wait(&ticket)
     }
 

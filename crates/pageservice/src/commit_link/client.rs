@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use borealis_rpc::frame::{self, LINK_MAGIC};
+use borealis_rpc::frame::{self, FrameError, LINK_MAGIC};
 use borealis_rpc::pageservice as pb;
 use parking_lot::Mutex;
 
@@ -79,24 +79,24 @@ impl CommitLink {
     }
 
     /// Send one commit; `done` runs exactly once, with the reply or the reason there is none.
-    pub(crate) fn send(&self, request: &pb::CommitRequest, done: Completion) -> Ticket {
+    /// A request that cannot be framed (over the size limit) is refused before anything is
+    /// sent: then `done` is dropped unrun.
+    pub(crate) fn send(
+        &self,
+        request: &pb::CommitRequest,
+        done: Completion,
+    ) -> Result<Ticket, FrameError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let bytes = frame::encode(id, request)?;
         let no_ticket = Ticket {
             connection: None,
             id,
-        };
-        let bytes = match frame::encode(id, request) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                done(Err(format!("commit not sent: {e}")));
-                return no_ticket;
-            }
         };
         let connection = match self.connection() {
             Ok(c) => c,
             Err(reason) => {
                 done(Err(reason));
-                return no_ticket;
+                return Ok(no_ticket);
             }
         };
         // Registered before the write: the reply can arrive before the write returns.
@@ -105,7 +105,7 @@ impl CommitLink {
             if connection.broken.load(Ordering::Acquire) {
                 drop(waiting);
                 done(Err("commit link to the page service broke".into()));
-                return no_ticket;
+                return Ok(no_ticket);
             }
             waiting.insert(id, done);
         }
@@ -115,10 +115,10 @@ impl CommitLink {
             // the outcome is reported as unknown like any other broken link.
             connection.close(&format!("writing a commit to the page service: {e}"));
         }
-        Ticket {
+        Ok(Ticket {
             connection: Some(connection),
             id,
-        }
+        })
     }
 
     /// The open connection, or a new one.
