@@ -14,7 +14,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod free_space;
 mod in_place;
+mod index_in_place;
 
 use in_place::{merge_appends_in_place, merge_rewrites_in_place};
 
@@ -134,7 +136,18 @@ pub fn merge_leaf_explained(
     if let Some(page) = merge_appends_in_place(base, mine, theirs, range) {
         return Ok(page);
     }
+    if let Some(page) = index_in_place::merge_index_in_place(base, mine, theirs) {
+        return Ok(page);
+    }
     merge_parsed(base, mine, theirs, range, Window::Changed)
+}
+
+/// The merge of an index leaf on which each side moved, added or removed a few neighbouring
+/// entries away from the other's and from the page's ends, as an edit of `theirs` in place;
+/// `None` when the change is not of that shape (then [`merge_leaf_explained`] goes on to the
+/// general merge, which gives the same entries in the same order, packed).
+pub fn merge_index_leaf_in_place(base: &[u8], mine: &[u8], theirs: &[u8]) -> Option<Arc<[u8]>> {
+    index_in_place::merge_index_in_place(base, mine, theirs)
 }
 
 /// How much of a side's page [`merge_parsed`] parses.

@@ -1132,3 +1132,196 @@ fn appends_do_not_merge_in_place_over_a_malformed_base() {
     freeblock[1..3].copy_from_slice(&((content_start - 40) as u16).to_be_bytes());
     check(&freeblock, false);
 }
+
+/// Index entry `n`: distinct bytes, 6–13 long, so that freed and taken spaces differ in size;
+/// `2m` and `2m + 1` have the same size.
+fn entry(n: u32) -> Vec<u8> {
+    let mut payload = n.to_be_bytes().to_vec();
+    payload.extend(std::iter::repeat_n(0x55, (n / 2 % 8) as usize));
+    index_cell(&payload)
+}
+
+/// SQLite's edit of an index leaf, through the same free-space rules (`dropCell`,
+/// `insertCell`): `remove` cells at pointer index `at` dropped, then `insert` written there.
+/// `None` when they do not fit without defragmenting.
+fn index_edit(page: &[u8], at: usize, remove: usize, insert: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let mut page = page.to_vec();
+    let mut count = usize::from(read_u16(&page, 3)?);
+    for _ in 0..remove {
+        let slot = LEAF_HEADER + 2 * at;
+        let offset = usize::from(read_u16(&page, slot)?);
+        let h = leaf_header(&page)?;
+        let size = parse_cell(&page, offset, h.kind, h.max_local)?.alloc_size();
+        free_space::free(&mut page, offset, size)?;
+        page.copy_within(slot + 2..LEAF_HEADER + 2 * count, slot);
+        count -= 1;
+        page[3..5].copy_from_slice(&(count as u16).to_be_bytes());
+    }
+    for (i, cell) in insert.iter().enumerate() {
+        let size = cell.len().max(MIN_CELL);
+        let offset = free_space::allocate(&mut page, size, LEAF_HEADER + 2 * (count + 1))?;
+        page[offset..offset + size].fill(0);
+        page[offset..offset + cell.len()].copy_from_slice(cell);
+        let slot = LEAF_HEADER + 2 * (at + i);
+        page.copy_within(slot..LEAF_HEADER + 2 * count, slot + 2);
+        page[slot..slot + 2].copy_from_slice(&(offset as u16).to_be_bytes());
+        count += 1;
+        page[3..5].copy_from_slice(&(count as u16).to_be_bytes());
+    }
+    Some(page)
+}
+
+/// The cells of a leaf in pointer order.
+fn entries_of(page: &[u8]) -> Vec<Vec<u8>> {
+    let h = leaf_header(page).expect("a leaf");
+    let cells = cells_at(page, &h, 0..h.count).expect("cells parse");
+    cells.iter().map(|c| c.bytes.to_vec()).collect()
+}
+
+/// Whether `page` is a leaf SQLite's integrity check accepts: cells inside the content area
+/// without overlapping, freeblocks rising, at least 4 bytes apart and clear of the cells, and
+/// every byte of the content area a cell's, a freeblock's or a counted fragment.
+fn well_formed(page: &[u8]) -> bool {
+    let Some(h) = leaf_header(page) else {
+        return false;
+    };
+    let Some(cells) = cells_at(page, &h, 0..h.count) else {
+        return false;
+    };
+    let Some(mut used) = disjoint_within(cells.iter().map(Cell::span), page.len()) else {
+        return false;
+    };
+    if cells.iter().any(|c| c.offset < h.content_start) {
+        return false;
+    }
+    let mut free = 0;
+    let mut at = usize::from(read_u16(page, 1).unwrap());
+    let mut previous_end = 0;
+    while at != 0 {
+        let size = usize::from(read_u16(page, at + 2).unwrap_or(0));
+        let fits = at >= h.content_start && size >= 4 && at + size <= page.len();
+        if !fits || at < previous_end + 4 || !mark_unused(&mut used, at, at + size) {
+            return false;
+        }
+        free += size;
+        previous_end = at + size;
+        at = usize::from(read_u16(page, at).unwrap());
+    }
+    let cell_bytes: usize = cells.iter().map(Cell::alloc_size).sum();
+    let fragments = usize::from(page[7]);
+    fragments <= 60 && page.len() - h.content_start == cell_bytes + free + fragments
+}
+
+/// One side's edit: at pointer index, cells removed, new entries inserted.
+fn index_side(count: usize, first_new: u32) -> impl Strategy<Value = (usize, usize, Vec<u32>)> {
+    (0..count, 0usize..3, 0usize..3).prop_map(move |(at, remove, insert)| {
+        let remove = remove.min(count - at);
+        (at, remove, (first_new..first_new + insert as u32).collect())
+    })
+}
+
+#[test]
+fn an_index_entry_rewritten_where_it_was_merges_in_place() {
+    // UPDATE … SET k = k + 1 on two rows far apart: each side's entry is replaced at its
+    // index by one of the same size (SQLite reuses the freed bytes, so the pointer arrays do
+    // not differ at all).
+    let base = page(
+        INDEX_LEAF,
+        4096,
+        &(0..100).map(|n| entry(2 * n)).collect::<Vec<_>>(),
+    );
+    let mine = index_edit(&base, 10, 1, &[entry(21)]).unwrap();
+    let theirs = index_edit(&base, 80, 1, &[entry(161)]).unwrap();
+    assert_eq!(
+        mine[..LEAF_HEADER + 200],
+        base[..LEAF_HEADER + 200],
+        "same pointers"
+    );
+    let merged = index_in_place::merge_index_in_place(&base, &mine, &theirs).expect("in place");
+    assert!(well_formed(&merged));
+    let general = merge_parsed(&base, &mine, &theirs, KeyRange::MayHaveMoved, Window::Whole);
+    assert_eq!(entries_of(&merged), entries_of(&general.expect("general")));
+    assert_eq!(entries_of(&merged)[10], entry(21));
+    assert_eq!(entries_of(&merged)[80], entry(161));
+    // The winner changed a neighbour of the loser's entry, or the loser's change is at a page
+    // end: the general merge decides.
+    let touching = index_edit(&base, 11, 1, &[entry(23)]).unwrap();
+    assert!(index_in_place::merge_index_in_place(&base, &mine, &touching).is_none());
+    assert!(index_in_place::merge_index_in_place(&base, &touching, &mine).is_none());
+    let at_end = index_edit(&base, 99, 1, &[entry(199)]).unwrap();
+    assert!(index_in_place::merge_index_in_place(&base, &at_end, &mine).is_none());
+    // The winner's change at a page end is no matter.
+    let merged = index_in_place::merge_index_in_place(&base, &mine, &at_end).expect("in place");
+    assert!(well_formed(&merged));
+    assert_eq!(entries_of(&merged)[99], entry(199));
+}
+
+proptest! {
+    /// Whenever the in-place index merge applies, the general merge accepts the same pages and
+    /// gives the same entries in the same order, and the page is well formed; and it applies
+    /// whenever the loser's edit keeps a cell on either side and the winner's edit leaves
+    /// those two cells and the ones between alone. Base pages carry freeblocks and fragments
+    /// from earlier edits.
+    #[test]
+    fn index_in_place_merge_agrees_with_the_general_merge(
+        (count, earlier, mine, theirs) in (8usize..120).prop_flat_map(|count| (
+            Just(count),
+            proptest::collection::vec((0..count, 0usize..2, 0usize..2), 0..6),
+            index_side(count, 10_000),
+            index_side(count, 20_000),
+        )),
+    ) {
+        let mut base = page(INDEX_LEAF, 4096, &(0..count as u32).map(|n| entry(2 * n)).collect::<Vec<_>>());
+        // Earlier edits leave freeblocks, fragments and a moved content start.
+        for (k, (at, remove, insert)) in earlier.into_iter().enumerate() {
+            let n = usize::from(read_u16(&base, 3).unwrap());
+            let (at, remove) = (at.min(n), remove.min(n - at.min(n)));
+            let new: Vec<Vec<u8>> = (0..insert as u32).map(|i| entry(30_000 + 10 * k as u32 + i)).collect();
+            if let Some(edited) = index_edit(&base, at, remove, &new) {
+                base = edited;
+            }
+        }
+        let n = usize::from(read_u16(&base, 3).unwrap());
+        let side = |(at, remove, new): &(usize, usize, Vec<u32>)| {
+            let (at, remove) = ((*at).min(n), (*remove).min(n - (*at).min(n)));
+            let cells: Vec<Vec<u8>> = new.iter().map(|&id| entry(id)).collect();
+            (at, remove, index_edit(&base, at, remove, &cells).unwrap(), cells.len())
+        };
+        let (am, rm, mine_page, im) = side(&mine);
+        let (at_, rt, theirs_page, _) = side(&theirs);
+        let fast = index_in_place::merge_index_in_place(&base, &mine_page, &theirs_page);
+        let general = merge_parsed(&base, &mine_page, &theirs_page, KeyRange::MayHaveMoved, Window::Whole);
+        if let Some(page) = &fast {
+            prop_assert!(well_formed(page));
+            let general = general.expect("the general merge accepts what the in-place one does");
+            prop_assert_eq!(entries_of(page), entries_of(&general));
+        }
+        let inside = am >= 1 && am + rm < n;
+        let apart = am + rm < at_ || at_ + rt < am;
+        if inside && apart && rm + im > 0 {
+            prop_assert!(fast.is_some(), "separated edits merge in place");
+        }
+    }
+}
+
+proptest! {
+    /// Index pages the in-place merge would take, with bytes flipped anywhere (header, pointer
+    /// array, freeblocks, cells): it never panics, and a page it returns is the size of the
+    /// inputs.
+    #[test]
+    fn index_in_place_merge_never_panics_on_mutated_pages(
+        flips in proptest::collection::vec((0usize..1024, any::<u8>(), 0usize..3), 1..8),
+    ) {
+        let base = page(INDEX_LEAF, 1024, &(0..40).map(|n| entry(2 * n)).collect::<Vec<_>>());
+        let base = index_edit(&base, 5, 2, &[entry(11)]).unwrap(); // a freeblock
+        let mine = index_edit(&base, 10, 1, &[entry(21), entry(23)]).unwrap();
+        let theirs = index_edit(&base, 30, 1, &[entry(61)]).unwrap();
+        let mut pages = [base, mine, theirs];
+        for (at, byte, which) in flips {
+            pages[which][at] = byte;
+        }
+        if let Some(merged) = index_in_place::merge_index_in_place(&pages[0], &pages[1], &pages[2]) {
+            prop_assert_eq!(merged.len(), 1024);
+        }
+    }
+}
