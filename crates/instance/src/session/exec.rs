@@ -436,14 +436,12 @@ pub(super) fn max_retries(s: &Session) -> u32 {
     s.var_int("borealis_conflict_retries").clamp(0, 1000) as u32
 }
 
-/// Waits (bounded: 200 × 50 µs = 10 ms) until this instance has applied `lsn`.
+/// Waits (at most 10 ms) until this instance has applied `lsn`: woken by the apply itself,
+/// not by polling (a 50 µs sleep loop cost two context switches a turn).
 fn wait_applied(s: &Session, lsn: borealis_pagestore::Lsn) {
-    for _ in 0..200 {
-        if s.shared.engine.applied_lsn() >= lsn {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_micros(50));
-    }
+    s.shared
+        .engine
+        .wait_applied(lsn, std::time::Duration::from_millis(10));
 }
 
 fn rand_jitter() -> u32 {
