@@ -44,17 +44,18 @@ pub(super) fn free(page: &mut [u8], start: usize, size: usize) -> Option<()> {
         return None;
     }
     // `link`: where the pointer to `next` is (the header, or the previous freeblock).
+    let top = content_start(page)?;
     let mut link = FIRST_FREEBLOCK;
     let mut next = usize::from(read_u16(page, link)?);
     // Bounded: offsets rise strictly on every step, or the loop returns.
     while next != 0 && next < start {
-        if next <= link {
-            return None;
+        if next <= link || next < top {
+            return None; // not rising, or a freeblock outside the content area
         }
         link = next;
         next = usize::from(read_u16(page, link)?);
     }
-    if next > usable.checked_sub(4)? {
+    if next > usable.checked_sub(4)? || (next != 0 && next < top) {
         return None;
     }
     let mut joined_fragments = 0usize;
@@ -83,7 +84,6 @@ pub(super) fn free(page: &mut [u8], start: usize, size: usize) -> Option<()> {
     }
     let fragments = page.get(FRAGMENTS).copied()?;
     page[FRAGMENTS] = fragments.checked_sub(u8::try_from(joined_fragments).ok()?)?;
-    let top = content_start(page)?;
     page.get_mut(start..end)?.fill(0);
     if start <= top {
         // At the content start: the gap grows instead of the list.
@@ -121,10 +121,14 @@ pub(super) fn allocate(page: &mut [u8], size: usize, pointers_end: usize) -> Opt
 /// list is malformed.
 fn take_freeblock(page: &mut [u8], size: usize) -> Option<Option<usize>> {
     let last_fit = page.len().checked_sub(size)?;
+    let top = content_start(page)?;
     let mut link = FIRST_FREEBLOCK;
     let mut at = usize::from(read_u16(page, link)?);
     // Bounded: offsets rise strictly on every step, or the loop returns.
     while at != 0 && at <= last_fit {
+        if at < top {
+            return None; // a freeblock outside the content area (SQLite: corrupt)
+        }
         let block = usize::from(read_u16(page, at + 2)?);
         if let Some(spare) = block.checked_sub(size) {
             if spare < 4 {
@@ -236,6 +240,12 @@ mod tests {
         put_u16(&mut page, FIRST_FREEBLOCK, 510).unwrap();
         assert_eq!(free(&mut page.clone(), 400, 8), None);
         assert_eq!(allocate(&mut page, 4, 20), None);
+        // A freeblock below the content start (in the gap or the pointer array).
+        let mut page = page_with(300);
+        put_u16(&mut page, FIRST_FREEBLOCK, 200).unwrap();
+        put_u16(&mut page, 202, 40).unwrap();
+        assert_eq!(free(&mut page.clone(), 400, 8), None);
+        assert_eq!(allocate(&mut page, 8, 20), None);
         // Freeing past the page's end, or less than SQLite's smallest cell.
         let mut page = page_with(300);
         assert_eq!(free(&mut page, 508, 8), None);

@@ -16,14 +16,17 @@
 //! the entries the general merge would give, in the same order; only the layout differs.
 //!
 //! The base is the store's version of the page, which SQLite (or a merge) wrote: its pointers
-//! are checked (inside the content area, no two alike) and the cells this merge reads are
-//! parsed with bounds checks, but not every cell, which is what this path saves.
+//! are checked (inside the content area, no two alike), the cells this merge frees are checked
+//! clear of their neighbours, and the cells it reads are parsed with bounds checks — but not
+//! every cell, which is what this path saves. The winner's free list is checked as it is
+//! walked (rising, inside the content area).
 
 use std::sync::Arc;
 
 use super::free_space::{allocate, content_start, free};
 use super::LEAF_HEADER;
-use super::{changed_ranges, leaf_header, parse_cell, read_u16, Cell, LeafHeader, INDEX_LEAF};
+use super::{changed_ranges, leaf_header, parse_cell, read_u16, valid_page_size};
+use super::{Cell, LeafHeader, INDEX_LEAF};
 
 /// Most cells the loser's window may hold. An entry of `k` moving past the other entries of
 /// `k` makes windows of tens of cells under sysbench's skewed `k`; past this the change is not
@@ -32,6 +35,9 @@ const MAX_WINDOW: usize = 256;
 
 /// The in-place merge of index leaf pages (see the module docs).
 pub(super) fn merge_index_in_place(base: &[u8], mine: &[u8], theirs: &[u8]) -> Option<Arc<[u8]>> {
+    if mine.len() != base.len() || theirs.len() != base.len() || !valid_page_size(base.len()) {
+        return None;
+    }
     let hb = leaf_header(base)?;
     if hb.kind != INDEX_LEAF {
         return None;
@@ -132,6 +138,12 @@ fn window<'a, 'b>(
     let removed: Vec<Cell<'b>> = (lo..hi)
         .map(|i| window_cell(base, hb, i))
         .collect::<Option<_>>()?;
+    if !removed
+        .iter()
+        .all(|c| clear_of_neighbours(base, hb, starts, c))
+    {
+        return None;
+    }
     let cells: Vec<Cell<'a>> = (lo..side_hi)
         .map(|i| window_cell(page, &h, i))
         .collect::<Option<_>>()?;
@@ -154,6 +166,24 @@ fn window_cell<'p>(page: &'p [u8], h: &LeafHeader, i: usize) -> Option<Cell<'p>>
     let cell = parse_cell(page, offset, h.kind, h.max_local)?;
     let inside = offset >= h.content_start && cell.span().1 <= page.len();
     (inside && !cell.overflow).then_some(cell)
+}
+
+/// Whether `cell` of `base` overlaps neither the cell that starts before it nor the one after:
+/// the merge frees its bytes, which must then hold no other cell's. (The cells are not all
+/// checked, see the module docs; these are the ones the merge writes over.)
+fn clear_of_neighbours(base: &[u8], hb: &LeafHeader, starts: &[u64], cell: &Cell<'_>) -> bool {
+    let (start, end) = cell.span();
+    let after_ok = next_start(starts, start + 1).is_none_or(|next| next >= end);
+    let before_ok = match start
+        .checked_sub(1)
+        .and_then(|b| last_start_at_or_before(starts, b))
+    {
+        Some(previous) => {
+            parse_cell(base, previous, hb.kind, hb.max_local).is_some_and(|p| p.span().1 <= start)
+        }
+        None => true,
+    };
+    after_ok && before_ok
 }
 
 /// Whether two cells are one: same offset, same bytes.
@@ -216,6 +246,11 @@ fn splice(page: &mut [u8], my: &Window<'_, '_>, at: usize, count: usize) -> Opti
     }
     let new_count = (count + my.cells.len()).checked_sub(my.removed.len())?;
     let pointers_end = LEAF_HEADER + 2 * new_count;
+    let old_end = LEAF_HEADER + 2 * count;
+    // The old pointer array stays in place until the splice below: no cell may go where either
+    // array lies (SQLite drops a cell's pointer before it allocates the next; this allocates
+    // every cell first).
+    let reserved = pointers_end.max(old_end);
     let mut offsets = Vec::with_capacity(my.cells.len());
     for cell in &my.cells {
         if find(cell).is_some() {
@@ -223,18 +258,17 @@ fn splice(page: &mut [u8], my: &Window<'_, '_>, at: usize, count: usize) -> Opti
             continue;
         }
         let size = cell.alloc_size();
-        let offset = allocate(page, size, pointers_end)?;
+        let offset = allocate(page, size, reserved)?;
         page.get_mut(offset..offset + size)?.fill(0);
         page[offset..offset + cell.bytes.len()].copy_from_slice(cell.bytes);
         offsets.push(offset);
     }
-    if content_start(page)? < pointers_end {
+    if content_start(page)? < reserved {
         return None;
     }
     // The pointers after the window move to their new place, then the window's are written.
     let tail_from = LEAF_HEADER + 2 * (at + my.removed.len());
     let tail_to = LEAF_HEADER + 2 * (at + my.cells.len());
-    let old_end = LEAF_HEADER + 2 * count;
     page.copy_within(tail_from..old_end, tail_to);
     if pointers_end < old_end {
         page[pointers_end..old_end].fill(0);
