@@ -743,9 +743,12 @@ pub fn merged_row_changes_stay_consistent(store: Arc<dyn PageStore>) {
                     x ^= x >> 7;
                     x ^= x << 17;
                     let id = (x % ROWS as u64) as i64;
-                    let sql = match x % 3 {
-                        // Update in place (the index entry moves).
+                    let sql = match x % 4 {
+                        // Update in place (the index entry moves to the index's end).
                         0 => format!("UPDATE r SET k = k + {ROWS}, ver = ver + 1 WHERE id = {id}"),
+                        // oltp_update_index's move: the entry passes its neighbours of equal k
+                        // (merged as an edit of the current index leaf).
+                        3 => format!("UPDATE r SET k = k + 1, ver = ver + 1 WHERE id = {id}"),
                         // Delete and re-insert the same row in one transaction.
                         1 => format!(
                             "DELETE FROM r WHERE id = {id}; \
