@@ -108,6 +108,21 @@ impl BufferPool {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Sleep until an apply signals or `deadline` passes (true: it passed), releasing the lock
+    /// meanwhile.
+    fn wait_for_apply<'a>(
+        &self,
+        state: MutexGuard<'a, PoolState>,
+        deadline: Instant,
+    ) -> (MutexGuard<'a, PoolState>, bool) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (state, timeout) = self
+            .applied
+            .wait_timeout(state, left)
+            .unwrap_or_else(PoisonError::into_inner);
+        (state, timeout.timed_out())
+    }
+
     /// The newest applied LSN and the database size in pages at it.
     pub fn applied(&self) -> (Lsn, u32) {
         let state = self.lock();
@@ -120,13 +135,9 @@ impl BufferPool {
         let mut state = self.lock();
         // Bounded by the deadline.
         while state.applied_lsn < lsn {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let (guard, timeout) = self
-                .applied
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner);
-            state = guard;
-            if timeout.timed_out() {
+            let timed_out;
+            (state, timed_out) = self.wait_for_apply(state, deadline);
+            if timed_out {
                 return state.applied_lsn >= lsn;
             }
         }
@@ -192,13 +203,9 @@ impl BufferPool {
         let mut state = self.lock();
         // Bounded by the deadline: a missing LSN must not block a commit forever.
         while change.lsn > state.applied_lsn + 1 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let (guard, timeout) = self
-                .applied
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner);
-            state = guard;
-            if timeout.timed_out() && change.lsn > state.applied_lsn + 1 {
+            let timed_out;
+            (state, timed_out) = self.wait_for_apply(state, deadline);
+            if timed_out && change.lsn > state.applied_lsn + 1 {
                 return Err(ApplyGap {
                     missing: state.applied_lsn + 1,
                 });
