@@ -101,16 +101,16 @@ pub(super) fn free(page: &mut [u8], start: usize, size: usize) -> Option<()> {
 }
 
 /// Take `size` bytes for a new cell: the first freeblock that holds it (`pageFindSlot`), else
-/// the bottom of the gap, which must stay above `pointers_end` (the end of the pointer array
-/// once every new cell has its pointer). `None`: no room without defragmenting, or a
-/// malformed free list. `allocateSpace` without its defragmentation.
-pub(super) fn allocate(page: &mut [u8], size: usize, pointers_end: usize) -> Option<usize> {
+/// the bottom of the gap, which must stay at or above `reserved_end` (the end of the space the
+/// pointer array needs, before and after the caller's edit). `None`: no room without
+/// defragmenting, or a malformed free list. `allocateSpace` without its defragmentation.
+pub(super) fn allocate(page: &mut [u8], size: usize, reserved_end: usize) -> Option<usize> {
     if let Some(at) = take_freeblock(page, size)? {
         return Some(at);
     }
     let top = content_start(page)?;
     let at = top.checked_sub(size)?;
-    if at < pointers_end {
+    if at < reserved_end {
         return None;
     }
     put_u16(page, CONTENT_START, at)?;
