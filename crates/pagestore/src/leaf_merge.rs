@@ -142,11 +142,16 @@ pub fn merge_leaf_explained(
     merge_parsed(base, mine, theirs, range, Window::Changed)
 }
 
-/// The merge of an index leaf on which each side moved, added or removed a few neighbouring
-/// entries away from the other's and from the page's ends, as an edit of `theirs` in place;
-/// `None` when the change is not of that shape (then [`merge_leaf_explained`] goes on to the
-/// general merge, which gives the same entries in the same order, packed).
+/// The merge of an index leaf on which `mine` changed one stretch of entries away from the
+/// page's ends, and `theirs` kept that stretch and the entry on either side of it, as an edit
+/// of `theirs` in place; `None` when the change is not of that shape or the pages differ in
+/// size (then [`merge_leaf_explained`] goes on to the general merge, which gives the same
+/// entries in the same order, packed).
 pub fn merge_index_leaf_in_place(base: &[u8], mine: &[u8], theirs: &[u8]) -> Option<Arc<[u8]>> {
+    let size = base.len();
+    if mine.len() != size || theirs.len() != size || !valid_page_size(size) {
+        return None;
+    }
     index_in_place::merge_index_in_place(base, mine, theirs)
 }
 

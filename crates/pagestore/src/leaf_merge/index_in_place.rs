@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use super::free_space::{allocate, content_start, free};
 use super::LEAF_HEADER;
-use super::{changed_ranges, leaf_header, parse_cell, read_u16, valid_page_size};
+use super::{cell_at, changed_ranges, leaf_header, parse_cell};
 use super::{Cell, LeafHeader, INDEX_LEAF};
 
 /// Most cells the loser's window may hold. An entry of `k` moving past the other entries of
@@ -34,10 +34,8 @@ use super::{Cell, LeafHeader, INDEX_LEAF};
 const MAX_WINDOW: usize = 256;
 
 /// The in-place merge of index leaf pages (see the module docs).
+/// The three pages have one valid page size (the callers check).
 pub(super) fn merge_index_in_place(base: &[u8], mine: &[u8], theirs: &[u8]) -> Option<Arc<[u8]>> {
-    if mine.len() != base.len() || theirs.len() != base.len() || !valid_page_size(base.len()) {
-        return None;
-    }
     let hb = leaf_header(base)?;
     if hb.kind != INDEX_LEAF {
         return None;
@@ -162,10 +160,7 @@ fn pointer_array(page: &[u8], count: usize) -> Option<&[u8]> {
 /// The cell pointer `i` of `page` (header `h`) points at, if it lies in the content area,
 /// inside the page, and has no overflow page (a changed cell with one is never merged).
 fn window_cell<'p>(page: &'p [u8], h: &LeafHeader, i: usize) -> Option<Cell<'p>> {
-    let offset = usize::from(read_u16(page, LEAF_HEADER + 2 * i)?);
-    let cell = parse_cell(page, offset, h.kind, h.max_local)?;
-    let inside = offset >= h.content_start && cell.span().1 <= page.len();
-    (inside && !cell.overflow).then_some(cell)
+    cell_at(page, h, i).filter(|cell| !cell.overflow && cell.span().1 <= page.len())
 }
 
 /// Whether `cell` of `base` overlaps neither the cell that starts before it nor the one after:
