@@ -7,7 +7,7 @@
 //! commit a snapshot should see.
 
 use crate::delta::apply_delta;
-use borealis_pagestore::{CommittedChange, Lsn, PageNo, PageVersion};
+use borealis_pagestore::{spare_images, CommittedChange, Lsn, PageNo, PageVersion};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -223,9 +223,9 @@ impl BufferPool {
                     // One allocation and copy per page: the new Arc is built from the base
                     // and changed in place (it has no other owner yet).
                     let base: Option<Arc<[u8]>> = if delta.page_no > old_db_pages {
-                        Some(std::iter::repeat_n(0u8, self.page_size).collect())
+                        Some(spare_images::zeroed(self.page_size))
                     } else {
-                        previous.map(|p| Arc::from(&p[..]))
+                        previous.map(|p| spare_images::copy_of(&p))
                     };
                     base.map(|mut page| {
                         let unique = Arc::get_mut(&mut page).expect("a new Arc has no other owner");
@@ -374,6 +374,7 @@ impl BufferPool {
                     state.by_page.remove(&entry.page_no);
                 }
             }
+            spare_images::give(entry.data);
         }
     }
 

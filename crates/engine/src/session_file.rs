@@ -7,7 +7,8 @@ use crate::engine::EngineCore;
 use crate::error::EngineError;
 use crate::header;
 use borealis_pagestore::{
-    CommitError, Conflict, ConflictReason, Lsn, PageNo, ReadError, SnapshotPin, WriteSet,
+    spare_images, CommitError, Conflict, ConflictReason, Lsn, PageNo, ReadError, SnapshotPin,
+    WriteSet,
 };
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -17,19 +18,15 @@ use std::sync::Arc;
 /// SQLite lock levels (sqlite3.h `SQLITE_LOCK_*`).
 pub const LOCK_NONE: i32 = 0;
 
-/// Page buffers a session keeps for its next transactions' dirty pages: an autocommit write
-/// changes a few pages (a leaf per index, page 1, now and then a parent), and a bound keeps a
-/// session that once wrote thousands of pages from holding their memory.
-const SPARE_IMAGES: usize = 16;
-
 /// Pages SQLite may read in place (xFetch) and not yet release (xUnfetch) at once: each
 /// b-tree cursor holds a page per level, so a handful of cursors needs a few dozen. Beyond the
 /// bound a fetch is declined and SQLite reads the page into its cache instead.
 const MAX_FETCHED: usize = 256;
 
-/// Snapshot images a transaction keeps for xFetch, so that the pages it reads again and again
-/// (every statement starts at a root page) are found without the pool's lock. The pool
-/// usually holds the same images, and they are dropped when SQLite unlocks.
+/// Snapshot images a transaction keeps, so that the pages it reads again and again (every
+/// statement starts at a root page; a write transaction reads, writes and then searches the
+/// same pages) are found without the pool's lock. The pool usually holds the same images, and
+/// they are dropped when SQLite unlocks or the snapshot moves.
 const FETCH_CACHE_PAGES: usize = 64;
 
 /// Tries to pin a snapshot at the pool's applied LSN before giving up (`take_snapshot`).
@@ -82,9 +79,10 @@ struct FileState {
     /// Images SQLite reads in place (handed out by xFetch, not yet released by xUnfetch): each
     /// must stay alive until released. At most [`MAX_FETCHED`].
     fetched: Vec<Arc<[u8]>>,
-    /// Images of pages at the snapshot handed out by xFetch, for the next fetches of the same
-    /// pages in this transaction. At most [`FETCH_CACHE_PAGES`]; cleared when the lock drops
-    /// to NONE (an idle session holds no page versions).
+    /// Images of pages at the snapshot looked up in this transaction (`snapshot_image`), for
+    /// the next lookups of the same pages. At most [`FETCH_CACHE_PAGES`]; cleared when the
+    /// lock drops to NONE (an idle session holds no page versions) and when a commit moves
+    /// the snapshot.
     fetch_cache: HashMap<PageNo, Arc<[u8]>>,
     /// A commit was attempted under SQLite's current lock (committed or lost): until SQLite
     /// next takes a lock from NONE, its cache may hold that transaction's pages as clean, and
@@ -92,10 +90,6 @@ struct FileState {
     fetch_paused: bool,
     /// Pages handed to SQLite by xFetch since the session opened.
     fetches: u64,
-    /// Page buffers of earlier transactions' dirty pages, reused by the next ones: a 16 KiB
-    /// allocation and free per written page was a visible share of oltp_insert's malloc time.
-    /// At most [`SPARE_IMAGES`].
-    spare_images: Vec<Arc<[u8]>>,
 }
 
 impl DirtyPage {
@@ -115,18 +109,23 @@ impl FileState {
         }
     }
 
-    /// Drop the dirty pages, keeping up to [`SPARE_IMAGES`] of their buffers: those no page
-    /// version kept (a committed page's image is usually the store's now).
+    /// Drop the dirty pages, handing their images to the spare list where ours is the last
+    /// reference (a committed page's image is usually the store's now; a lost one's is not).
     fn recycle_dirty(&mut self) {
         let dirty = std::mem::take(&mut self.dirty);
-        for (_, mut page) in dirty {
-            if self.spare_images.len() >= SPARE_IMAGES {
-                break;
-            }
-            if Arc::get_mut(&mut page.image).is_some() {
-                self.spare_images.push(page.image);
+        for (_, page) in dirty {
+            spare_images::give(page.image);
+            if let Some(base) = page.base {
+                spare_images::give(base);
             }
         }
+    }
+
+    /// Release the snapshot images kept for xFetch.
+    fn clear_fetch_cache(&mut self) {
+        self.fetch_cache
+            .drain()
+            .for_each(|(_, image)| spare_images::give(image));
     }
 }
 
@@ -247,7 +246,7 @@ impl SessionFile {
             state.snapshot = None;
             state.recycle_dirty();
             state.locked_pages.clear();
-            state.fetch_cache.clear();
+            state.clear_fetch_cache();
         }
     }
 
@@ -293,19 +292,45 @@ impl SessionFile {
         Ok(Some(version.data))
     }
 
+    /// [`Self::base_image`] through the transaction's cache of snapshot images: a write
+    /// transaction looks each page up several times (SQLite's read, its write, the commit's
+    /// search for ancestors), and a pool lookup takes the pool's lock. Only at the session's
+    /// own snapshot (not a temporary one of a read without a lock).
+    fn snapshot_image(
+        &self,
+        state: &mut FileState,
+        page_no: PageNo,
+        lsn: Lsn,
+        db_pages: u32,
+    ) -> Result<Option<Arc<[u8]>>, EngineError> {
+        let cacheable = state.snapshot.as_ref().is_some_and(|s| s.lsn == lsn);
+        if let Some(image) = state.fetch_cache.get(&page_no).filter(|_| cacheable) {
+            return Ok(Some(Arc::clone(image)));
+        }
+        let image = self.base_image(page_no, lsn, db_pages)?;
+        if let Some(image) = image.as_ref().filter(|_| cacheable) {
+            if state.fetch_cache.len() >= FETCH_CACHE_PAGES {
+                state.clear_fetch_cache();
+            }
+            state.fetch_cache.insert(page_no, Arc::clone(image));
+        }
+        Ok(image)
+    }
+
     /// The interior pages to lock for `leaves` whose rowid range the write set extends: their
     /// ancestors among the interior pages read at the snapshot (SQLite reached each leaf from
     /// its root through them). All interior pages read if one cannot be parsed.
     fn leaf_ancestors(
         &self,
-        state: &FileState,
+        state: &mut FileState,
         leaves: &[PageNo],
         lsn: Lsn,
         db_pages: u32,
     ) -> Result<Vec<PageNo>, EngineError> {
-        let mut images = Vec::with_capacity(state.interior_pages.len());
-        for &page_no in &state.interior_pages {
-            if let Some(image) = self.base_image(page_no, lsn, db_pages)? {
+        let interior: Vec<PageNo> = state.interior_pages.iter().copied().collect();
+        let mut images = Vec::with_capacity(interior.len());
+        for page_no in interior {
+            if let Some(image) = self.snapshot_image(state, page_no, lsn, db_pages)? {
                 images.push((page_no, image));
             }
         }
@@ -359,7 +384,7 @@ impl SessionFile {
                 window.fill(0);
                 continue;
             }
-            match self.base_image(page_no, lsn, db_pages)? {
+            match self.snapshot_image(state, page_no, lsn, db_pages)? {
                 Some(data) => {
                     if btree::is_interior(page_no, &data) {
                         state.interior_pages.insert(page_no);
@@ -405,22 +430,12 @@ impl SessionFile {
         if !servable {
             return Ok(None);
         }
-        let image = match state.fetch_cache.get(&page_no) {
-            Some(image) => Arc::clone(image),
-            None => {
-                let Some(image) = self.base_image(page_no, lsn, db_pages)? else {
-                    return Ok(None);
-                };
-                if btree::is_interior(page_no, &image) {
-                    state.interior_pages.insert(page_no);
-                }
-                if state.fetch_cache.len() >= FETCH_CACHE_PAGES {
-                    state.fetch_cache.clear();
-                }
-                state.fetch_cache.insert(page_no, Arc::clone(&image));
-                image
-            }
+        let Some(image) = self.snapshot_image(&mut state, page_no, lsn, db_pages)? else {
+            return Ok(None);
         };
+        if btree::is_interior(page_no, &image) {
+            state.interior_pages.insert(page_no);
+        }
         assert_eq!(image.len(), page_size, "a fetched page is a whole page");
         state.note_read(page_no);
         let at = image.as_ptr();
@@ -439,7 +454,7 @@ impl SessionFile {
         // Bounded by MAX_FETCHED. The most recent fetch is usually the first released.
         let found = state.fetched.iter().rposition(|image| image.as_ptr() == at);
         match found {
-            Some(i) => drop(state.fetched.swap_remove(i)),
+            Some(i) => spare_images::give(state.fetched.swap_remove(i)),
             None => tracing::warn!("xUnfetch of a page that was not fetched"),
         }
     }
@@ -488,24 +503,18 @@ impl SessionFile {
             if let Some(dirty) = state.dirty.get_mut(&page_no) {
                 dirty.image_mut()[in_page..in_page + n].copy_from_slice(bytes);
             } else {
-                let base = self.base_image(page_no, lsn, db_pages)?;
+                let base = self.snapshot_image(state, page_no, lsn, db_pages)?;
                 let whole_page = n == self.page_size();
-                let shared = match state.spare_images.pop() {
-                    // A page of SQLite's own: one allocation and one copy, not zeros first.
-                    None if whole_page => Arc::from(bytes),
-                    spare => {
-                        let mut shared = spare.unwrap_or_else(|| self.zero_image());
-                        let image = Arc::get_mut(&mut shared).expect("spare images are unshared");
-                        if !whole_page {
-                            match (&base, page_no > state.low_water) {
-                                (Some(data), false) => image.copy_from_slice(data),
-                                _ => image.fill(0),
-                            }
-                        }
-                        image[in_page..in_page + n].copy_from_slice(bytes);
-                        shared
-                    }
+                let mut shared = match (&base, whole_page || page_no > state.low_water) {
+                    // A page of SQLite's own: one copy, not the base or zeros first.
+                    _ if whole_page => spare_images::copy_of(bytes),
+                    (Some(data), false) => spare_images::copy_of(data),
+                    _ => spare_images::zeroed(self.page_size()),
                 };
+                if !whole_page {
+                    let image = Arc::get_mut(&mut shared).expect("a new image is unshared");
+                    image[in_page..in_page + n].copy_from_slice(bytes);
+                }
                 state.dirty.insert(
                     page_no,
                     DirtyPage {
@@ -518,12 +527,6 @@ impl SessionFile {
             done += n;
         }
         Ok(())
-    }
-
-    /// A zeroed page-sized buffer for a dirty page.
-    fn zero_image(&self) -> Arc<[u8]> {
-        // Collected in place: `Arc::from(vec)` would allocate and copy a second time.
-        std::iter::repeat_n(0u8, self.page_size()).collect()
     }
 
     /// SQLite's xTruncate.
@@ -597,7 +600,7 @@ impl SessionFile {
             }
             let image = if page_no == 1 {
                 // One allocation and copy: changed in place while it has no other owner.
-                let mut image: Arc<[u8]> = Arc::from(&dirty.image[..]);
+                let mut image: Arc<[u8]> = spare_images::copy_of(&dirty.image);
                 let unique = Arc::get_mut(&mut image).expect("a new Arc has no other owner");
                 header::restore_virtual(unique, base);
                 image
@@ -663,6 +666,8 @@ impl SessionFile {
                 // that lock anyway: `stale_after_merge`).
                 match self.core.store.pin(lsn) {
                     Ok(pin) => {
+                        // The cached images are of the old snapshot.
+                        state.clear_fetch_cache();
                         state.snapshot = Some(Snapshot {
                             lsn,
                             db_pages,

@@ -52,9 +52,10 @@ pub fn check_shape(ws: &WriteSet, page_size: usize) -> Result<(), String> {
 
 /// Apply `delta` to a copy of `base` (which must be a full page image). The copy is made in
 /// its shared allocation directly (a `Vec` turned into an `Arc` is copied once more: for
-/// 16 KiB pages on every commit, a visible share of the store's time in malloc and memcpy).
+/// 16 KiB pages on every commit, a visible share of the store's time in malloc and memcpy),
+/// a spare one if there is (see `spare_images`).
 pub fn apply(base: &[u8], delta: &PageDelta) -> Result<Arc<[u8]>, String> {
-    let mut shared: Arc<[u8]> = Arc::from(base);
+    let mut shared: Arc<[u8]> = crate::spare_images::copy_of(base);
     let image = Arc::get_mut(&mut shared).expect("a new Arc has no other owner");
     for range in &delta.ranges {
         let start = range.offset as usize;

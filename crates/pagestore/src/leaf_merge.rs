@@ -790,7 +790,7 @@ fn build_page(kind: u8, cells: &[Cell<'_>], size: usize) -> Option<Arc<[u8]>> {
     }
     // Built in the `Arc` the store keeps as the page's new version: `Arc::from(Vec)` would
     // copy the 16 KiB again.
-    let mut shared: Arc<[u8]> = std::iter::repeat_n(0u8, size).collect();
+    let mut shared: Arc<[u8]> = crate::spare_images::zeroed(size);
     let page = Arc::get_mut(&mut shared).expect("a new Arc is unshared");
     page[0] = kind;
     page[3..5].copy_from_slice(&count.to_be_bytes());

@@ -21,6 +21,7 @@ mod options;
 mod pins;
 mod prepare;
 pub mod record;
+pub mod spare_images;
 mod store;
 mod versions;
 

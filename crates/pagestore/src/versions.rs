@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::api::{Lsn, Origin, PageNo};
+use crate::spare_images;
 
 /// One page version: the LSN that wrote it and the full image.
 pub type Version = (Lsn, Arc<[u8]>);
@@ -88,7 +89,7 @@ impl Versions {
         );
         chain.push((lsn, image));
         let unseen = chain.partition_point(|v| v.0 <= horizon).saturating_sub(1);
-        chain.drain(..unseen);
+        recycle(chain.drain(..unseen));
         self.retained = self.retained + 1 - unseen as u64;
     }
 
@@ -115,7 +116,7 @@ impl Versions {
         for chain in self.chains.values_mut() {
             let unseen = chain.partition_point(|v| v.0 <= horizon).saturating_sub(1);
             dropped += unseen as u64;
-            chain.drain(..unseen);
+            recycle(chain.drain(..unseen));
         }
         self.retained -= dropped;
     }
@@ -139,11 +140,16 @@ impl Versions {
         self.chains.retain(|_, chain| {
             let idx = chain.partition_point(|v| v.0 <= horizon);
             dropped += idx as u64;
-            chain.drain(..idx);
+            recycle(chain.drain(..idx));
             !chain.is_empty()
         });
         self.retained -= dropped;
     }
+}
+
+/// Hand dropped versions' images to the spare list (the last reference is often ours).
+fn recycle(dropped: impl Iterator<Item = Version>) {
+    dropped.for_each(|(_, image)| spare_images::give(image));
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use crate::spare_images;
+
 use super::{
     cells_at, changed_ranges, disjoint_within, leaf_header, parse_cell, Cell, KeyRange, LeafHeader,
     LEAF_HEADER, TABLE_LEAF,
@@ -41,7 +43,7 @@ pub(super) fn merge_rewrites_in_place(
     if mine_rows.iter().any(|row| theirs_rows.contains(row)) {
         return None;
     }
-    let mut shared: Arc<[u8]> = Arc::from(theirs);
+    let mut shared: Arc<[u8]> = spare_images::copy_of(theirs);
     let page = Arc::get_mut(&mut shared).expect("a new Arc is unshared");
     // Mine's rows, cell by cell: a changed range may join changes a few bytes apart across a
     // small cell theirs rewrote (and mine did not), which copying the range would undo.
@@ -130,7 +132,7 @@ pub(super) fn merge_appends_in_place(
     }
     // Every new row, theirs at its offset and mine at the one it gets, in rowid order.
     let mut placed: Vec<(i64, usize)> = theirs_new.iter().map(|c| (c.rowid, c.offset)).collect();
-    let mut shared: Arc<[u8]> = Arc::from(theirs);
+    let mut shared: Arc<[u8]> = spare_images::copy_of(theirs);
     let page = Arc::get_mut(&mut shared).expect("a new Arc is unshared");
     let mut top = ht.content_start;
     for cell in &mine_new {

@@ -23,6 +23,8 @@
 
 use std::sync::Arc;
 
+use crate::spare_images;
+
 use super::free_space::{allocate, content_start, free};
 use super::LEAF_HEADER;
 use super::{cell_at, changed_ranges, leaf_header, parse_cell};
@@ -43,7 +45,7 @@ pub(super) fn merge_index_in_place(base: &[u8], mine: &[u8], theirs: &[u8]) -> O
     let starts = cell_starts(base, &hb)?;
     let my = window(base, &hb, &starts, mine)?;
     let (at, count) = kept_by_theirs(base, &hb, &my, theirs)?;
-    let mut shared: Arc<[u8]> = Arc::from(theirs);
+    let mut shared: Arc<[u8]> = spare_images::copy_of(theirs);
     let page = Arc::get_mut(&mut shared).expect("a new Arc is unshared");
     splice(page, &my, at, count)?;
     Some(shared)
