@@ -11,6 +11,7 @@ pub mod api;
 mod base;
 mod checkpoint;
 mod delta;
+mod direct_append;
 mod durability;
 mod error;
 mod feed;
