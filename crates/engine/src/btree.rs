@@ -20,6 +20,12 @@ pub fn is_interior(page_no: PageNo, image: &[u8]) -> bool {
     page_no != 1 && matches!(image.first(), Some(0x05) | Some(0x02))
 }
 
+/// True for a table b-tree interior page (0x05): the only pages that can be ancestors of a
+/// table leaf (a b-tree's pages are all of the table or all of the index kind).
+pub fn is_table_interior(image: &[u8]) -> bool {
+    image.first() == Some(&0x05)
+}
+
 /// The child page numbers of an interior page, collected (for the tests).
 #[cfg(test)]
 fn children(image: &[u8]) -> Option<Vec<PageNo>> {
@@ -135,6 +141,16 @@ mod tests {
         bad[12..14].copy_from_slice(&13u16.to_be_bytes()); // points into the pointer array
         assert_eq!(children(&bad), None);
         assert_eq!(children(&[0x05, 0, 0, 0, 9]), None);
+    }
+
+    #[test]
+    fn only_table_interior_pages_can_hold_table_leaves() {
+        let table = interior(&[(7, 1)], 11);
+        assert!(is_interior(3, &table) && is_table_interior(&table));
+        let mut index = table.to_vec();
+        index[0] = 0x02;
+        assert!(is_interior(3, &index) && !is_table_interior(&index));
+        assert!(!is_table_interior(&[0x0D; 16]) && !is_table_interior(&[]));
     }
 
     #[test]

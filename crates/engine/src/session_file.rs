@@ -318,8 +318,8 @@ impl SessionFile {
     }
 
     /// The interior pages to lock for `leaves` whose rowid range the write set extends: their
-    /// ancestors among the interior pages read at the snapshot (SQLite reached each leaf from
-    /// its root through them). All interior pages read if one cannot be parsed.
+    /// ancestors among the table interior pages read at the snapshot (SQLite reached each leaf
+    /// from its root through them). All interior pages read if one cannot be parsed.
     fn leaf_ancestors(
         &self,
         state: &mut FileState,
@@ -330,8 +330,11 @@ impl SessionFile {
         let interior: Vec<PageNo> = state.interior_pages.iter().copied().collect();
         let mut images = Vec::with_capacity(interior.len());
         for page_no in interior {
-            if let Some(image) = self.snapshot_image(state, page_no, lsn, db_pages)? {
-                images.push((page_no, image));
+            // The leaves are table leaves (their rowid range grew): index interior pages,
+            // whose children oltp_insert's index roots list by the thousand, are not searched.
+            match self.snapshot_image(state, page_no, lsn, db_pages)? {
+                Some(image) if btree::is_table_interior(&image) => images.push((page_no, image)),
+                _ => {}
             }
         }
         let Some(found) = btree::ancestors(leaves, &images) else {
