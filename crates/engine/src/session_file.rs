@@ -121,7 +121,7 @@ impl FileState {
         }
     }
 
-    /// Release the snapshot images kept for xFetch.
+    /// Release the snapshot images kept for this transaction (`snapshot_image`).
     fn clear_fetch_cache(&mut self) {
         self.fetch_cache
             .drain()
