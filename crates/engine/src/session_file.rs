@@ -508,16 +508,18 @@ impl SessionFile {
             } else {
                 let base = self.snapshot_image(state, page_no, lsn, db_pages)?;
                 let whole_page = n == self.page_size();
-                let mut shared = match (&base, whole_page || page_no > state.low_water) {
-                    // A page of SQLite's own: one copy, not the base or zeros first.
-                    _ if whole_page => spare_images::copy_of(bytes),
-                    (Some(data), false) => spare_images::copy_of(data),
-                    _ => spare_images::zeroed(self.page_size()),
-                };
-                if !whole_page {
+                // A page of SQLite's own: one copy, not the base or zeros first.
+                let shared = if whole_page {
+                    spare_images::copy_of(bytes)
+                } else {
+                    let mut shared = match &base {
+                        Some(data) if page_no <= state.low_water => spare_images::copy_of(data),
+                        _ => spare_images::zeroed(self.page_size()),
+                    };
                     let image = Arc::get_mut(&mut shared).expect("a new image is unshared");
                     image[in_page..in_page + n].copy_from_slice(bytes);
-                }
+                    shared
+                };
                 state.dirty.insert(
                     page_no,
                     DirtyPage {
