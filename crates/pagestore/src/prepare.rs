@@ -48,9 +48,9 @@ pub(crate) struct Gathered {
     current: Vec<Image>,
     /// Per delta: set when a commit after the snapshot changed the page too.
     merges: Vec<Option<MergeInputs>>,
-    /// When a page needs a merge: page 1's current image (its reserved-bytes field) and
-    /// whether the leaves keep the key ranges the transaction saw.
-    merge_context: Option<(Image, KeyRange)>,
+    /// When a page needs a merge: page 1's reserved-bytes field (header byte 20) and whether
+    /// the leaves keep the key ranges the transaction saw.
+    merge_context: Option<(u8, KeyRange)>,
     /// What is wrong with the write set besides its pages' conflicts.
     deferred: Option<Deferred>,
 }
@@ -146,7 +146,7 @@ impl Inner {
         let merge_context = merges
             .iter()
             .any(Option::is_some)
-            .then(|| (current_image(st, &self.zero_page, 1), key_range(st, ws)));
+            .then(|| (st.reserved_bytes, key_range(st, ws)));
         Ok(Some(Gathered {
             seen: st.last_lsn,
             db_pages,
@@ -281,9 +281,9 @@ impl Inner {
         my_image: Option<&Arc<[u8]>>,
         inputs: &MergeInputs,
         theirs: &[u8],
-        context: Option<&(Image, KeyRange)>,
+        context: Option<&(u8, KeyRange)>,
     ) -> Result<(PageDelta, Arc<[u8]>), Refusal> {
-        let Some((page_one, range)) = context else {
+        let Some((reserved_bytes, range)) = context else {
             unreachable!("gather sets the merge context when a page needs a merge")
         };
         if mine.page_no == 1 {
@@ -294,7 +294,7 @@ impl Inner {
         let image = |image| self.resolve(image).ok().ok_or(Refusal::Malformed);
         // leaf_merge parses cells with the page size as the usable size: a volume with reserved
         // bytes per page (header byte 20) is never merged.
-        if image(page_one)?.get(20).copied().unwrap_or(1) != 0 {
+        if *reserved_bytes != 0 {
             return Err(Refusal::NotALeaf);
         }
         let base = image(&inputs.at_snapshot)?;
