@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::spare_images;
 
 use super::{
-    cells_at, changed_ranges, disjoint_within, leaf_header, parse_cell, Cell, KeyRange, LeafHeader,
-    LEAF_HEADER, TABLE_LEAF,
+    cells_at, changed_ranges, disjoint_within, leaf_header, parse_cell, Cell, Cells, KeyRange,
+    LeafHeader, LEAF_HEADER, TABLE_LEAF,
 };
 
 /// The merge of a table leaf on which both sides only rewrote rows in place (SQLite overwrites
@@ -190,7 +190,7 @@ fn appended_cells<'a>(
     hb: &LeafHeader,
     mut last: Option<i64>,
     page: &'a [u8],
-) -> Option<(LeafHeader, Vec<Cell<'a>>)> {
+) -> Option<(LeafHeader, Cells<'a>)> {
     let h = leaf_header(page)?;
     let base_pointers_end = LEAF_HEADER + 2 * hb.count;
     let same_header = page.get(..3) == base.get(..3) && page.get(7) == base.get(7);

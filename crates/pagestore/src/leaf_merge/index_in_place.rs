@@ -28,7 +28,7 @@ use crate::spare_images;
 use super::free_space::{allocate, content_start, free};
 use super::LEAF_HEADER;
 use super::{cell_at, changed_ranges, leaf_header, parse_cell};
-use super::{Cell, LeafHeader, INDEX_LEAF};
+use super::{Cell, LeafHeader, PageBits, INDEX_LEAF};
 
 /// Most cells the loser's window may hold. An entry of `k` moving past the other entries of
 /// `k` makes windows of tens of cells under sysbench's skewed `k`; past this the change is not
@@ -282,8 +282,8 @@ fn splice(page: &mut [u8], my: &Window<'_, '_>, at: usize, count: usize) -> Opti
 
 /// A bitmap of the page's cell starts, if every pointer is inside the content area and no two
 /// are alike. The cells are not parsed here (see the module docs).
-fn cell_starts(page: &[u8], h: &LeafHeader) -> Option<Vec<u64>> {
-    let mut starts = vec![0u64; page.len().div_ceil(64)];
+fn cell_starts(page: &[u8], h: &LeafHeader) -> Option<PageBits> {
+    let mut starts = PageBits::from_elem(0, page.len().div_ceil(64));
     for pointer in pointer_array(page, h.count)?.chunks_exact(2) {
         let offset = usize::from(u16::from_be_bytes([pointer[0], pointer[1]]));
         let bit = 1u64 << (offset % 64);

@@ -741,11 +741,14 @@ proptest! {
 fn edit_in_place(page: &[u8], edits: &[(i64, Option<u8>)]) -> Vec<u8> {
     let mut page = page.to_vec();
     for &(rowid, put) in edits {
-        let leaf = parse_leaf(&page).expect("a valid leaf");
-        let found = leaf.cells.iter().position(|c| c.rowid == rowid);
-        let old = found.map(|i| (i, leaf.cells[i].span()));
-        let at = leaf.cells.iter().filter(|c| c.rowid < rowid).count();
-        let count = leaf.cells.len();
+        // The parsed leaf borrows the page: only what the edit needs is kept from it.
+        let (old, at, count) = {
+            let leaf = parse_leaf(&page).expect("a valid leaf");
+            let found = leaf.cells.iter().position(|c| c.rowid == rowid);
+            let old = found.map(|i| (i, leaf.cells[i].span()));
+            let at = leaf.cells.iter().filter(|c| c.rowid < rowid).count();
+            (old, at, leaf.cells.len())
+        };
         let new_cell = put.map(|tag| table_cell(rowid, &[tag, rowid as u8, tag]));
         if let (Some((_, (start, end))), Some(cell)) = (old, &new_cell) {
             if end - start == cell.len().max(MIN_CELL) {
