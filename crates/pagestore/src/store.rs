@@ -163,9 +163,11 @@ impl LocalPageStore {
                 "using the stored page size"
             );
         }
-        let page_one = base
-            .read(1)
-            .map_err(|e| StoreError::Corrupt(format!("reading page 1 of the base: {e}")))?;
+        let page_one = base.read(1).map_err(|e| match e {
+            ReadError::Io(source) => StoreError::io("reading page 1 of the base", source),
+            other => StoreError::Corrupt(format!("page 1 of the base: {other}")),
+        })?;
+        // No page 1 yet: an empty database, whose first commit writes it.
         let reserved_bytes = page_one.map_or(0, |(_, image)| reserved_bytes_of(&image));
         let recovered = log::recover(&log_dir, meta.checkpoint_lsn)?;
         if recovered.truncated_bytes > 0 {
@@ -672,7 +674,8 @@ impl PageStore for LocalPageStore {
     }
 }
 
-/// Byte 20 of a SQLite database header: the bytes reserved at the end of each page.
+/// Byte 20 of a SQLite database header: the bytes reserved at the end of each page. A page
+/// too short to hold it counts as reserving some (its leaves are never merged).
 fn reserved_bytes_of(page_one: &[u8]) -> u8 {
-    page_one.get(20).copied().unwrap_or(0)
+    page_one.get(20).copied().unwrap_or(u8::MAX)
 }
