@@ -293,3 +293,38 @@ fn torn_record_in_preallocated_space_is_discarded() {
         assert_eq!(s.latest_lsn(), 5);
     }
 }
+
+#[test]
+fn a_corrupt_base_page_one_is_reported_at_open() {
+    // The store reads page 1 of the base when it opens (for the bytes reserved per page):
+    // a stored image that fails its checksum is an error then, never a silent 0.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        s.commit(ws(0, 1, vec![delta(1, 0, &[7; 32])], 1)).unwrap();
+        s.checkpoint_now().unwrap();
+    }
+    const PAGES: redb::TableDefinition<u32, &[u8]> = redb::TableDefinition::new("pages");
+    use redb::ReadableTable;
+    let db = redb::Database::create(dir.path().join("pages.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut table = txn.open_table(PAGES).unwrap();
+        let mut stored = table
+            .get(1)
+            .unwrap()
+            .expect("page 1 checkpointed")
+            .value()
+            .to_vec();
+        let last = stored.len() - 1;
+        stored[last] ^= 0x40; // a byte of the image: the stored CRC no longer matches
+        table.insert(1, stored.as_slice()).unwrap();
+    }
+    txn.commit().unwrap();
+    drop(db);
+    match LocalPageStore::open(dir.path(), test_opts()) {
+        Err(StoreError::Corrupt(msg)) => assert!(msg.contains("page 1"), "{msg}"),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a corrupt page 1 in the base was not reported"),
+    }
+}
