@@ -325,6 +325,44 @@ async fn general_and_slow_logs_switch_at_run_time() {
     assert_eq!(file.as_deref(), general.to_str());
 }
 
+/// A session reads the settings it consults per statement once per change of a variable: a
+/// SET GLOBAL from another session and its own SET SESSION must both take effect at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_statement_settings_follow_set_global_and_set_session() {
+    let s = Server::start(&[]);
+    let mut reader = s.conn().await;
+    let mut admin = s.conn().await;
+    // The reader has run statements, so it holds the settings as they were.
+    reader.query_drop("SELECT 1").await.unwrap();
+    let before = status_value(&mut reader, "Slow_queries").await;
+    reader.query_drop("SELECT 2").await.unwrap();
+    assert_eq!(status_value(&mut reader, "Slow_queries").await, before);
+
+    admin
+        .query_drop("SET GLOBAL long_query_time = 0")
+        .await
+        .unwrap();
+    reader.query_drop("SELECT 3").await.unwrap();
+    let after_global = status_value(&mut reader, "Slow_queries").await;
+    assert!(
+        after_global > before,
+        "the new global applies to a running session"
+    );
+
+    reader
+        .query_drop("SET SESSION long_query_time = 100")
+        .await
+        .unwrap();
+    let settled = status_value(&mut reader, "Slow_queries").await;
+    reader.query_drop("SELECT 4").await.unwrap();
+    reader.query_drop("SELECT 5").await.unwrap();
+    assert_eq!(
+        status_value(&mut reader, "Slow_queries").await,
+        settled,
+        "the session's own value overrides the global"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn general_log_flag_turns_the_variable_on() {
     let dir = tempfile::tempdir().expect("tempdir");

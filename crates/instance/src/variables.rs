@@ -2,6 +2,7 @@
 //! global values of one instance. Session values live in the session (see `session`).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
@@ -246,6 +247,8 @@ pub fn parse_value(def: &VarDef, raw: &VarValue) -> ExecResult<VarValue> {
 /// The global values of one instance.
 pub struct GlobalVariables {
     values: RwLock<BTreeMap<&'static str, VarValue>>,
+    /// Bumped by every SET GLOBAL: sessions cache what they read per statement until it moves.
+    generation: AtomicU64,
 }
 
 impl GlobalVariables {
@@ -266,6 +269,7 @@ impl GlobalVariables {
         }
         GlobalVariables {
             values: RwLock::new(values),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -276,6 +280,12 @@ impl GlobalVariables {
 
     pub fn set(&self, def: &'static VarDef, value: VarValue) {
         self.values.write().insert(def.name, value);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever a global value does.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub fn snapshot(&self) -> BTreeMap<&'static str, VarValue> {

@@ -258,11 +258,7 @@ pub fn regional_read_after_write(s: &Session) -> ExecResult<bool> {
     if s.engine.snapshot_lsn().is_some() {
         return Ok(false);
     }
-    let regional = matches!(
-        s.var("aurora_mm_session_consistency_level"),
-        Some(crate::variables::VarValue::Str(v)) if v.eq_ignore_ascii_case("REGIONAL_RAW")
-    );
-    if !regional {
+    if !s.settings().regional_raw {
         return Ok(false);
     }
     s.shared
@@ -433,7 +429,7 @@ pub(super) fn pause_before_retry(
 }
 
 pub(super) fn max_retries(s: &Session) -> u32 {
-    s.var_int("borealis_conflict_retries").clamp(0, 1000) as u32
+    s.settings().conflict_retries
 }
 
 /// Waits (at most 10 ms) until this instance has applied `lsn`: woken by the apply itself,

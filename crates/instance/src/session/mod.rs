@@ -57,6 +57,8 @@ struct Prepared {
 #[derive(Default)]
 pub struct SessionVars {
     values: Mutex<HashMap<&'static str, VarValue>>,
+    /// Bumped by every change, like [`crate::variables::GlobalVariables::generation`].
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl SessionVars {
@@ -65,10 +67,32 @@ impl SessionVars {
     }
     pub fn set(&self, name: &'static str, v: VarValue) {
         self.values.lock().insert(name, v);
+        self.bump();
     }
     pub fn clear(&self) {
         self.values.lock().clear();
+        self.bump();
     }
+    fn bump(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// The settings every statement consults, read once per change of any variable instead of
+/// per statement (each read is a registry search, a map lookup and a copy of the value).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct StatementSettings {
+    /// `aurora_mm_session_consistency_level = REGIONAL_RAW`.
+    regional_raw: bool,
+    /// READ COMMITTED or READ UNCOMMITTED: a new snapshot per statement.
+    read_committed: bool,
+    long_query_time: f64,
+    /// `borealis_conflict_retries`, clamped to 0..=1000.
+    conflict_retries: u32,
 }
 
 /// One client session.
@@ -88,6 +112,9 @@ pub struct Session {
     /// REGIONAL_RAW caught up while translating the current statement (its execution need
     /// not ask the page store again).
     regional_fresh: std::cell::Cell<bool>,
+    /// [`StatementSettings`] with the (session, global) variable generations they were read
+    /// at.
+    settings: std::cell::Cell<Option<((u64, u64), StatementSettings)>>,
     prepared: HashMap<u32, Prepared>,
     warnings: Vec<Warning>,
     /// Id in the conflict log of the commit this session lost last, until the statement
@@ -160,6 +187,7 @@ impl Session {
             autocommit: true,
             txn_read_only: false,
             regional_fresh: std::cell::Cell::new(false),
+            settings: std::cell::Cell::new(None),
             prepared: HashMap::new(),
             warnings: Vec::new(),
             lost_conflict: std::cell::Cell::new(None),
@@ -210,12 +238,37 @@ impl Session {
         self.fctx.set_auto_increment(inc, off);
     }
 
+    /// The settings each statement consults, read again only after a variable changed.
+    fn settings(&self) -> StatementSettings {
+        let at = (self.vars.generation(), self.shared.globals.generation());
+        if let Some((read_at, settings)) = self.settings.get() {
+            if read_at == at {
+                return settings;
+            }
+        }
+        let settings = StatementSettings {
+            regional_raw: matches!(
+                self.var("aurora_mm_session_consistency_level"),
+                Some(VarValue::Str(v)) if v.eq_ignore_ascii_case("REGIONAL_RAW")
+            ),
+            read_committed: matches!(
+                self.var("transaction_isolation"),
+                Some(VarValue::Str(level)) if level == "READ-COMMITTED" || level == "READ-UNCOMMITTED"
+            ),
+            long_query_time: match self.var("long_query_time") {
+                Some(VarValue::Float(f)) => f,
+                Some(VarValue::Int(i)) => i as f64,
+                _ => 10.0,
+            },
+            conflict_retries: self.var_int("borealis_conflict_retries").clamp(0, 1000) as u32,
+        };
+        self.settings.set(Some((at, settings)));
+        settings
+    }
+
     /// The session reads at a new snapshot per statement (READ COMMITTED / READ UNCOMMITTED).
     fn read_committed(&self) -> bool {
-        matches!(
-            self.var("transaction_isolation"),
-            Some(VarValue::Str(level)) if level == "READ-COMMITTED" || level == "READ-UNCOMMITTED"
-        )
+        self.settings().read_committed
     }
 
     fn in_transaction(&self) -> bool {
@@ -472,11 +525,7 @@ impl Session {
     }
 
     fn long_query_time(&self) -> f64 {
-        match self.var("long_query_time") {
-            Some(VarValue::Float(f)) => f,
-            Some(VarValue::Int(i)) => i as f64,
-            _ => 10.0,
-        }
+        self.settings().long_query_time
     }
 }
 
