@@ -29,6 +29,10 @@ const MAX_FETCHED: usize = 256;
 /// they are dropped when SQLite unlocks or the snapshot moves.
 const FETCH_CACHE_PAGES: usize = 64;
 
+/// Interior pages an [`AncestorsMemo`] may hold: an append's path from a table's root is a
+/// few pages; a transaction that read many interior pages is not worth keeping them alive for.
+const MEMO_INTERIOR_PAGES: usize = 4;
+
 /// Tries to pin a snapshot at the pool's applied LSN before giving up (`take_snapshot`).
 const SNAPSHOT_ATTEMPTS: u32 = 3;
 
@@ -38,6 +42,29 @@ struct Snapshot {
     /// Database size in pages at `lsn`.
     db_pages: u32,
     _pin: SnapshotPin,
+}
+
+/// The last answer of [`SessionFile::leaf_ancestors`] and what it was computed from. A session
+/// that inserts appends to the same leaf through the same interior pages, commit after commit,
+/// and finding a leaf's parent means parsing every cell of a root with hundreds of children.
+/// The images are held, so an equal pointer is the same, unchanged version.
+struct AncestorsMemo {
+    leaves: Vec<PageNo>,
+    /// Sorted by page number.
+    images: Vec<(PageNo, Arc<[u8]>)>,
+    found: Vec<PageNo>,
+}
+
+impl AncestorsMemo {
+    fn answers(&self, leaves: &[PageNo], images: &[(PageNo, Arc<[u8]>)]) -> bool {
+        self.leaves == leaves
+            && self.images.len() == images.len()
+            && self
+                .images
+                .iter()
+                .zip(images)
+                .all(|((a, x), (b, y))| a == b && Arc::ptr_eq(x, y))
+    }
 }
 
 /// A page the session wrote: its image at the snapshot and its private new image.
@@ -90,6 +117,7 @@ struct FileState {
     fetch_paused: bool,
     /// Pages handed to SQLite by xFetch since the session opened.
     fetches: u64,
+    ancestors_memo: Option<AncestorsMemo>,
 }
 
 impl DirtyPage {
@@ -327,7 +355,8 @@ impl SessionFile {
         lsn: Lsn,
         db_pages: u32,
     ) -> Result<Vec<PageNo>, EngineError> {
-        let interior: Vec<PageNo> = state.interior_pages.iter().copied().collect();
+        let mut interior: Vec<PageNo> = state.interior_pages.iter().copied().collect();
+        interior.sort_unstable();
         let mut images = Vec::with_capacity(interior.len());
         for page_no in interior {
             // The leaves are table leaves (their rowid range grew): index interior pages,
@@ -337,12 +366,25 @@ impl SessionFile {
                 _ => {}
             }
         }
-        let Some(found) = btree::ancestors(leaves, &images) else {
+        let mut leaves = leaves.to_vec();
+        leaves.sort_unstable();
+        if let Some(memo) = state.ancestors_memo.as_ref() {
+            if memo.answers(&leaves, &images) {
+                return Ok(memo.found.clone());
+            }
+        }
+        let Some(found) = btree::ancestors(&leaves, &images) else {
             tracing::warn!("an interior page does not parse: locking every interior page read");
             return Ok(state.interior_pages.iter().copied().collect());
         };
         tracing::debug!(?leaves, ancestors = ?found, "a leaf's rowid range grows: ancestors locked");
-        Ok(found.into_iter().collect())
+        let found: Vec<PageNo> = found.into_iter().collect();
+        state.ancestors_memo = (images.len() <= MEMO_INTERIOR_PAGES).then(|| AncestorsMemo {
+            leaves,
+            images,
+            found: found.clone(),
+        });
+        Ok(found)
     }
 
     /// SQLite's xRead: fill `buf` from `offset`, zero-filling beyond the end of the file.

@@ -244,6 +244,11 @@ fn concurrent_growing_inserts() {
 }
 
 #[test]
+fn a_remembered_append_path_still_races_a_quick_split() {
+    scenarios::a_remembered_append_path_still_races_a_quick_split(store());
+}
+
+#[test]
 fn append_races_a_quick_split() {
     scenarios::append_races_a_quick_split(store());
 }

@@ -833,6 +833,53 @@ pub fn append_ignores_a_split_in_another_table(store: Arc<dyn PageStore>) {
     assert_eq!(count(&check, "SELECT count(*) FROM u"), 2001);
 }
 
+/// As [`append_races_a_quick_split`], after the appending session committed an append through
+/// the same root: the session remembers that append's ancestors (and the root image they were
+/// found in), and must not reuse them once a split changed the root it reads.
+pub fn a_remembered_append_path_still_races_a_quick_split(store: Arc<dyn PageStore>) {
+    let e = engine(store);
+    let s = e.open_session().unwrap();
+    exec(&s, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+    exec(
+        &s,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+         INSERT INTO t SELECT i, printf('%0200d', i) FROM n",
+    );
+    let a = e.open_session().unwrap();
+    let b = e.open_session().unwrap();
+    exec(&a, "INSERT INTO t VALUES (2001, 'small')");
+    exec(&a, "INSERT INTO t VALUES (2002, 'small')");
+    exec(&a, "BEGIN; SELECT count(*) FROM t;");
+    exec(&b, "INSERT INTO t VALUES (2003, printf('%09000d', 1))");
+    let r = a
+        .conn()
+        .execute_batch("INSERT INTO t VALUES (2004, 'small'); COMMIT;");
+    match r {
+        Ok(()) => {}
+        Err(err) if is_conflict(&err) => {
+            exec(&a, "INSERT INTO t VALUES (2004, 'small')");
+        }
+        Err(err) => panic!("{err}"),
+    }
+    exec(&a, "INSERT INTO t VALUES (2005, 'small')");
+    let check = e.open_session().unwrap();
+    assert_eq!(text(&check, "PRAGMA integrity_check"), "ok");
+    assert_eq!(
+        count(
+            &check,
+            "SELECT count(*) FROM t WHERE id BETWEEN 2001 AND 2005"
+        ),
+        5
+    );
+    assert_eq!(
+        count(
+            &check,
+            "SELECT count(*) FROM t WHERE id > 2000 AND v = 'small'"
+        ),
+        4
+    );
+}
+
 pub fn append_races_a_quick_split(store: Arc<dyn PageStore>) {
     let e = engine(store);
     let s = e.open_session().unwrap();
