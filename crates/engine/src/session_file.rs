@@ -29,10 +29,6 @@ const MAX_FETCHED: usize = 256;
 /// they are dropped when SQLite unlocks or the snapshot moves.
 const FETCH_CACHE_PAGES: usize = 64;
 
-/// Interior pages an [`AncestorsMemo`] may hold: an append's path from a table's root is a
-/// few pages; a transaction that read many interior pages is not worth keeping them alive for.
-const MEMO_INTERIOR_PAGES: usize = 4;
-
 /// Tries to pin a snapshot at the pool's applied LSN before giving up (`take_snapshot`).
 const SNAPSHOT_ATTEMPTS: u32 = 3;
 
@@ -42,29 +38,6 @@ struct Snapshot {
     /// Database size in pages at `lsn`.
     db_pages: u32,
     _pin: SnapshotPin,
-}
-
-/// The last answer of [`SessionFile::leaf_ancestors`] and what it was computed from. A session
-/// that inserts appends to the same leaf through the same interior pages, commit after commit,
-/// and finding a leaf's parent means parsing every cell of a root with hundreds of children.
-/// The images are held, so an equal pointer is the same, unchanged version.
-struct AncestorsMemo {
-    leaves: Vec<PageNo>,
-    /// Sorted by page number.
-    images: Vec<(PageNo, Arc<[u8]>)>,
-    found: Vec<PageNo>,
-}
-
-impl AncestorsMemo {
-    fn answers(&self, leaves: &[PageNo], images: &[(PageNo, Arc<[u8]>)]) -> bool {
-        self.leaves == leaves
-            && self.images.len() == images.len()
-            && self
-                .images
-                .iter()
-                .zip(images)
-                .all(|((a, x), (b, y))| a == b && Arc::ptr_eq(x, y))
-    }
 }
 
 /// A page the session wrote: its image at the snapshot and its private new image.
@@ -117,7 +90,6 @@ struct FileState {
     fetch_paused: bool,
     /// Pages handed to SQLite by xFetch since the session opened.
     fetches: u64,
-    ancestors_memo: Option<AncestorsMemo>,
 }
 
 impl DirtyPage {
@@ -351,12 +323,11 @@ impl SessionFile {
     fn leaf_ancestors(
         &self,
         state: &mut FileState,
-        leaves: &[PageNo],
+        leaves: &[(PageNo, i64)],
         lsn: Lsn,
         db_pages: u32,
     ) -> Result<Vec<PageNo>, EngineError> {
-        let mut interior: Vec<PageNo> = state.interior_pages.iter().copied().collect();
-        interior.sort_unstable();
+        let interior: Vec<PageNo> = state.interior_pages.iter().copied().collect();
         let mut images = Vec::with_capacity(interior.len());
         for page_no in interior {
             // The leaves are table leaves (their rowid range grew): index interior pages,
@@ -366,25 +337,12 @@ impl SessionFile {
                 _ => {}
             }
         }
-        let mut leaves = leaves.to_vec();
-        leaves.sort_unstable();
-        if let Some(memo) = state.ancestors_memo.as_ref() {
-            if memo.answers(&leaves, &images) {
-                return Ok(memo.found.clone());
-            }
-        }
-        let Some(found) = btree::ancestors(&leaves, &images) else {
+        let Some(found) = btree::ancestors(leaves, &images) else {
             tracing::warn!("an interior page does not parse: locking every interior page read");
             return Ok(state.interior_pages.iter().copied().collect());
         };
         tracing::debug!(?leaves, ancestors = ?found, "a leaf's rowid range grows: ancestors locked");
-        let found: Vec<PageNo> = found.into_iter().collect();
-        state.ancestors_memo = (images.len() <= MEMO_INTERIOR_PAGES).then(|| AncestorsMemo {
-            leaves,
-            images,
-            found: found.clone(),
-        });
-        Ok(found)
+        Ok(found.into_iter().collect())
     }
 
     /// SQLite's xRead: fill `buf` from `offset`, zero-filling beyond the end of the file.
@@ -787,13 +745,14 @@ impl SessionFile {
 /// rowid). Such a row belongs on that leaf only while its ancestors' dividers are as read: a
 /// concurrent split that moves the range without touching the leaf (SQLite's `balance_quick`)
 /// must conflict, so the transaction then locks the leaf's ancestors. Index b-trees keep their
-/// dividers as cells of the leaves, so a split there changes the leaf.
-fn extended_leaves(state: &FileState) -> Vec<PageNo> {
+/// dividers as cells of the leaves, so a split there changes the leaf. Each leaf comes with a
+/// rowid it held at the snapshot, which leads to it from its root.
+fn extended_leaves(state: &FileState) -> Vec<(PageNo, i64)> {
     let range = borealis_pagestore::leaf_merge::table_leaf_rowid_range;
     let extends = |(&page_no, dirty): (&PageNo, &DirtyPage)| {
         let base = dirty.base.as_deref()?;
         let ((base_min, base_max), (min, max)) = (range(base)?, range(&dirty.image)?);
-        (page_no != 1 && (min < base_min || max > base_max)).then_some(page_no)
+        (page_no != 1 && (min < base_min || max > base_max)).then_some((page_no, base_max))
     };
     state.dirty.iter().filter_map(extends).collect()
 }

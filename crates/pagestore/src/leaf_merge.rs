@@ -551,7 +551,7 @@ fn read_u16(page: &[u8], at: usize) -> Option<u16> {
 /// Returns the value and its length; `None` if it runs past the page. A cell's sizes are
 /// mostly one byte: that case is inlined into the cell parser.
 #[inline(always)]
-fn read_varint(page: &[u8], at: usize) -> Option<(u64, usize)> {
+pub fn read_varint(page: &[u8], at: usize) -> Option<(u64, usize)> {
     let first = *page.get(at)?;
     if first < 0x80 {
         return Some((u64::from(first), 1));

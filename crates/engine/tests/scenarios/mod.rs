@@ -833,9 +833,9 @@ pub fn append_ignores_a_split_in_another_table(store: Arc<dyn PageStore>) {
     assert_eq!(count(&check, "SELECT count(*) FROM u"), 2001);
 }
 
-/// As [`append_races_a_quick_split`], after the appending session committed an append through
-/// the same root: the session remembers that append's ancestors (and the root image they were
-/// found in), and must not reuse them once a split changed the root it reads.
+/// As [`append_races_a_quick_split`], after the appending session committed appends through
+/// the same root: the ancestors of its next append must be found in the root as that
+/// transaction read it, and a split that changed the root since must make it conflict.
 pub fn a_remembered_append_path_still_races_a_quick_split(store: Arc<dyn PageStore>) {
     let e = engine(store);
     let s = e.open_session().unwrap();
