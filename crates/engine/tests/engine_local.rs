@@ -166,15 +166,15 @@ fn merged_row_changes_stay_consistent() {
 }
 
 #[test]
-fn a_remembered_append_path_still_races_a_quick_split() {
+fn append_races_a_quick_split() {
     let (_dir, store) = store();
-    scenarios::a_remembered_append_path_still_races_a_quick_split(store);
+    scenarios::append_races_a_quick_split(store, 0);
 }
 
 #[test]
-fn append_races_a_quick_split() {
+fn append_after_appends_races_a_quick_split() {
     let (_dir, store) = store();
-    scenarios::append_races_a_quick_split(store);
+    scenarios::append_races_a_quick_split(store, 2);
 }
 
 #[test]

@@ -244,13 +244,13 @@ fn concurrent_growing_inserts() {
 }
 
 #[test]
-fn a_remembered_append_path_still_races_a_quick_split() {
-    scenarios::a_remembered_append_path_still_races_a_quick_split(store());
+fn append_races_a_quick_split() {
+    scenarios::append_races_a_quick_split(store(), 0);
 }
 
 #[test]
-fn append_races_a_quick_split() {
-    scenarios::append_races_a_quick_split(store());
+fn append_after_appends_races_a_quick_split() {
+    scenarios::append_races_a_quick_split(store(), 2);
 }
 
 #[test]

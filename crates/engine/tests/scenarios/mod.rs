@@ -833,54 +833,11 @@ pub fn append_ignores_a_split_in_another_table(store: Arc<dyn PageStore>) {
     assert_eq!(count(&check, "SELECT count(*) FROM u"), 2001);
 }
 
-/// As [`append_races_a_quick_split`], after the appending session committed appends through
-/// the same root: the ancestors of its next append must be found in the root as that
-/// transaction read it, and a split that changed the root since must make it conflict.
-pub fn a_remembered_append_path_still_races_a_quick_split(store: Arc<dyn PageStore>) {
-    let e = engine(store);
-    let s = e.open_session().unwrap();
-    exec(&s, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
-    exec(
-        &s,
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
-         INSERT INTO t SELECT i, printf('%0200d', i) FROM n",
-    );
-    let a = e.open_session().unwrap();
-    let b = e.open_session().unwrap();
-    exec(&a, "INSERT INTO t VALUES (2001, 'small')");
-    exec(&a, "INSERT INTO t VALUES (2002, 'small')");
-    exec(&a, "BEGIN; SELECT count(*) FROM t;");
-    exec(&b, "INSERT INTO t VALUES (2003, printf('%09000d', 1))");
-    let r = a
-        .conn()
-        .execute_batch("INSERT INTO t VALUES (2004, 'small'); COMMIT;");
-    match r {
-        Ok(()) => {}
-        Err(err) if is_conflict(&err) => {
-            exec(&a, "INSERT INTO t VALUES (2004, 'small')");
-        }
-        Err(err) => panic!("{err}"),
-    }
-    exec(&a, "INSERT INTO t VALUES (2005, 'small')");
-    let check = e.open_session().unwrap();
-    assert_eq!(text(&check, "PRAGMA integrity_check"), "ok");
-    assert_eq!(
-        count(
-            &check,
-            "SELECT count(*) FROM t WHERE id BETWEEN 2001 AND 2005"
-        ),
-        5
-    );
-    assert_eq!(
-        count(
-            &check,
-            "SELECT count(*) FROM t WHERE id > 2000 AND v = 'small'"
-        ),
-        4
-    );
-}
-
-pub fn append_races_a_quick_split(store: Arc<dyn PageStore>) {
+/// A split that leaves the last leaf unchanged races an append onto that leaf (see above).
+/// With `earlier_appends` > 0 the appending session first commits that many appends of its own
+/// through the same root: the ancestors of its racing append must still be found in the root as
+/// that transaction read it, so the split that changed the root since makes it conflict.
+pub fn append_races_a_quick_split(store: Arc<dyn PageStore>, earlier_appends: i64) {
     let e = engine(store);
     let s = e.open_session().unwrap();
     exec(&s, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
@@ -892,25 +849,31 @@ pub fn append_races_a_quick_split(store: Arc<dyn PageStore>) {
     );
     let a = e.open_session().unwrap();
     let b = e.open_session().unwrap();
+    for id in 2001..2001 + earlier_appends {
+        exec(&a, &format!("INSERT INTO t VALUES ({id}, 'small')"));
+    }
+    let (big, racing) = (2001 + earlier_appends, 2002 + earlier_appends);
     exec(&a, "BEGIN; SELECT count(*) FROM t;");
     // b appends a row too big for the last leaf: a new leaf, a new divider in the parent.
-    exec(&b, "INSERT INTO t VALUES (2001, printf('%09000d', 1))");
+    exec(
+        &b,
+        &format!("INSERT INTO t VALUES ({big}, printf('%09000d', 1))"),
+    );
     // a appends a small row after it, onto the last leaf it knows.
-    let r = a
-        .conn()
-        .execute_batch("INSERT INTO t VALUES (2002, 'small'); COMMIT;");
-    match r {
+    let insert = format!("INSERT INTO t VALUES ({racing}, 'small')");
+    match a.conn().execute_batch(&format!("{insert}; COMMIT;")) {
         Ok(()) => {}
-        Err(err) if is_conflict(&err) => {
-            exec(&a, "INSERT INTO t VALUES (2002, 'small')");
-        }
+        Err(err) if is_conflict(&err) => exec(&a, &insert),
         Err(err) => panic!("{err}"),
     }
     let check = e.open_session().unwrap();
     assert_eq!(text(&check, "PRAGMA integrity_check"), "ok");
     assert_eq!(
-        count(&check, "SELECT count(*) FROM t WHERE id IN (2001, 2002)"),
-        2
+        count(&check, "SELECT count(*) FROM t WHERE id > 2000"),
+        earlier_appends + 2
     );
-    assert_eq!(text(&check, "SELECT v FROM t WHERE id = 2002"), "small");
+    assert_eq!(
+        text(&check, &format!("SELECT v FROM t WHERE id = {racing}")),
+        "small"
+    );
 }
