@@ -317,6 +317,15 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_interior_page_gives_no_answer() {
+        // The caller then locks every interior page the transaction read.
+        let mut bad = interior(&[(10, 10)], 11).to_vec();
+        bad[12..14].copy_from_slice(&13u16.to_be_bytes()); // points into the pointer array
+        let pages: Vec<Page> = vec![(2, interior(&[(3, 20)], 4)), (3, Arc::from(bad))];
+        assert_eq!(ancestors(&[(11, 15)], &pages), None);
+    }
+
+    #[test]
     fn a_cycle_in_malformed_pages_ends() {
         let pages: Vec<(PageNo, Arc<[u8]>)> = vec![(2, interior(&[], 3)), (3, interior(&[], 2))];
         let found = ancestors(&[(2, 1)], &pages).expect("parses");
